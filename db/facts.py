@@ -1,0 +1,98 @@
+"""The facts of each record as templates see them, and their content hashes.
+
+One function per record turns a row into the plain dict a template renders;
+the same dict is hashed into the row's ``content_hash``, so a review's
+fingerprint changes exactly when something its page can show changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from db.models import Citation, Compound, Condition, Evidence, Publisher
+
+CITATION_URLS = {
+    "PMID": "https://pubmed.ncbi.nlm.nih.gov/{}/",
+    "DOI": "https://doi.org/{}",
+    "NCT": "https://clinicaltrials.gov/study/{}",
+}
+
+
+def content_hash(facts: Any) -> str:
+    blob = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def citation_facts(kind: str, value: str, title: str = "") -> dict[str, Any]:
+    pattern = CITATION_URLS.get(kind)
+    return {
+        "kind": kind,
+        "value": value,
+        "title": title,
+        "url": pattern.format(value) if pattern else value,
+    }
+
+
+def citations_of(rows: list[Citation]) -> list[dict[str, Any]]:
+    return [
+        citation_facts(str(c.kind), c.value, c.title)
+        for c in sorted(rows, key=lambda c: c.position)
+    ]
+
+
+def compound_facts(c: Compound, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "slug": c.slug,
+        "name": c.name,
+        "aliases": list(c.aliases or []),
+        "drug_class": c.drug_class,
+        "safety_profile": list(c.safety_profile or []),
+        "regulatory_status": c.regulatory_status,
+        "evidence_level": c.evidence_level,
+        "mechanisms": list(c.mechanisms or []),
+        "rxnorm": c.rxnorm,
+        "mesh": c.mesh,
+        "citations": citations or [],
+    }
+
+
+def condition_facts(c: Condition) -> dict[str, Any]:
+    return {
+        "slug": c.slug,
+        "name": c.name,
+        "full_name": c.full_name or c.name,
+        "specialist": c.specialist,
+        "aliases": list(c.aliases or []),
+        "icd10": c.icd10,
+        "mesh": c.mesh,
+    }
+
+
+def evidence_facts(e: Evidence, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"research": str(e.research), "notes": e.notes or "", "citations": citations or []}
+
+
+def publisher_facts(p: Publisher | None) -> dict[str, Any]:
+    if p is None:
+        return {
+            "name": "",
+            "medical_advisor": {"name": "", "credentials": ""},
+            "cta": "",
+            "notice": "",
+        }
+    return {
+        "name": p.name,
+        "medical_advisor": {"name": p.advisor_name, "credentials": p.advisor_credentials},
+        "cta": p.cta,
+        "notice": p.notice,
+    }
+
+
+def review_fingerprint(
+    template_version: str, compound: str, condition: str, evidence: str, publisher: str
+) -> str:
+    """Fingerprint of a review's inputs from the content hashes of its facts."""
+    blob = "|".join((template_version, compound, condition, evidence, publisher))
+    return hashlib.sha256(blob.encode()).hexdigest()

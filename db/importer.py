@@ -1,0 +1,698 @@
+"""Catalog files: validate everything, then upsert by slug in one transaction.
+
+A file is checked as a whole before anything is written: every problem is
+reported with its path (``compounds[3].slug``), and one bad row rejects the
+whole file, leaving the database exactly as it was. Importing the same file
+twice changes nothing the second time (rows whose facts are unchanged keep
+their revision and timestamps).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from db.facts import (
+    citation_facts,
+    citations_of,
+    compound_facts,
+    condition_facts,
+    content_hash,
+    evidence_facts,
+    publisher_facts,
+)
+from db.models import (
+    Citation,
+    CitationKind,
+    Compound,
+    Condition,
+    Evidence,
+    Publisher,
+    Research,
+    ReviewKind,
+    Template,
+    utcnow,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _line(v: str) -> str:
+    if _CONTROL.search(v):
+        raise ValueError("must be a single line without control characters")
+    return v
+
+
+def _text(v: str) -> str:
+    if _CONTROL_MULTILINE.search(v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+def _slug(v: str) -> str:
+    if not SLUG_RE.match(v):
+        raise ValueError(
+            "must be lowercase letters and digits joined by single hyphens (e.g. 'low-dose-naltrexone')"
+        )
+    return v
+
+
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(_slug)]
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_line),
+]
+OptLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_line)
+]
+LongLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+    AfterValidator(_line),
+]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=5000), AfterValidator(_text)
+]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9.\-]{1,20}$")]
+
+
+def _upper(v: Any) -> Any:
+    return v.upper() if isinstance(v, str) else v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class CitationIn(_Model):
+    """Exactly one identifier: pmid, doi, nct or url; an optional title."""
+
+    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,8}$")] | None = None
+    doi: Annotated[str, StringConstraints(pattern=r"^10\.[0-9]{4,9}/[^\s]{1,300}$")] | None = None
+    nct: Annotated[str, StringConstraints(pattern=r"^NCT[0-9]{8}$")] | None = None
+    url: Annotated[str, StringConstraints(max_length=500)] | None = None
+    title: OptLine = ""
+
+    @model_validator(mode="after")
+    def _one(self) -> CitationIn:
+        given = [k for k in ("pmid", "doi", "nct", "url") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("a citation needs exactly one of pmid, doi, nct or url")
+        if self.url is not None:
+            parsed = urlparse(self.url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in self.url:
+                raise ValueError("url must be an absolute http(s) URL")
+        return self
+
+    @property
+    def kind_value(self) -> tuple[str, str]:
+        for k in ("pmid", "doi", "nct", "url"):
+            v = getattr(self, k)
+            if v:
+                return k.upper(), v
+        raise AssertionError
+
+
+class AdvisorIn(_Model):
+    name: Line
+    credentials: OptLine = ""
+
+
+class PublisherIn(_Model):
+    name: Line
+    medical_advisor: AdvisorIn
+    cta: Text = ""
+    notice: Text = ""
+
+
+class CompoundIn(_Model):
+    slug: Slug
+    name: Line
+    aliases: list[Line] = Field(default_factory=list, max_length=50)
+    drug_class: Line
+    safety_profile: list[Line] = Field(min_length=1, max_length=30)
+    regulatory_status: LongLine
+    evidence_level: LongLine
+    mechanisms: list[Line] = Field(min_length=1, max_length=30)
+    rxnorm: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")] | None = None
+    mesh: Annotated[str, StringConstraints(pattern=r"^[CD][0-9]{6,9}$")] | None = None
+    citations: list[CitationIn] = Field(default_factory=list, max_length=100)
+
+
+class ConditionIn(_Model):
+    slug: Slug
+    name: Line
+    full_name: Line | None = None
+    specialist: Line
+    aliases: list[Line] = Field(default_factory=list, max_length=50)
+    icd10: (
+        Annotated[str, StringConstraints(pattern=r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
+        | None
+    ) = None
+    mesh: Annotated[str, StringConstraints(pattern=r"^[CD][0-9]{6,9}$")] | None = None
+
+
+class EvidenceIn(_Model):
+    compound: Slug
+    condition: Slug
+    research: Annotated[Literal["SPECIFIC", "LIMITED"], BeforeValidator(_upper)]
+    notes: Text = ""
+    citations: list[CitationIn] = Field(default_factory=list, max_length=100)
+
+
+class CatalogIn(_Model):
+    publisher: PublisherIn | None = None
+    compounds: list[CompoundIn] = Field(default_factory=list)
+    conditions: list[ConditionIn] = Field(default_factory=list)
+    evidence: list[EvidenceIn] = Field(default_factory=list)
+    templates: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CatalogProblem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class CatalogInvalid(ValueError):
+    def __init__(self, source: str, problems: list[CatalogProblem]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {source}: {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s), nothing was imported\n{lines}")
+
+
+def _loc(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(file)"
+
+
+def _pydantic_problems(exc: ValidationError) -> list[CatalogProblem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        problems.append(CatalogProblem(_loc(loc), msg))
+    return problems
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def parse_text(text: str, source: str = "<catalog>", fmt: str | None = None) -> Any:
+    """Parse YAML or JSON text (JSON is YAML, but its errors read better as JSON)."""
+    fmt = fmt or ("json" if source.endswith(".json") else "yaml")
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogInvalid(
+            source, [CatalogProblem("(file)", f"invalid JSON: {exc.msg}", exc.lineno)]
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogInvalid(
+            source, [CatalogProblem("(file)", f"invalid YAML: {problem}", line)]
+        ) from None
+
+
+def read_file(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise CatalogInvalid(
+            str(p), [CatalogProblem("(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogInvalid(str(p), [CatalogProblem("(file)", "not UTF-8 text")]) from None
+    return parse_text(text, str(p))
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogIn:
+    """Check the whole catalog (structure, references, templates); raise with every problem."""
+    from resolvers.templating import CompiledTemplate, TemplateInvalid, check_source
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CatalogInvalid(source, [CatalogProblem("(file)", "a catalog must be a mapping")])
+    problems: list[CatalogProblem] = []
+    try:
+        catalog = CatalogIn.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc))
+        catalog = None
+
+    raw_compounds = data.get("compounds") if isinstance(data.get("compounds"), list) else []
+    raw_conditions = data.get("conditions") if isinstance(data.get("conditions"), list) else []
+    raw_evidence = data.get("evidence") if isinstance(data.get("evidence"), list) else []
+
+    def slugs_of(rows: list[Any], what: str) -> set[str]:
+        seen: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            slug = row.get("slug") if isinstance(row, dict) else None
+            if isinstance(slug, str):
+                if slug in seen:
+                    problems.append(
+                        CatalogProblem(
+                            f"{what}[{i}].slug",
+                            f"duplicate slug '{slug}' (also {what}[{seen[slug]}])",
+                        )
+                    )
+                else:
+                    seen[slug] = i
+        return set(seen)
+
+    compound_slugs = slugs_of(raw_compounds, "compounds")
+    condition_slugs = slugs_of(raw_conditions, "conditions")
+    refs_c = {r.get("compound") for r in raw_evidence if isinstance(r, dict)} - compound_slugs
+    refs_d = {r.get("condition") for r in raw_evidence if isinstance(r, dict)} - condition_slugs
+    known_c = (
+        set(
+            session.exec(
+                select(Compound.slug).where(
+                    Compound.slug.in_([s for s in refs_c if isinstance(s, str)])
+                )
+            )
+        )
+        if refs_c
+        else set()
+    )
+    known_d = (
+        set(
+            session.exec(
+                select(Condition.slug).where(
+                    Condition.slug.in_([s for s in refs_d if isinstance(s, str)])
+                )
+            )
+        )
+        if refs_d
+        else set()
+    )
+    pairs: dict[tuple[Any, Any], int] = {}
+    for i, row in enumerate(raw_evidence):
+        if not isinstance(row, dict):
+            continue
+        c, d = row.get("compound"), row.get("condition")
+        if isinstance(c, str) and c not in compound_slugs and c not in known_c:
+            problems.append(CatalogProblem(f"evidence[{i}].compound", f"unknown compound '{c}'"))
+        if isinstance(d, str) and d not in condition_slugs and d not in known_d:
+            problems.append(CatalogProblem(f"evidence[{i}].condition", f"unknown condition '{d}'"))
+        if (c, d) in pairs:
+            problems.append(
+                CatalogProblem(
+                    f"evidence[{i}]", f"duplicate pair {c} x {d} (also evidence[{pairs[(c, d)]}])"
+                )
+            )
+        else:
+            pairs[(c, d)] = i
+
+    raw_templates = data.get("templates") if isinstance(data.get("templates"), list) else []
+    versions: dict[tuple[str, str], int] = {}
+    for i, src in enumerate(raw_templates):
+        path = f"templates[{i}]"
+        structural = check_source(src, path)
+        if structural:
+            problems.extend(CatalogProblem(p.path, p.message, p.line) for p in structural)
+            continue
+        try:
+            CompiledTemplate(src, path)
+        except TemplateInvalid as exc:
+            problems.extend(CatalogProblem(p.path, p.message, p.line) for p in exc.problems)
+            continue
+        key = (str(src["kind"]).upper(), str(src["version"]))
+        if key in versions:
+            problems.append(
+                CatalogProblem(
+                    f"{path}.version",
+                    f"duplicate version '{key[1]}' (also templates[{versions[key]}])",
+                )
+            )
+            continue
+        versions[key] = i
+        existing = session.exec(
+            select(Template).where(Template.kind == key[0], Template.version == key[1])
+        ).first()
+        if existing is not None and existing.content_hash != content_hash(src):
+            problems.append(
+                CatalogProblem(
+                    f"{path}.version",
+                    f"version '{key[1]}' already exists with different content; "
+                    "template versions are immutable, give the change a new version",
+                )
+            )
+
+    if problems or catalog is None:
+        raise CatalogInvalid(source, problems or [CatalogProblem("(file)", "invalid catalog")])
+    return catalog
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, outcome: str) -> None:
+        bucket = getattr(self, outcome)
+        bucket[what] = bucket.get(what, 0) + 1
+
+    def summary(self) -> str:
+        kinds = ["publisher", "compounds", "conditions", "evidence", "templates"]
+        parts = []
+        for k in kinds:
+            c, u, n = self.created.get(k, 0), self.updated.get(k, 0), self.unchanged.get(k, 0)
+            if c or u or n:
+                parts.append(f"{k}: {c} created, {u} updated, {n} unchanged")
+        return "; ".join(parts) or "nothing to import"
+
+
+def _citation_rows(items: list[CitationIn]) -> list[dict[str, Any]]:
+    out = []
+    for c in items:
+        kind, value = c.kind_value
+        out.append(citation_facts(kind, value, c.title))
+    return out
+
+
+def _set_citations(
+    session: Session, owner: str, owner_id: int, items: list[dict[str, Any]]
+) -> None:
+    col = Citation.compound_id if owner == "compound" else Citation.evidence_id
+    session.execute(delete(Citation).where(col == owner_id))  # type: ignore[arg-type]
+    for pos, c in enumerate(items):
+        session.add(
+            Citation(
+                **{f"{owner}_id": owner_id},
+                position=pos,
+                kind=CitationKind(c["kind"]),
+                value=c["value"],
+                title=c["title"],
+            )
+        )
+
+
+def _apply(row: Any, values: dict[str, Any], new_hash: str) -> bool:
+    """Copy values onto a row; bump its revision when its facts changed."""
+    if row.content_hash == new_hash and all(getattr(row, k) == v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(row, k, v)
+    if row.id is not None:
+        row.revision += 1
+        row.updated_at = utcnow()
+    row.content_hash = new_hash
+    return True
+
+
+def upsert(
+    session: Session, catalog: CatalogIn, raw_templates: list[dict[str, Any]] | None = None
+) -> ImportReport:
+    report = ImportReport()
+
+    if catalog.publisher is not None:
+        p = catalog.publisher
+        row = session.exec(select(Publisher).order_by(Publisher.id)).first()
+        created = row is None
+        row = row or Publisher(name="", advisor_name="", content_hash="")
+        values = {
+            "name": p.name,
+            "advisor_name": p.medical_advisor.name,
+            "advisor_credentials": p.medical_advisor.credentials,
+            "cta": p.cta,
+            "notice": p.notice,
+        }
+        probe = Publisher(**values, content_hash="")
+        changed = _apply(row, values, content_hash(publisher_facts(probe)))
+        session.add(row)
+        report.count("publisher", "created" if created else ("updated" if changed else "unchanged"))
+
+    compounds = (
+        {
+            c.slug: c
+            for c in session.exec(
+                select(Compound).where(Compound.slug.in_([c.slug for c in catalog.compounds]))
+            )
+        }
+        if catalog.compounds
+        else {}
+    )
+    for item in catalog.compounds:
+        cites = _citation_rows(item.citations)
+        values = item.model_dump(exclude={"citations", "slug"})
+        row = compounds.get(item.slug)
+        created = row is None
+        row = row or Compound(slug=item.slug, **values, content_hash="")
+        probe = Compound(slug=item.slug, **values, content_hash="")
+        changed = _apply(row, values, content_hash(compound_facts(probe, cites)))
+        session.add(row)
+        if created or changed:
+            session.flush()
+            assert row.id is not None
+            _set_citations(session, "compound", row.id, cites)
+        compounds[item.slug] = row
+        report.count("compounds", "created" if created else ("updated" if changed else "unchanged"))
+
+    conditions = (
+        {
+            c.slug: c
+            for c in session.exec(
+                select(Condition).where(Condition.slug.in_([c.slug for c in catalog.conditions]))
+            )
+        }
+        if catalog.conditions
+        else {}
+    )
+    for citem in catalog.conditions:
+        values = citem.model_dump(exclude={"slug"})
+        crow = conditions.get(citem.slug)
+        created = crow is None
+        crow = crow or Condition(slug=citem.slug, **values, content_hash="")
+        probe_c = Condition(slug=citem.slug, **values, content_hash="")
+        changed = _apply(crow, values, content_hash(condition_facts(probe_c)))
+        session.add(crow)
+        conditions[citem.slug] = crow
+        report.count(
+            "conditions", "created" if created else ("updated" if changed else "unchanged")
+        )
+    session.flush()
+
+    if catalog.evidence:
+        need_c = {e.compound for e in catalog.evidence} - set(compounds)
+        need_d = {e.condition for e in catalog.evidence} - set(conditions)
+        if need_c:
+            compounds.update(
+                (c.slug, c) for c in session.exec(select(Compound).where(Compound.slug.in_(need_c)))
+            )
+        if need_d:
+            conditions.update(
+                (c.slug, c)
+                for c in session.exec(select(Condition).where(Condition.slug.in_(need_d)))
+            )
+        existing = {(e.compound_id, e.condition_id): e for e in session.exec(select(Evidence))}
+        for eitem in catalog.evidence:
+            cid, did = compounds[eitem.compound].id, conditions[eitem.condition].id
+            assert cid is not None and did is not None
+            cites = _citation_rows(eitem.citations)
+            values = {"research": Research(eitem.research), "notes": eitem.notes}
+            erow = existing.get((cid, did))
+            created = erow is None
+            erow = erow or Evidence(compound_id=cid, condition_id=did, **values, content_hash="")
+            probe_e = Evidence(compound_id=cid, condition_id=did, **values, content_hash="")
+            changed = _apply(erow, values, content_hash(evidence_facts(probe_e, cites)))
+            session.add(erow)
+            if created or changed:
+                session.flush()
+                assert erow.id is not None
+                _set_citations(session, "evidence", erow.id, cites)
+            report.count(
+                "evidence", "created" if created else ("updated" if changed else "unchanged")
+            )
+
+    for src in raw_templates or []:
+        kind, version = ReviewKind(str(src["kind"]).upper()), str(src["version"])
+        existing_t = session.exec(
+            select(Template).where(Template.kind == kind, Template.version == version)
+        ).first()
+        if existing_t is not None:
+            report.count("templates", "unchanged")
+            continue
+        # The newest imported version becomes the active one for its kind.
+        for old in session.exec(
+            select(Template).where(Template.kind == kind, Template.active.is_(True))
+        ):
+            old.active = False
+            session.add(old)
+        session.add(
+            Template(
+                kind=kind, version=version, source=src, content_hash=content_hash(src), active=True
+            )
+        )
+        report.count("templates", "created")
+    session.flush()
+    return report
+
+
+def import_data(session: Session, data: Any, source: str = "<catalog>") -> ImportReport:
+    """Validate then write; the caller's transaction makes it all-or-nothing."""
+    catalog = validate(data, session, source)
+    raw_templates = data.get("templates") if isinstance(data, dict) else None
+    return upsert(session, catalog, raw_templates or [])
+
+
+def import_file(session: Session, path: str | Path) -> ImportReport:
+    return import_data(session, read_file(path), str(path))
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def export_data(session: Session) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    pub = session.exec(select(Publisher).order_by(Publisher.id)).first()
+    if pub is not None:
+        adv: dict[str, Any] = {"name": pub.advisor_name}
+        if pub.advisor_credentials:
+            adv["credentials"] = pub.advisor_credentials
+        p: dict[str, Any] = {"name": pub.name, "medical_advisor": adv}
+        if pub.cta:
+            p["cta"] = pub.cta
+        if pub.notice:
+            p["notice"] = pub.notice
+        out["publisher"] = p
+
+    def cites_out(rows: list[Citation]) -> list[dict[str, Any]]:
+        result = []
+        for c in citations_of(rows):
+            item = {c["kind"].lower(): c["value"]}
+            if c["title"]:
+                item["title"] = c["title"]
+            result.append(item)
+        return result
+
+    all_cites = list(session.exec(select(Citation)))
+    by_compound: dict[int, list[Citation]] = {}
+    by_evidence: dict[int, list[Citation]] = {}
+    for c in all_cites:
+        if c.compound_id is not None:
+            by_compound.setdefault(c.compound_id, []).append(c)
+        elif c.evidence_id is not None:
+            by_evidence.setdefault(c.evidence_id, []).append(c)
+
+    compounds = list(session.exec(select(Compound).order_by(Compound.slug)))
+    out["compounds"] = []
+    for c in compounds:
+        row: dict[str, Any] = {
+            "slug": c.slug,
+            "name": c.name,
+            "aliases": list(c.aliases),
+            "drug_class": c.drug_class,
+            "safety_profile": list(c.safety_profile),
+            "regulatory_status": c.regulatory_status,
+            "evidence_level": c.evidence_level,
+            "mechanisms": list(c.mechanisms),
+        }
+        for k in ("rxnorm", "mesh"):
+            if getattr(c, k):
+                row[k] = getattr(c, k)
+        if by_compound.get(c.id or 0):
+            row["citations"] = cites_out(by_compound[c.id or 0])
+        out["compounds"].append(row)
+
+    conditions = list(session.exec(select(Condition).order_by(Condition.slug)))
+    out["conditions"] = []
+    for d in conditions:
+        drow: dict[str, Any] = {"slug": d.slug, "name": d.name}
+        if d.full_name:
+            drow["full_name"] = d.full_name
+        drow["specialist"] = d.specialist
+        drow["aliases"] = list(d.aliases)
+        for k in ("icd10", "mesh"):
+            if getattr(d, k):
+                drow[k] = getattr(d, k)
+        out["conditions"].append(drow)
+
+    slug_c = {c.id: c.slug for c in compounds}
+    slug_d = {d.id: d.slug for d in conditions}
+    ev = list(session.exec(select(Evidence)))
+    ev.sort(key=lambda e: (slug_c[e.compound_id], slug_d[e.condition_id]))
+    out["evidence"] = []
+    for e in ev:
+        erow: dict[str, Any] = {
+            "compound": slug_c[e.compound_id],
+            "condition": slug_d[e.condition_id],
+            "research": str(e.research).lower(),
+        }
+        if e.notes:
+            erow["notes"] = e.notes
+        if by_evidence.get(e.id or 0):
+            erow["citations"] = cites_out(by_evidence[e.id or 0])
+        out["evidence"].append(erow)
+
+    templates = list(session.exec(select(Template).order_by(Template.id)))
+    # Older versions first, so importing the export leaves the same version active.
+    templates.sort(key=lambda t: (t.active, t.id))
+    out["templates"] = [t.source for t in templates]
+    return out
+
+
+def dump(data: dict[str, Any], path: str | Path) -> None:
+    p = Path(path)
+    if p.suffix == ".json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(p)  # never leave a half-written export behind

@@ -1,0 +1,292 @@
+"""SQLModel tables of the catalog (facts), templates and reviews.
+
+Facts tables carry a ``content_hash`` of their own facts, computed on write, so
+the fingerprint of a review's inputs is a cheap combination of a few hashes and
+``generate --stale`` never has to re-read or re-render unchanged facts.
+Every mutable record carries a ``revision`` counter for optimistic concurrency.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Research(enum.StrEnum):
+    SPECIFIC = "SPECIFIC"
+    LIMITED = "LIMITED"
+
+
+class ReviewKind(enum.StrEnum):
+    SAFETY = "SAFETY"
+
+
+class ReviewStatus(enum.StrEnum):
+    DRAFT = "DRAFT"
+    IN_REVIEW = "IN_REVIEW"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+class SectionOrigin(enum.StrEnum):
+    GENERATED = "GENERATED"
+    EDITED = "EDITED"
+
+
+class CitationKind(enum.StrEnum):
+    PMID = "PMID"
+    DOI = "DOI"
+    NCT = "NCT"
+    URL = "URL"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
+    # VARCHAR + CHECK rather than a native PostgreSQL enum: adding a value later
+    # is then a plain constraint change in a migration.
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda c: [m.value for m in c],
+    )
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+    )
+
+
+class Publisher(SQLModel, table=True):
+    """The organisation named in every byline (one per installation)."""
+
+    __tablename__ = "publisher"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    advisor_name: str = Field(sa_column=Column(String(200), nullable=False))
+    advisor_credentials: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    cta: str = Field(default="", sa_column=Column(Text, nullable=False))
+    notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Compound(SQLModel, table=True):
+    __tablename__ = "compound"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    drug_class: str = Field(sa_column=Column(String(200), nullable=False))
+    safety_profile: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    regulatory_status: str = Field(sa_column=Column(Text, nullable=False))
+    evidence_level: str = Field(sa_column=Column(Text, nullable=False))
+    mechanisms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rxnorm: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    mesh: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts(index=True)
+
+
+class Condition(SQLModel, table=True):
+    __tablename__ = "condition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    full_name: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    specialist: str = Field(sa_column=Column(String(200), nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    icd10: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    mesh: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts(index=True)
+
+
+class Evidence(SQLModel, table=True):
+    """What is known about one compound in one condition."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("compound_id", "condition_id", name="uq_evidence_pair"),
+        Index("ix_evidence_condition", "condition_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    compound_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("compound.id", ondelete="CASCADE"), nullable=False)
+    )
+    condition_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("condition.id", ondelete="CASCADE"), nullable=False)
+    )
+    research: Research = Field(sa_column=Column(_enum(Research, "research"), nullable=False))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Citation(SQLModel, table=True):
+    """A format-checked reference, owned by a compound or by an evidence row."""
+
+    __tablename__ = "citation"
+    __table_args__ = (
+        CheckConstraint(
+            "(compound_id IS NULL) <> (evidence_id IS NULL)", name="ck_citation_one_owner"
+        ),
+        Index("ix_citation_compound", "compound_id"),
+        Index("ix_citation_evidence", "evidence_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    compound_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("compound.id", ondelete="CASCADE"), nullable=True),
+    )
+    evidence_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("evidence.id", ondelete="CASCADE"), nullable=True),
+    )
+    position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    kind: CitationKind = Field(
+        sa_column=Column(_enum(CitationKind, "citation_kind"), nullable=False)
+    )
+    value: str = Field(sa_column=Column(String(500), nullable=False))
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class Template(SQLModel, table=True):
+    """A versioned set of section templates for one review kind; versions are immutable."""
+
+    __tablename__ = "template"
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_template_kind_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
+    version: str = Field(sa_column=Column(String(40), nullable=False))
+    source: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    active: bool = Field(default=True, nullable=False)
+    created_at: datetime = _ts()
+
+
+class Review(SQLModel, table=True):
+    """The working copy of one page; what readers get is its published revision."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        UniqueConstraint("compound_id", "condition_id", "kind", name="uq_review_pair_kind"),
+        Index("ix_review_condition", "condition_id"),
+        Index("ix_review_status_updated", "status", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
+    compound_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("compound.id", ondelete="CASCADE"), nullable=False)
+    )
+    condition_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("condition.id", ondelete="CASCADE"), nullable=False)
+    )
+    status: ReviewStatus = Field(
+        default=ReviewStatus.DRAFT,
+        sa_column=Column(_enum(ReviewStatus, "review_status"), nullable=False),
+    )
+    research: Research = Field(sa_column=Column(_enum(Research, "research"), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    byline: str = Field(default="", sa_column=Column(Text, nullable=False))
+    notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    template_id: int = Field(sa_column=Column(Integer, ForeignKey("template.id"), nullable=False))
+    template_version: str = Field(sa_column=Column(String(40), nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    published_revision_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("review_revision.id", use_alter=True, name="fk_review_published_revision"),
+            nullable=True,
+        ),
+    )
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts(index=True)
+    generated_at: datetime = _ts()
+    published_at: datetime | None = _ts(nullable=True)
+    last_reviewed_at: datetime | None = _ts(nullable=True)
+    review_due_at: datetime | None = _ts(nullable=True)
+
+
+class ReviewSection(SQLModel, table=True):
+    """One section of a review's working copy, as a list of structured blocks."""
+
+    __tablename__ = "review_section"
+    __table_args__ = (UniqueConstraint("review_id", "key", name="uq_review_section_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("review.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(40), nullable=False))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    heading: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    blocks: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    origin: SectionOrigin = Field(
+        default=SectionOrigin.GENERATED,
+        sa_column=Column(_enum(SectionOrigin, "section_origin"), nullable=False),
+    )
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    updated_at: datetime = _ts()
+
+
+class ReviewRevision(SQLModel, table=True):
+    """An immutable snapshot of exactly what a medical reviewer approved."""
+
+    __tablename__ = "review_revision"
+    __table_args__ = (UniqueConstraint("review_id", "number", name="uq_review_revision_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("review.id", ondelete="CASCADE"), nullable=False)
+    )
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    byline: str = Field(default="", sa_column=Column(Text, nullable=False))
+    notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sections: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    template_version: str = Field(sa_column=Column(String(40), nullable=False))
+    approved_by: str = Field(sa_column=Column(String(200), nullable=False))
+    approved_at: datetime = _ts()

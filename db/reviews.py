@@ -1,0 +1,334 @@
+"""Review storage: the SQL behind generation and rendering.
+
+Generation writes through SQLAlchemy Core in batches (one executemany per
+table per batch) because it creates tens of thousands of reviews at a time;
+the ORM's per-object bookkeeping would dominate the run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlmodel import Session
+
+from db.facts import (
+    citations_of,
+    compound_facts,
+    condition_facts,
+    evidence_facts,
+    publisher_facts,
+)
+from db.models import (
+    Citation,
+    Compound,
+    Condition,
+    Evidence,
+    Publisher,
+    Review,
+    ReviewKind,
+    ReviewSection,
+    SectionOrigin,
+    Template,
+)
+
+R = Review.__table__  # type: ignore[attr-defined]
+S = ReviewSection.__table__  # type: ignore[attr-defined]
+E = Evidence.__table__  # type: ignore[attr-defined]
+
+
+class NoTemplate(LookupError):
+    pass
+
+
+class NoPublisher(LookupError):
+    pass
+
+
+def review_slug(compound_slug: str, condition_slug: str, kind: str = "SAFETY") -> str:
+    # Slugs never contain "--", so the pair is unambiguous and stable forever.
+    base = f"{compound_slug}--{condition_slug}"
+    return base if kind == "SAFETY" else f"{base}--{kind.lower()}"
+
+
+def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> Template:
+    row = (
+        session.execute(
+            select(Template)
+            .where(Template.kind == kind, Template.active.is_(True))  # type: ignore[attr-defined]
+            .order_by(Template.id.desc())  # type: ignore[union-attr]
+        )
+        .scalars()
+        .first()
+    )
+    if row is None:
+        raise NoTemplate(f"no active {kind} template; import db/catalog/templates.yaml")
+    return row
+
+
+def publisher(session: Session) -> Publisher | None:
+    return session.execute(select(Publisher).order_by(Publisher.id)).scalars().first()  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class FactsIndex:
+    """Every compound and condition of the catalog with its facts and hash."""
+
+    compounds: dict[int, tuple[dict[str, Any], str]]
+    conditions: dict[int, tuple[dict[str, Any], str]]
+    publisher: dict[str, Any]
+    publisher_hash: str
+
+
+def load_facts(session: Session) -> FactsIndex:
+    cites: dict[int, list[Citation]] = {}
+    for c in session.execute(select(Citation).where(Citation.compound_id.is_not(None))).scalars():  # type: ignore[union-attr]
+        cites.setdefault(c.compound_id or 0, []).append(c)
+    compounds = {
+        c.id: (compound_facts(c, citations_of(cites.get(c.id or 0, []))), c.content_hash)
+        for c in session.execute(select(Compound)).scalars()
+    }
+    conditions = {
+        d.id: (condition_facts(d), d.content_hash)
+        for d in session.execute(select(Condition)).scalars()
+    }
+    pub = publisher(session)
+    return FactsIndex(
+        compounds=compounds,  # type: ignore[arg-type]
+        conditions=conditions,  # type: ignore[arg-type]
+        publisher=publisher_facts(pub),
+        publisher_hash=pub.content_hash if pub else "",
+    )
+
+
+@dataclass(slots=True)
+class PairRow:
+    evidence_id: int
+    compound_id: int
+    condition_id: int
+    research: str
+    notes: str
+    evidence_hash: str
+    review_id: int | None
+    fingerprint: str | None
+
+
+def generation_pairs(
+    session: Session,
+    kind: ReviewKind = ReviewKind.SAFETY,
+    compound_ids: Sequence[int] | None = None,
+    condition_ids: Sequence[int] | None = None,
+) -> list[PairRow]:
+    """Every evidence row with the review (if any) built from it, in a stable order."""
+    join = and_(
+        R.c.compound_id == E.c.compound_id, R.c.condition_id == E.c.condition_id, R.c.kind == kind
+    )
+    q = (
+        select(
+            E.c.id,
+            E.c.compound_id,
+            E.c.condition_id,
+            E.c.research,
+            E.c.notes,
+            E.c.content_hash,
+            R.c.id,
+            R.c.fingerprint,
+        )
+        .select_from(E.outerjoin(R, join))
+        .order_by(E.c.compound_id, E.c.condition_id)
+    )
+    if compound_ids is not None:
+        q = q.where(E.c.compound_id.in_(compound_ids))
+    if condition_ids is not None:
+        q = q.where(E.c.condition_id.in_(condition_ids))
+    return [
+        PairRow(*(str(v) if i == 3 else v for i, v in enumerate(row))) for row in session.execute(q)
+    ]
+
+
+def evidence_citations(
+    session: Session, evidence_ids: Iterable[int]
+) -> dict[int, list[dict[str, Any]]]:
+    ids = list(evidence_ids)
+    out: dict[int, list[Citation]] = {}
+    for chunk in range(0, len(ids), 5000):
+        part = ids[chunk : chunk + 5000]
+        for c in session.execute(select(Citation).where(Citation.evidence_id.in_(part))).scalars():  # type: ignore[union-attr]
+            out.setdefault(c.evidence_id or 0, []).append(c)
+    return {k: citations_of(v) for k, v in out.items()}
+
+
+def pair_facts(
+    facts: FactsIndex, pair: PairRow, citations: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    ev = Evidence(
+        research=pair.research, notes=pair.notes, compound_id=0, condition_id=0, content_hash=""
+    )
+    return {
+        "compound": facts.compounds[pair.compound_id][0],
+        "condition": facts.conditions[pair.condition_id][0],
+        "evidence": evidence_facts(ev, citations),
+        "publisher": facts.publisher,
+    }
+
+
+# --- batched writes ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ReviewWrite:
+    """One composed page to store for a compound x condition pair."""
+
+    pair: PairRow
+    slug: str
+    title: str
+    byline: str
+    notice: str
+    fingerprint: str
+    sections: list[dict[str, Any]]  # key, position, heading, blocks
+
+
+def write_batch(
+    session: Session,
+    writes: Sequence[ReviewWrite],
+    template: Template,
+    kind: ReviewKind,
+    now: datetime,
+) -> tuple[int, int]:
+    """Insert new reviews and refresh existing ones; EDITED sections are kept as they are."""
+    new = [w for w in writes if w.pair.review_id is None]
+    old = [w for w in writes if w.pair.review_id is not None]
+    if new:
+        rows = [
+            {
+                "slug": w.slug,
+                "kind": kind,
+                "compound_id": w.pair.compound_id,
+                "condition_id": w.pair.condition_id,
+                "status": "DRAFT",
+                "research": w.pair.research,
+                "title": w.title,
+                "byline": w.byline,
+                "notice": w.notice,
+                "template_id": template.id,
+                "template_version": template.version,
+                "fingerprint": w.fingerprint,
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+                "generated_at": now,
+            }
+            for w in new
+        ]
+        result = session.execute(insert(R).returning(R.c.id, sort_by_parameter_order=True), rows)
+        for w, (rid,) in zip(new, result.all(), strict=True):
+            w.pair.review_id = rid
+    if old:
+        session.execute(
+            update(R)
+            .where(R.c.id == bindparam("rid"))
+            .values(
+                research=bindparam("research"),
+                title=bindparam("title"),
+                byline=bindparam("byline"),
+                notice=bindparam("notice"),
+                template_id=bindparam("template_id"),
+                template_version=bindparam("template_version"),
+                fingerprint=bindparam("fingerprint"),
+                revision=R.c.revision + 1,
+                updated_at=bindparam("now"),
+                generated_at=bindparam("now"),
+            ),
+            [
+                {
+                    "rid": w.pair.review_id,
+                    "research": w.pair.research,
+                    "title": w.title,
+                    "byline": w.byline,
+                    "notice": w.notice,
+                    "template_id": template.id,
+                    "template_version": template.version,
+                    "fingerprint": w.fingerprint,
+                    "now": now,
+                }
+                for w in old
+            ],
+        )
+    edited: set[tuple[int, str]] = set()
+    if old:
+        ids = [w.pair.review_id for w in old]
+        edited = {
+            (rid, key)
+            for rid, key in session.execute(
+                select(S.c.review_id, S.c.key).where(
+                    S.c.review_id.in_(ids), S.c.origin == SectionOrigin.EDITED
+                )
+            )
+        }
+        session.execute(
+            delete(S).where(S.c.review_id.in_(ids), S.c.origin == SectionOrigin.GENERATED)
+        )
+    section_rows = [
+        {
+            "review_id": w.pair.review_id,
+            "key": s["key"],
+            "position": s["position"],
+            "heading": s["heading"],
+            "blocks": s["blocks"],
+            "origin": "GENERATED",
+            "revision": 1,
+            "updated_at": now,
+        }
+        for w in writes
+        for s in w.sections
+        if (w.pair.review_id, s["key"]) not in edited
+    ]
+    if section_rows:
+        session.execute(insert(S), section_rows)
+    return len(new), len(old)
+
+
+def sections_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[ReviewSection]]:
+    out: dict[int, list[ReviewSection]] = {rid: [] for rid in review_ids}
+    rows = session.execute(
+        select(ReviewSection)
+        .where(ReviewSection.review_id.in_(review_ids))  # type: ignore[attr-defined]
+        .order_by(ReviewSection.review_id, ReviewSection.position)
+    ).scalars()
+    for s in rows:
+        out[s.review_id].append(s)
+    return out
+
+
+def review_for_pair(
+    session: Session, compound_slug: str, condition_slug: str, kind: ReviewKind = ReviewKind.SAFETY
+) -> Review | None:
+    return (
+        session.execute(
+            select(Review)
+            .join(Compound, Compound.id == Review.compound_id)  # type: ignore[arg-type]
+            .join(Condition, Condition.id == Review.condition_id)  # type: ignore[arg-type]
+            .where(
+                Compound.slug == compound_slug,
+                Condition.slug == condition_slug,
+                Review.kind == kind,
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+def pair_ids(
+    session: Session, compound_slug: str, condition_slug: str
+) -> tuple[int | None, int | None]:
+    cid = session.execute(select(Compound.id).where(Compound.slug == compound_slug)).scalar()
+    did = session.execute(select(Condition.id).where(Condition.slug == condition_slug)).scalar()
+    return cid, did
+
+
+def count_reviews(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(R)).scalar() or 0)

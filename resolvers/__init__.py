@@ -1,0 +1,1 @@
+"""Thin GraphQL resolvers, DataLoaders and the review composer."""

@@ -1,0 +1,76 @@
+"""Pages from stored reviews (working copy or published revision) and live previews."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from db.models import Review, ReviewKind, ReviewRevision, ReviewSection
+from db.reviews import (
+    active_template,
+    evidence_citations,
+    generation_pairs,
+    load_facts,
+    pair_facts,
+    pair_ids,
+    review_for_pair,
+    sections_of,
+)
+from resolvers.document import Page, Section
+from resolvers.generation import compiled_template
+
+
+def page_from_review(review: Review, sections: Sequence[ReviewSection]) -> Page:
+    return Page(
+        title=review.title,
+        byline=review.byline,
+        notice=review.notice,
+        sections=[
+            Section(s.key, s.position, s.heading, list(s.blocks), str(s.origin))
+            for s in sorted(sections, key=lambda s: s.position)
+        ],
+    )
+
+
+def page_from_revision(rev: ReviewRevision) -> Page:
+    return Page(
+        title=rev.title,
+        byline=rev.byline,
+        notice=rev.notice,
+        sections=[_section(s) for s in rev.sections],
+    )
+
+
+def _section(s: dict[str, Any]) -> Section:
+    return Section(
+        s["key"], s["position"], s.get("heading"), s["blocks"], s.get("origin", "GENERATED")
+    )
+
+
+class PairNotFound(LookupError):
+    pass
+
+
+def page_for_pair(
+    session: Session, compound: str, condition: str, kind: ReviewKind = ReviewKind.SAFETY
+) -> tuple[Page, bool]:
+    """The stored working copy of a pair's review, or a live composition when none is stored.
+
+    Returns the page and whether it came from the store."""
+    review = review_for_pair(session, compound, condition, kind)
+    if review is not None and review.id is not None:
+        return page_from_review(review, sections_of(session, [review.id])[review.id]), True
+    cid, did = pair_ids(session, compound, condition)
+    if cid is None:
+        raise PairNotFound(f"unknown compound '{compound}'")
+    if did is None:
+        raise PairNotFound(f"unknown condition '{condition}'")
+    pairs = generation_pairs(session, kind, [cid], [did])
+    if not pairs:
+        raise PairNotFound(f"no evidence links '{compound}' and '{condition}'")
+    facts = load_facts(session)
+    cites = evidence_citations(session, [pairs[0].evidence_id])
+    template = compiled_template(active_template(session, kind))
+    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id))), False

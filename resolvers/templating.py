@@ -1,0 +1,550 @@
+"""Templates as data: sandboxed Jinja2 rendering of section templates into blocks.
+
+A template's source is a mapping (stored as JSON in the database)::
+
+    kind: safety
+    version: "2026.11.1"
+    title: "Is {{ compound.name }} Safe for {{ condition.full_name }} Patients?"
+    byline: "By {{ publisher.name }}"
+    notice: "{{ publisher.notice }}"
+    description: "..."             # SEO description
+    sections:
+      - {key: intro, heading: "...", body: "..."}
+
+A body is light markup: blocks are separated by blank lines, a block whose
+lines start with ``- `` is a list, ``Q:`` / ``A:`` lines are FAQ pairs, and
+``**...**`` is bold. Every value a template prints (``{{ ... }}``) is wrapped in
+private-use sentinels by the environment's ``finalize`` hook, so the parser
+treats facts as literal text: a compound named ``- **x**`` stays text, never
+markup, and no fact can ever inject a heading, a list item or HTML.
+
+Templates are checked when imported (syntax, unknown variables, unknown
+attributes of the facts, a sample render of every branch) so a bad template
+never reaches render time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from resolvers.document import Block, Page, Section, Span, is_empty
+
+OPEN, CLOSE, SEP = "\ue000", "\ue001", "\ue002"
+_SENTINELS = re.compile(f"[{OPEN}{CLOSE}{SEP}]")
+_WS = re.compile(r"\s+")
+
+SECTION_KEYS = (
+    "intro",
+    "safety_profile",
+    "considerations",
+    "literature",
+    "bottom_line",
+    "disclaimer",
+    "cta",
+    "faq",
+)
+# Sections a SAFETY page may never be without (the publish gate checks them too).
+MANDATORY_SECTIONS = (
+    "intro",
+    "safety_profile",
+    "considerations",
+    "literature",
+    "bottom_line",
+    "disclaimer",
+)
+
+# The facts a template may use: nested dicts are objects, None is a leaf value.
+_CITATION = {"kind": None, "value": None, "title": None, "url": None}
+FACTS_SCHEMA: dict[str, Any] = {
+    "compound": {
+        "slug": None,
+        "name": None,
+        "aliases": None,
+        "drug_class": None,
+        "safety_profile": None,
+        "regulatory_status": None,
+        "evidence_level": None,
+        "mechanisms": None,
+        "rxnorm": None,
+        "mesh": None,
+        "citations": _CITATION,
+    },
+    "condition": {
+        "slug": None,
+        "name": None,
+        "full_name": None,
+        "specialist": None,
+        "aliases": None,
+        "icd10": None,
+        "mesh": None,
+    },
+    "evidence": {"research": None, "notes": None, "citations": _CITATION},
+    "publisher": {
+        "name": None,
+        "medical_advisor": {"name": None, "credentials": None},
+        "cta": None,
+        "notice": None,
+    },
+}
+
+
+@lru_cache(maxsize=8192)
+def _literal(text: str) -> str:
+    if OPEN in text or CLOSE in text or SEP in text:
+        text = _SENTINELS.sub("", text)
+    text = " ".join(text.split())
+    return f"{OPEN}{text}{CLOSE}" if text else ""
+
+
+def _finalize(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    return _literal(str(value))
+
+
+def make_environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+# --- markup -> blocks ---------------------------------------------------------------------
+
+
+class MarkupError(ValueError):
+    pass
+
+
+_TOKENS = re.compile(f"({OPEN}[^{CLOSE}]*{CLOSE}|\\*\\*)")
+
+
+def _inline(text: str) -> list[Span]:
+    """Split text into spans on ``**`` outside literal (fact) regions."""
+    spans: list[Span] = []
+    bold = False
+    buf: list[str] = []
+    for token in _TOKENS.split(text):
+        if not token:
+            continue
+        if token == "**":
+            if buf:
+                spans.append({"text": "".join(buf), "bold": bold})
+                buf = []
+            bold = not bold
+        elif token[0] == OPEN:
+            buf.append(token[1:-1])
+        else:
+            buf.append(token)
+    if bold:
+        raise MarkupError("unbalanced ** (bold is opened but never closed)")
+    if buf:
+        spans.append({"text": "".join(buf), "bold": False})
+    return _tidy(spans)
+
+
+def _tidy(spans: list[Span]) -> list[Span]:
+    """Drop empty spans, merge neighbours of the same weight, trim the ends.
+
+    Whitespace was already folded for the whole block (see ``_fold``)."""
+    out: list[Span] = []
+    for s in spans:
+        text = s["text"]
+        if not text:
+            continue
+        if out and out[-1]["bold"] == s["bold"]:
+            out[-1]["text"] += text
+        else:
+            out.append({"text": text, "bold": s["bold"]})
+    if out:
+        out[0]["text"] = out[0]["text"].lstrip()
+        out[-1]["text"] = out[-1]["text"].rstrip()
+    out = [s for s in out if s["text"]]
+    # A space between a bold lead-in and its text belongs to the plain text.
+    for a, b in itertools.pairwise(out):
+        if a["bold"] and a["text"].endswith(" "):
+            a["text"] = a["text"].rstrip()
+            b["text"] = " " + b["text"]
+    return out
+
+
+def _visible(line: str) -> bool:
+    return bool(line.strip(f" \t{OPEN}{CLOSE}"))
+
+
+def _fold(text: str) -> str:
+    return _WS.sub(" ", text) if "  " in text or "\t" in text else text
+
+
+def parse_markup(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    groups: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        if not _visible(raw):
+            if groups[-1]:
+                groups.append([])
+            continue
+        groups[-1].append(raw.strip())
+    for lines in groups:
+        if not lines:
+            continue
+        first = lines[0]
+        if first.startswith("- "):
+            items: list[list[str]] = []
+            for line in lines:
+                if line.startswith("- "):
+                    items.append([line[2:]])
+                else:
+                    items[-1].append(line)
+            parsed = [_inline(_fold(" ".join(item))) for item in items]
+            parsed = [s for s in parsed if s]
+            if parsed:
+                blocks.append({"type": "list", "items": parsed})
+        elif first.startswith("Q:"):
+            blocks.extend(_faq(lines))
+        else:
+            spans = _inline(_fold(" ".join(lines)))
+            if spans:
+                blocks.append({"type": "paragraph", "spans": spans})
+    return blocks
+
+
+def _faq(lines: list[str]) -> Iterable[Block]:
+    pairs: list[tuple[list[str], list[str]]] = []
+    target: list[str] | None = None
+    for line in lines:
+        if line.startswith("Q:"):
+            pairs.append(([line[2:]], []))
+            target = pairs[-1][0]
+        elif line.startswith("A:"):
+            if not pairs or pairs[-1][1]:
+                raise MarkupError("an A: line must follow its Q: line")
+            target = pairs[-1][1]
+            target.append(line[2:])
+        elif target is not None:
+            target.append(line)
+    for q, a in pairs:
+        if not a:
+            raise MarkupError("a Q: line has no A: answer")
+        question = "".join(s["text"] for s in _inline(_fold(" ".join(q))))
+        answer = _inline(_fold(" ".join(a)))
+        if question and answer:
+            yield {"type": "faq", "question": question, "answer": answer}
+
+
+def plain(text: str) -> str:
+    """A single-line field (title, byline, heading) as plain text."""
+    return "".join(s["text"] for s in _inline(_WS.sub(" ", text)))
+
+
+# --- compiling and validating -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TemplateProblem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} line {self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class TemplateInvalid(ValueError):
+    def __init__(self, problems: list[TemplateProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+_SINGLE_FIELDS = ("title", "byline", "notice", "description")
+
+
+def _attr_chain(node: nodes.Node) -> list[str] | None:
+    chain: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            chain.append(node.attr)
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            chain.append(str(node.arg.value))
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            chain.append(node.name)
+            return list(reversed(chain))
+        else:
+            return None
+
+
+def _static_problems(env: SandboxedEnvironment, source: str, path: str) -> list[TemplateProblem]:
+    try:
+        ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return [TemplateProblem(path, f"syntax error: {exc.message}", exc.lineno)]
+    problems: list[TemplateProblem] = []
+    for name in sorted(meta.find_undeclared_variables(ast)):
+        if name not in FACTS_SCHEMA:
+            line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == name), None)
+            problems.append(TemplateProblem(path, f"unknown variable '{name}'", line))
+    seen: set[int] = set()
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) in seen:
+            continue
+        chain = _attr_chain(node)
+        if not chain or chain[0] not in FACTS_SCHEMA:
+            continue
+        # Only look at the outermost access of a chain.
+        inner: nodes.Node = node.node  # type: ignore[attr-defined]
+        while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
+            seen.add(id(inner))
+            inner = inner.node
+        spec: Any = FACTS_SCHEMA
+        for depth, part in enumerate(chain):
+            if not isinstance(spec, dict) or part not in spec:
+                known = ", ".join(sorted(spec)) if isinstance(spec, dict) else "none"
+                problems.append(
+                    TemplateProblem(
+                        path,
+                        f"unknown variable '{'.'.join(chain[: depth + 1])}' (known here: {known})",
+                        node.lineno,
+                    )
+                )
+                break
+            spec = spec[part]
+    return problems
+
+
+def _render_line(exc: BaseException, name: str) -> int | None:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == name:
+            return frame.lineno
+    return getattr(exc, "lineno", None)
+
+
+def sample_facts(research: str = "LIMITED", notice: str = "") -> dict[str, Any]:
+    cite = [{"kind": "PMID", "value": "12345678", "title": "t", "url": "https://x"}]
+    return {
+        "compound": {
+            "slug": "sample",
+            "name": "Sample",
+            "aliases": ["alias"],
+            "drug_class": "Class",
+            "safety_profile": ["One", "two"],
+            "regulatory_status": "Status",
+            "evidence_level": "Level",
+            "mechanisms": ["m1", "m2"],
+            "rxnorm": None,
+            "mesh": None,
+            "citations": cite,
+        },
+        "condition": {
+            "slug": "cond",
+            "name": "Cond",
+            "full_name": "Cond (Condition)",
+            "specialist": "specialist",
+            "aliases": [],
+            "icd10": None,
+            "mesh": None,
+        },
+        "evidence": {"research": research, "notes": "", "citations": cite},
+        "publisher": {
+            "name": "P",
+            "medical_advisor": {"name": "A", "credentials": "MD"},
+            "cta": "cta",
+            "notice": notice,
+        },
+    }
+
+
+@dataclass(slots=True)
+class _SectionTemplate:
+    key: str
+    position: int
+    heading: Any
+    body: Any
+
+
+class CompiledTemplate:
+    """A validated template, compiled once and rendered for many fact sets."""
+
+    def __init__(self, source: dict[str, Any], path: str = "template"):
+        self.source = source
+        self.kind = str(source.get("kind", "")).upper()
+        self.version = str(source.get("version", ""))
+        env = make_environment()
+        problems = check_source(source, path, env)
+        if problems:
+            raise TemplateInvalid(problems)
+        self._fields = {f: env.from_string(str(source.get(f) or "")) for f in _SINGLE_FIELDS}
+        self._sections = [
+            _SectionTemplate(
+                key=s["key"].upper(),
+                position=i,
+                heading=env.from_string(str(s.get("heading") or "")),
+                body=env.from_string(str(s.get("body") or "")),
+            )
+            for i, s in enumerate(source["sections"])
+        ]
+        # Render every branch once now: a template that fails on real-shaped
+        # facts is rejected here, never at render time.
+        render_problems: list[TemplateProblem] = []
+        for research in ("SPECIFIC", "LIMITED"):
+            for notice in ("", "notice"):
+                render_problems.extend(self._probe(sample_facts(research, notice), path))
+        if render_problems:
+            raise TemplateInvalid(_dedupe(render_problems))
+        # For speed, the whole page is one template: one render per page instead
+        # of one per field. Parts are split on a separator no fact can contain.
+        parts = [str(source.get(f) or "") for f in _SINGLE_FIELDS]
+        for s in source["sections"]:
+            parts += [str(s.get("heading") or ""), str(s.get("body") or "")]
+        self._page = env.from_string(f"\n{SEP}\n".join(parts))
+
+    def _probe(self, facts: dict[str, Any], path: str) -> list[TemplateProblem]:
+        problems: list[TemplateProblem] = []
+        for f, tpl in self._fields.items():
+            try:
+                plain(tpl.render(facts))
+            except (TemplateError, MarkupError, ArithmeticError, TypeError, ValueError) as exc:
+                problems.append(
+                    TemplateProblem(f"{path}.{f}", str(exc), _render_line(exc, "<template>"))
+                )
+        for i, s in enumerate(self._sections):
+            for part, tpl in (("heading", s.heading), ("body", s.body)):
+                try:
+                    out = tpl.render(facts)
+                    if part == "body":
+                        parse_markup(out)
+                    else:
+                        plain(out)
+                except (TemplateError, MarkupError, ArithmeticError, TypeError, ValueError) as exc:
+                    problems.append(
+                        TemplateProblem(
+                            f"{path}.sections[{i}].{part}",
+                            str(exc),
+                            _render_line(exc, "<template>"),
+                        )
+                    )
+        if not problems:
+            page = self.compose(facts)
+            for key in MANDATORY_SECTIONS:
+                sec = next((s for s in page.sections if s.key == key.upper()), None)
+                if sec is None or is_empty(sec.blocks):
+                    problems.append(
+                        TemplateProblem(f"{path}.sections", f"section '{key}' renders empty")
+                    )
+        return problems
+
+    def compose(self, facts: dict[str, Any]) -> Page:
+        parts = self._page.render(facts).split(SEP) if hasattr(self, "_page") else None
+        if parts is None:
+            parts = [t.render(facts) for t in self._fields.values()]
+            for s in self._sections:
+                parts += [s.heading.render(facts), s.body.render(facts)]
+        title, byline, notice, description = (plain(p) for p in parts[:4])
+        sections = []
+        for i, s in enumerate(self._sections):
+            heading = plain(parts[4 + 2 * i]) or None
+            blocks = parse_markup(parts[5 + 2 * i])
+            sections.append(Section(s.key, s.position, heading, blocks))
+        disclaimer = next((s for s in sections if s.key == "DISCLAIMER"), None)
+        if disclaimer is None or is_empty(disclaimer.blocks):
+            # Unreachable for a validated template; a page without its
+            # disclaimer must never exist, so fail loudly rather than store one.
+            raise MarkupError("the disclaimer rendered empty")
+        return Page(title, byline, notice, sections, description)
+
+
+def _dedupe(problems: list[TemplateProblem]) -> list[TemplateProblem]:
+    seen: set[str] = set()
+    out = []
+    for p in problems:
+        if str(p) not in seen:
+            seen.add(str(p))
+            out.append(p)
+    return out
+
+
+def check_source(
+    source: Any, path: str = "template", env: SandboxedEnvironment | None = None
+) -> list[TemplateProblem]:
+    """Structural and static checks of a template source (no rendering)."""
+    env = env or make_environment()
+    if not isinstance(source, dict):
+        return [TemplateProblem(path, "a template must be a mapping")]
+    problems: list[TemplateProblem] = []
+    kind = str(source.get("kind", "")).upper()
+    if kind != "SAFETY":
+        problems.append(
+            TemplateProblem(f"{path}.kind", f"unknown review kind {source.get('kind')!r}")
+        )
+    version = source.get("version")
+    if not isinstance(version, (str, int, float)) or not re.fullmatch(
+        r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}", str(version)
+    ):
+        problems.append(
+            TemplateProblem(f"{path}.version", 'a version (e.g. "2026.11.1") is required')
+        )
+    for f in ("title", "byline"):
+        if not isinstance(source.get(f), str) or not source[f].strip():
+            problems.append(TemplateProblem(f"{path}.{f}", "required"))
+    for f in _SINGLE_FIELDS:
+        value = source.get(f)
+        if value is not None and not isinstance(value, str):
+            problems.append(TemplateProblem(f"{path}.{f}", "must be a string"))
+        elif value:
+            problems.extend(_static_problems(env, value, f"{path}.{f}"))
+    sections = source.get("sections")
+    if not isinstance(sections, list) or not sections:
+        problems.append(TemplateProblem(f"{path}.sections", "a list of sections is required"))
+        return problems
+    keys: list[str] = []
+    for i, s in enumerate(sections):
+        spath = f"{path}.sections[{i}]"
+        if not isinstance(s, dict):
+            problems.append(TemplateProblem(spath, "a section must be a mapping"))
+            continue
+        key = str(s.get("key", "")).lower()
+        if key not in SECTION_KEYS:
+            problems.append(
+                TemplateProblem(
+                    f"{spath}.key",
+                    f"unknown section key {s.get('key')!r} (one of {', '.join(SECTION_KEYS)})",
+                )
+            )
+        elif key in keys:
+            problems.append(TemplateProblem(f"{spath}.key", f"duplicate section key '{key}'"))
+        keys.append(key)
+        unknown = set(s) - {"key", "heading", "body"}
+        if unknown:
+            problems.append(TemplateProblem(spath, f"unknown fields: {', '.join(sorted(unknown))}"))
+        for part in ("heading", "body"):
+            value = s.get(part)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                problems.append(TemplateProblem(f"{spath}.{part}", "must be a string"))
+                continue
+            problems.extend(_static_problems(env, value, f"{spath}.{part}"))
+        if not isinstance(s.get("body"), str) or not s["body"].strip():
+            problems.append(TemplateProblem(f"{spath}.body", "required"))
+    if kind == "SAFETY":
+        for key in MANDATORY_SECTIONS:
+            if key not in keys:
+                problems.append(TemplateProblem(f"{path}.sections", f"missing section '{key}'"))
+    return problems

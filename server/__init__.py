@@ -1,0 +1,1 @@
+"""HTTP server, settings and command line of Compendium."""

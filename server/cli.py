@@ -1,0 +1,191 @@
+"""The ``compendium`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from db.models import ReviewKind
+
+app = typer.Typer(
+    help="Compendium: a headless GraphQL content API for medical research reviews.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "db" / "catalog"
+TEMPLATES_FILE = CATALOG_DIR / "templates.yaml"
+DEMO_FILE = CATALOG_DIR / "demo.yaml"
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from db.engine import make_engine
+
+    return make_engine()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (creates the database when it does not exist)."""
+    from db.migrate import upgrade
+
+    upgrade(revision=revision)
+    out.print(f"database at revision {revision}")
+
+
+def _import(paths: list[Path]) -> None:
+    from db.engine import session_scope
+    from db.importer import CatalogInvalid, import_file
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            for path in paths:
+                report = import_file(session, path)
+                out.print(f"{path}: {report.summary()}", highlight=False)
+    except CatalogInvalid as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
+
+
+@app.command("import")
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Catalog files (YAML or JSON).")],
+) -> None:
+    """Import catalog files: validated first, then an all-or-nothing upsert by slug."""
+    _import(files)
+
+
+@app.command("export")
+def export_cmd(
+    file: Annotated[Path, typer.Argument(help="Destination (.yaml, .yml or .json).")],
+) -> None:
+    """Export the whole catalog (publisher, facts, evidence, templates) to a file."""
+    from db.engine import session_scope
+    from db.importer import dump, export_data
+
+    with session_scope(_engine()) as session:
+        data = export_data(session)
+    dump(data, file)
+    out.print(
+        f"wrote {file}: {len(data['compounds'])} compounds, {len(data['conditions'])} conditions, "
+        f"{len(data['evidence'])} evidence, {len(data['templates'])} templates",
+        highlight=False,
+    )
+
+
+def _generate(stale: bool) -> None:
+    from db.reviews import NoTemplate
+    from resolvers.generation import generate
+
+    engine = _engine()
+    with Progress(
+        TextColumn("generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("generate", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            report = generate(engine, stale_only=stale, progress=progress)
+        except NoTemplate as exc:
+            _fail(str(exc))
+            return
+    out.print(report.summary(), highlight=False)
+
+
+@app.command("generate")
+def generate_cmd(
+    stale: Annotated[
+        bool, typer.Option("--stale", help="Only reviews whose facts or template changed.")
+    ] = False,
+) -> None:
+    """Create or refresh the review of every compound x condition pair with evidence."""
+    _generate(stale)
+
+
+@app.command("demo")
+def demo_cmd(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has reviews.")
+    ] = False,
+) -> None:
+    """Migrate, load the demo catalog and the default templates, and generate its reviews."""
+    from db.engine import session_scope
+    from db.migrate import upgrade
+    from db.reviews import count_reviews
+
+    upgrade()
+    if if_empty:
+        with session_scope(_engine()) as session:
+            if count_reviews(session):
+                out.print("database has reviews already: demo catalog not loaded")
+                return
+    _import([TEMPLATES_FILE, DEMO_FILE])
+    _generate(stale=True)
+
+
+@app.command("render")
+def render_cmd(
+    compound: Annotated[str, typer.Option(help="Compound slug.")],
+    condition: Annotated[str, typer.Option(help="Condition slug.")],
+    format: Annotated[str, typer.Option("--format", help="plain, markdown or html.")] = "markdown",
+    kind: Annotated[str, typer.Option(help="Review kind.")] = "safety",
+) -> None:
+    """Print one page (the stored review, or a live composition when none is stored yet)."""
+    from db.engine import session_scope
+    from db.reviews import NoTemplate
+    from resolvers.document import TextFormat, render_page
+    from resolvers.pages import PairNotFound, page_for_pair
+
+    try:
+        fmt = TextFormat(format.upper())
+    except ValueError:
+        _fail(f"unknown format '{format}' (plain, markdown or html)", 2)
+        return
+    try:
+        review_kind = ReviewKind(kind.upper())
+    except ValueError:
+        _fail(f"unknown kind '{kind}'", 2)
+        return
+    try:
+        with session_scope(_engine()) as session:
+            page, stored = page_for_pair(session, compound, condition, review_kind)
+    except (PairNotFound, NoTemplate) as exc:
+        _fail(str(exc))
+        return
+    if not stored:
+        err.print("(no stored review yet: composed live from the current facts)")
+    sys.stdout.write(render_page(page, fmt))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
