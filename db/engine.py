@@ -8,6 +8,7 @@ they need for it: ``sqlite://`` / ``sqlite+aiosqlite://`` and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -55,8 +56,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class RawJSON(str):
+    """A value already encoded as JSON (e.g. by a generation worker process)."""
+
+    __slots__ = ()
+
+
+def to_json(value: Any) -> str:
+    # Compact and UTF-8: review blocks are the bulk of the database.
+    if isinstance(value, RawJSON):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = sync_url(url or get_settings().database_url)
+    kwargs.setdefault("json_serializer", to_json)
     engine = create_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -65,6 +80,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 def make_async_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     url = async_url(url or get_settings().database_url)
+    kwargs.setdefault("json_serializer", to_json)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -1,5 +1,8 @@
 """The facts of each record as templates see them, and their content hashes.
 
+The functions take any object with the record's attributes (a row, or the
+values about to be written), so a hash can be computed before a write.
+
 One function per record turns a row into the plain dict a template renders;
 the same dict is hashed into the row's ``content_hash``, so a review's
 fingerprint changes exactly when something its page can show changes.
@@ -11,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from db.models import Citation, Compound, Condition, Evidence, Publisher
+from db.models import Citation, Publisher
 
 CITATION_URLS = {
     "PMID": "https://pubmed.ncbi.nlm.nih.gov/{}/",
@@ -42,7 +45,7 @@ def citations_of(rows: list[Citation]) -> list[dict[str, Any]]:
     ]
 
 
-def compound_facts(c: Compound, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def compound_facts(c: Any, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "slug": c.slug,
         "name": c.name,
@@ -58,7 +61,7 @@ def compound_facts(c: Compound, citations: list[dict[str, Any]] | None = None) -
     }
 
 
-def condition_facts(c: Condition) -> dict[str, Any]:
+def condition_facts(c: Any) -> dict[str, Any]:
     return {
         "slug": c.slug,
         "name": c.name,
@@ -70,11 +73,11 @@ def condition_facts(c: Condition) -> dict[str, Any]:
     }
 
 
-def evidence_facts(e: Evidence, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def evidence_facts(e: Any, citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"research": str(e.research), "notes": e.notes or "", "citations": citations or []}
 
 
-def publisher_facts(p: Publisher | None) -> dict[str, Any]:
+def publisher_facts(p: Publisher | Any | None) -> dict[str, Any]:
     if p is None:
         return {
             "name": "",

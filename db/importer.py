@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
@@ -28,7 +29,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from db.facts import (
@@ -42,7 +43,6 @@ from db.facts import (
 )
 from db.models import (
     Citation,
-    CitationKind,
     Compound,
     Condition,
     Evidence,
@@ -426,34 +426,82 @@ def _citation_rows(items: list[CitationIn]) -> list[dict[str, Any]]:
     return out
 
 
-def _set_citations(
-    session: Session, owner: str, owner_id: int, items: list[dict[str, Any]]
-) -> None:
-    col = Citation.compound_id if owner == "compound" else Citation.evidence_id
-    session.execute(delete(Citation).where(col == owner_id))  # type: ignore[arg-type]
-    for pos, c in enumerate(items):
-        session.add(
-            Citation(
-                **{f"{owner}_id": owner_id},
-                position=pos,
-                kind=CitationKind(c["kind"]),
-                value=c["value"],
-                title=c["title"],
-            )
+@dataclass(slots=True)
+class _Row:
+    """One record of the file, ready to write: its values, facts hash and citations."""
+
+    key: Any
+    values: dict[str, Any]
+    hash: str
+    citations: list[dict[str, Any]] | None = None  # None: the record has no citations
+
+
+def _write_rows(
+    session: Session,
+    model: Any,
+    existing: dict[Any, Any],
+    rows: list[_Row],
+    what: str,
+    report: ImportReport,
+    owner: str | None = None,
+) -> dict[Any, int]:
+    """Insert new records in bulk, update changed ones, leave unchanged ones alone."""
+    table = model.__table__
+    now = utcnow()
+    ids: dict[Any, int] = {}
+    new: list[_Row] = []
+    touched: list[tuple[int, _Row]] = []
+    for row in rows:
+        current = existing.get(row.key)
+        if current is None:
+            new.append(row)
+            continue
+        ids[row.key] = current.id
+        if current.content_hash == row.hash and all(
+            getattr(current, k) == v for k, v in row.values.items()
+        ):
+            report.count(what, "unchanged")
+            continue
+        for k, v in row.values.items():
+            setattr(current, k, v)
+        current.content_hash = row.hash
+        current.revision += 1
+        current.updated_at = now
+        session.add(current)
+        touched.append((current.id, row))
+        report.count(what, "updated")
+    if new:
+        values = [
+            dict(r.values, content_hash=r.hash, revision=1, created_at=now, updated_at=now)
+            for r in new
+        ]
+        result = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), values
         )
-
-
-def _apply(row: Any, values: dict[str, Any], new_hash: str) -> bool:
-    """Copy values onto a row; bump its revision when its facts changed."""
-    if row.content_hash == new_hash and all(getattr(row, k) == v for k, v in values.items()):
-        return False
-    for k, v in values.items():
-        setattr(row, k, v)
-    if row.id is not None:
-        row.revision += 1
-        row.updated_at = utcnow()
-    row.content_hash = new_hash
-    return True
+        for r, (rid,) in zip(new, result.all(), strict=True):
+            ids[r.key] = rid
+            report.count(what, "created")
+    session.flush()
+    if owner is not None:
+        col = Citation.compound_id if owner == "compound" else Citation.evidence_id
+        stale = [rid for rid, _ in touched]
+        for chunk in range(0, len(stale), 5000):
+            session.execute(delete(Citation).where(col.in_(stale[chunk : chunk + 5000])))
+        cites = [
+            {
+                "compound_id": rid if owner == "compound" else None,
+                "evidence_id": rid if owner == "evidence" else None,
+                "position": pos,
+                "kind": c["kind"],
+                "value": c["value"],
+                "title": c["title"],
+            }
+            for rid, r in [*touched, *((ids[r.key], r) for r in new)]
+            for pos, c in enumerate(r.citations or [])
+        ]
+        if cites:
+            session.execute(insert(Citation.__table__), cites)
+    return ids
 
 
 def upsert(
@@ -463,9 +511,6 @@ def upsert(
 
     if catalog.publisher is not None:
         p = catalog.publisher
-        row = session.exec(select(Publisher).order_by(Publisher.id)).first()
-        created = row is None
-        row = row or Publisher(name="", advisor_name="", content_hash="")
         values = {
             "name": p.name,
             "advisor_name": p.medical_advisor.name,
@@ -473,92 +518,74 @@ def upsert(
             "cta": p.cta,
             "notice": p.notice,
         }
-        probe = Publisher(**values, content_hash="")
-        changed = _apply(row, values, content_hash(publisher_facts(probe)))
-        session.add(row)
-        report.count("publisher", "created" if created else ("updated" if changed else "unchanged"))
+        current = session.exec(select(Publisher).order_by(Publisher.id)).first()
+        row = _Row(1, values, content_hash(publisher_facts(SimpleNamespace(**values))))
+        _write_rows(session, Publisher, {1: current} if current else {}, [row], "publisher", report)
 
-    compounds = (
-        {
+    compound_ids: dict[str, int] = {}
+    if catalog.compounds:
+        existing = {
             c.slug: c
             for c in session.exec(
                 select(Compound).where(Compound.slug.in_([c.slug for c in catalog.compounds]))
             )
         }
-        if catalog.compounds
-        else {}
-    )
-    for item in catalog.compounds:
-        cites = _citation_rows(item.citations)
-        values = item.model_dump(exclude={"citations", "slug"})
-        row = compounds.get(item.slug)
-        created = row is None
-        row = row or Compound(slug=item.slug, **values, content_hash="")
-        probe = Compound(slug=item.slug, **values, content_hash="")
-        changed = _apply(row, values, content_hash(compound_facts(probe, cites)))
-        session.add(row)
-        if created or changed:
-            session.flush()
-            assert row.id is not None
-            _set_citations(session, "compound", row.id, cites)
-        compounds[item.slug] = row
-        report.count("compounds", "created" if created else ("updated" if changed else "unchanged"))
+        rows = []
+        for item in catalog.compounds:
+            cites = _citation_rows(item.citations)
+            values = item.model_dump(exclude={"citations"})
+            facts = compound_facts(SimpleNamespace(**values), cites)
+            rows.append(_Row(item.slug, values, content_hash(facts), cites))
+        compound_ids = _write_rows(
+            session, Compound, existing, rows, "compounds", report, owner="compound"
+        )
 
-    conditions = (
-        {
+    condition_ids: dict[str, int] = {}
+    if catalog.conditions:
+        existing = {
             c.slug: c
             for c in session.exec(
                 select(Condition).where(Condition.slug.in_([c.slug for c in catalog.conditions]))
             )
         }
-        if catalog.conditions
-        else {}
-    )
-    for citem in catalog.conditions:
-        values = citem.model_dump(exclude={"slug"})
-        crow = conditions.get(citem.slug)
-        created = crow is None
-        crow = crow or Condition(slug=citem.slug, **values, content_hash="")
-        probe_c = Condition(slug=citem.slug, **values, content_hash="")
-        changed = _apply(crow, values, content_hash(condition_facts(probe_c)))
-        session.add(crow)
-        conditions[citem.slug] = crow
-        report.count(
-            "conditions", "created" if created else ("updated" if changed else "unchanged")
-        )
-    session.flush()
+        rows = []
+        for citem in catalog.conditions:
+            values = citem.model_dump()
+            facts = condition_facts(SimpleNamespace(**values))
+            rows.append(_Row(citem.slug, values, content_hash(facts)))
+        condition_ids = _write_rows(session, Condition, existing, rows, "conditions", report)
 
     if catalog.evidence:
-        need_c = {e.compound for e in catalog.evidence} - set(compounds)
-        need_d = {e.condition for e in catalog.evidence} - set(conditions)
+        need_c = {e.compound for e in catalog.evidence} - set(compound_ids)
+        need_d = {e.condition for e in catalog.evidence} - set(condition_ids)
         if need_c:
-            compounds.update(
-                (c.slug, c) for c in session.exec(select(Compound).where(Compound.slug.in_(need_c)))
+            compound_ids.update(
+                (slug, cid)
+                for slug, cid in session.exec(
+                    select(Compound.slug, Compound.id).where(Compound.slug.in_(need_c))
+                )
             )
         if need_d:
-            conditions.update(
-                (c.slug, c)
-                for c in session.exec(select(Condition).where(Condition.slug.in_(need_d)))
+            condition_ids.update(
+                (slug, did)
+                for slug, did in session.exec(
+                    select(Condition.slug, Condition.id).where(Condition.slug.in_(need_d))
+                )
             )
         existing = {(e.compound_id, e.condition_id): e for e in session.exec(select(Evidence))}
+        rows = []
         for eitem in catalog.evidence:
-            cid, did = compounds[eitem.compound].id, conditions[eitem.condition].id
-            assert cid is not None and did is not None
+            cid, did = compound_ids[eitem.compound], condition_ids[eitem.condition]
             cites = _citation_rows(eitem.citations)
-            values = {"research": Research(eitem.research), "notes": eitem.notes}
-            erow = existing.get((cid, did))
-            created = erow is None
-            erow = erow or Evidence(compound_id=cid, condition_id=did, **values, content_hash="")
-            probe_e = Evidence(compound_id=cid, condition_id=did, **values, content_hash="")
-            changed = _apply(erow, values, content_hash(evidence_facts(probe_e, cites)))
-            session.add(erow)
-            if created or changed:
-                session.flush()
-                assert erow.id is not None
-                _set_citations(session, "evidence", erow.id, cites)
-            report.count(
-                "evidence", "created" if created else ("updated" if changed else "unchanged")
-            )
+            values = {
+                "compound_id": cid,
+                "condition_id": did,
+                "research": Research(eitem.research),
+                "notes": eitem.notes,
+            }
+            facts = evidence_facts(SimpleNamespace(**values), cites)
+            rows.append(_Row((cid, did), values, content_hash(facts), cites))
+        _write_rows(session, Evidence, existing, rows, "evidence", report, owner="evidence")
 
     for src in raw_templates or []:
         kind, version = ReviewKind(str(src["kind"]).upper()), str(src["version"])

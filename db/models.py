@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -73,10 +74,29 @@ def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
     )
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every database (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
 def _ts(nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default_factory=utcnow if not nullable else None,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
     )
 
 
@@ -229,6 +249,7 @@ class Review(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     byline: str = Field(default="", sa_column=Column(Text, nullable=False))
     notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
     template_id: int = Field(sa_column=Column(Integer, ForeignKey("template.id"), nullable=False))
     template_version: str = Field(sa_column=Column(String(40), nullable=False))
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
@@ -285,6 +306,7 @@ class ReviewRevision(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     byline: str = Field(default="", sa_column=Column(Text, nullable=False))
     notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
     sections: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     template_version: str = Field(sa_column=Column(String(40), nullable=False))

@@ -164,13 +164,10 @@ def evidence_citations(
 def pair_facts(
     facts: FactsIndex, pair: PairRow, citations: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    ev = Evidence(
-        research=pair.research, notes=pair.notes, compound_id=0, condition_id=0, content_hash=""
-    )
     return {
         "compound": facts.compounds[pair.compound_id][0],
         "condition": facts.conditions[pair.condition_id][0],
-        "evidence": evidence_facts(ev, citations),
+        "evidence": evidence_facts(pair, citations),
         "publisher": facts.publisher,
     }
 
@@ -187,6 +184,7 @@ class ReviewWrite:
     title: str
     byline: str
     notice: str
+    description: str
     fingerprint: str
     sections: list[dict[str, Any]]  # key, position, heading, blocks
 
@@ -213,6 +211,7 @@ def write_batch(
                 "title": w.title,
                 "byline": w.byline,
                 "notice": w.notice,
+                "description": w.description,
                 "template_id": template.id,
                 "template_version": template.version,
                 "fingerprint": w.fingerprint,
@@ -235,6 +234,7 @@ def write_batch(
                 title=bindparam("title"),
                 byline=bindparam("byline"),
                 notice=bindparam("notice"),
+                description=bindparam("description"),
                 template_id=bindparam("template_id"),
                 template_version=bindparam("template_version"),
                 fingerprint=bindparam("fingerprint"),
@@ -249,6 +249,7 @@ def write_batch(
                     "title": w.title,
                     "byline": w.byline,
                     "notice": w.notice,
+                    "description": w.description,
                     "template_id": template.id,
                     "template_version": template.version,
                     "fingerprint": w.fingerprint,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from db.engine import session_scope
+from db.engine import RawJSON, session_scope, to_json
 from db.facts import review_fingerprint
 from db.models import ReviewKind, Template, utcnow
 from db.reviews import (
@@ -75,12 +75,49 @@ def compose_write(
         title=page.title,
         byline=page.byline,
         notice=page.notice,
+        description=page.description,
         fingerprint=fingerprint,
         sections=[
             {"key": s.key, "position": s.position, "heading": s.heading, "blocks": s.blocks}
             for s in page.sections
         ],
     )
+
+
+# --- parallel composition ------------------------------------------------------------------
+# Composing pages is pure CPU work (Jinja and markup parsing), so large runs
+# spread it over worker processes while this process writes finished batches.
+# Workers never touch the database; they are spawned (not forked) so no
+# connection, lock or thread of this process leaks into them.
+
+_worker_template: CompiledTemplate | None = None
+PARALLEL_THRESHOLD = 2000
+
+
+def _worker_init(source_json: str) -> None:
+    global _worker_template
+    import json
+
+    _worker_template = CompiledTemplate(json.loads(source_json))
+
+
+def _worker_compose(job: tuple[str, list[dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    kind, facts_list = job
+    assert _worker_template is not None
+    out = []
+    for facts in facts_list:
+        w = compose_write(_worker_template, facts, None, "", kind)  # type: ignore[arg-type]
+        for section in w.sections:
+            # Encode here, in parallel, rather than in the writing process.
+            section["blocks"] = RawJSON(to_json(section["blocks"]))
+        out.append((w.slug, w.title, w.byline, w.notice, w.description, w.sections))
+    return out
+
+
+def _workers() -> int:
+    import os
+
+    return max(1, min(4, (os.cpu_count() or 1)))
 
 
 def generate(
@@ -92,6 +129,7 @@ def generate(
     batch_size: int = 1000,
     compound_ids: list[int] | None = None,
     condition_ids: list[int] | None = None,
+    parallel: int | None = None,
 ) -> GenerationReport:
     started = time.perf_counter()
     report = GenerationReport()
@@ -118,18 +156,13 @@ def generate(
     if progress:
         progress(report.skipped, report.total)
     done = report.skipped
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        writes = [
-            compose_write(
-                template,
-                pair_facts(facts, pair, citations.get(pair.evidence_id)),
-                pair,
-                fp,
-                kind.value,
-            )
-            for pair, fp in chunk
-        ]
+    chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+
+    def facts_of(chunk: list[tuple[PairRow, str]]) -> list[dict[str, Any]]:
+        return [pair_facts(facts, p, citations.get(p.evidence_id)) for p, _ in chunk]
+
+    def store(chunk: list[tuple[PairRow, str]], writes: list[ReviewWrite]) -> None:
+        nonlocal done
         with session_scope(engine) as session:
             created, refreshed = write_batch(session, writes, template_row, kind, utcnow())
         report.created += created
@@ -137,5 +170,30 @@ def generate(
         done += len(chunk)
         if progress:
             progress(done, report.total)
+
+    workers = _workers() if parallel is None else parallel
+    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        import json
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        source_json = json.dumps(template_row.source)
+        with ctx.Pool(workers, initializer=_worker_init, initargs=(source_json,)) as pool:
+            jobs = ((kind.value, facts_of(chunk)) for chunk in chunks)
+            for chunk, composed in zip(chunks, pool.imap(_worker_compose, jobs), strict=True):
+                writes = [
+                    ReviewWrite(pair, slug, title, byline, notice, description, fp, sections)
+                    for (pair, fp), (slug, title, byline, notice, description, sections) in zip(
+                        chunk, composed, strict=True
+                    )
+                ]
+                store(chunk, writes)
+    else:
+        for chunk in chunks:
+            writes = [
+                compose_write(template, f, pair, fp, kind.value)
+                for f, (pair, fp) in zip(facts_of(chunk), chunk, strict=True)
+            ]
+            store(chunk, writes)
     report.seconds = time.perf_counter() - started
     return report

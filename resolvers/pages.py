@@ -27,6 +27,7 @@ def page_from_review(review: Review, sections: Sequence[ReviewSection]) -> Page:
         title=review.title,
         byline=review.byline,
         notice=review.notice,
+        description=review.description,
         sections=[
             Section(s.key, s.position, s.heading, list(s.blocks), str(s.origin))
             for s in sorted(sections, key=lambda s: s.position)
@@ -39,6 +40,7 @@ def page_from_revision(rev: ReviewRevision) -> Page:
         title=rev.title,
         byline=rev.byline,
         notice=rev.notice,
+        description=rev.description,
         sections=[_section(s) for s in rev.sections],
     )
 

@@ -1,1 +1,13 @@
-"""GraphQL types (strawberry)."""
+"""GraphQL types (strawberry); ``schema`` is the executable schema."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.catalog import Compound, Condition
+from schema.query import Query
+from schema.review import Review
+
+schema = strawberry.Schema(query=Query, types=[Compound, Condition, Review])
+
+__all__ = ["schema"]

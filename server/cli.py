@@ -147,6 +147,34 @@ def demo_cmd(
                 return
     _import([TEMPLATES_FILE, DEMO_FILE])
     _generate(stale=True)
+    _publish_demo()
+
+
+def _publish_demo() -> None:
+    """The demo catalog is served as published, signed off by its fictional demo reviewer."""
+    from datetime import timedelta
+
+    from db.engine import session_scope
+    from db.importer import read_file
+    from db.models import utcnow
+    from db.publishing import publish_reviews, unpublished_review_ids
+    from db.reviews import publisher, review_slug
+    from server.settings import get_settings
+
+    # Only the demo catalog's own pairs: never sign off anything an editor imported.
+    demo = read_file(DEMO_FILE)
+    slugs = [review_slug(e["compound"], e["condition"]) for e in demo["evidence"]]
+    with session_scope(_engine()) as session:
+        pub = publisher(session)
+        reviewer = f"{pub.advisor_name} (demo sign-off)" if pub else "demo reviewer (fictional)"
+        count = publish_reviews(
+            session,
+            unpublished_review_ids(session, slugs),
+            reviewer,
+            utcnow(),
+            timedelta(days=get_settings().review_interval_days),
+        )
+    out.print(f"published {count} demo reviews, signed off by {reviewer}", highlight=False)
 
 
 @app.command("render")
@@ -181,6 +209,60 @@ def render_cmd(
     if not stored:
         err.print("(no stored review yet: composed live from the current facts)")
     sys.stdout.write(render_page(page, fmt))
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Serve the GraphQL API with uvicorn."""
+    import uvicorn
+
+    from server.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        # A slow or silent client must not hold a connection for long.
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+        log_level="info",
+    )
+
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def schema_sdl() -> str:
+    from schema import schema
+
+    return schema.as_str().rstrip() + "\n"
+
+
+@app.command("export-schema")
+def export_schema_cmd(
+    output: Annotated[
+        Path | None, typer.Argument(help="Where to write the SDL (default: schema.graphql).")
+    ] = None,
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the SDL instead.")] = False,
+) -> None:
+    """Write the GraphQL schema (SDL) to schema.graphql, the committed contract."""
+    sdl = schema_sdl()
+    if stdout:
+        sys.stdout.write(sdl)
+        return
+    target = output or SCHEMA_FILE
+    target.write_text(sdl, encoding="utf-8")
+    out.print(f"wrote {target}", highlight=False)
 
 
 def main() -> None:

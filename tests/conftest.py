@@ -7,16 +7,21 @@ each test gets its own copy of it.
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from db.engine import make_engine, session_scope
 from db.importer import import_file
 from db.migrate import upgrade
+from server.app import create_app
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -50,6 +55,71 @@ def load(engine: Engine, *paths: Path) -> None:
     with session_scope(engine) as session:
         for p in paths:
             import_file(session, p)
+
+
+@pytest.fixture(scope="session")
+def demo_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the demo catalog loaded, generated and published (read-only template)."""
+    import subprocess
+    import sys
+
+    path = tmp_path_factory.mktemp("demo-db") / "demo.db"
+    shutil.copy(migrated_template, path)
+    env = dict(os.environ, COMPENDIUM_DATABASE_URL=f"sqlite:///{path}")
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def api(demo_url: str) -> AsyncIterator[Api]:
+    """The real ASGI app over a demo database, driven with real HTTP requests."""
+    app = create_app(Settings(database_url=demo_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Api(app, client)
+
+
+class Api:
+    def __init__(self, app: Any, client: httpx.AsyncClient):
+        self.app = app
+        self.client = client
+        self.statements: list[str] = []
+        engine = app.state.compendium.engine
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> httpx.Response:
+        headers = {"accept": "application/graphql-response+json", **kw.pop("headers", {})}
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        return await self.client.post("/graphql", json=body, headers=headers, **kw)
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        payload = response.json()
+        assert response.status_code == 200, payload
+        assert "errors" not in payload, payload["errors"]
+        return payload["data"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture

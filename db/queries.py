@@ -1,0 +1,357 @@
+"""Read queries for the API (async). Every function takes the request's session.
+
+Batch functions (``*_by_ids``) back the per-request DataLoaders; list functions
+implement keyset pagination: the page query fetches ``first + 1`` rows (to know
+whether there is a next page) and the total with a window function, so a page
+of any size costs one statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Citation,
+    Compound,
+    Condition,
+    Evidence,
+    Publisher,
+    Review,
+    ReviewRevision,
+    ReviewSection,
+    ReviewStatus,
+    UTCDateTime,
+)
+
+C = Compound.__table__  # type: ignore[attr-defined]
+D = Condition.__table__  # type: ignore[attr-defined]
+E = Evidence.__table__  # type: ignore[attr-defined]
+R = Review.__table__  # type: ignore[attr-defined]
+S = ReviewSection.__table__  # type: ignore[attr-defined]
+V = ReviewRevision.__table__  # type: ignore[attr-defined]
+CI = Citation.__table__  # type: ignore[attr-defined]
+P = Publisher.__table__  # type: ignore[attr-defined]
+
+
+# --- batch loads ---------------------------------------------------------------------------
+
+
+async def rows_by_ids(session: AsyncSession, table: Any, ids: Sequence[int]) -> dict[int, Any]:
+    result = await session.execute(select(table).where(table.c.id.in_(list(ids))))
+    return {row.id: row for row in result}
+
+
+async def compounds_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    return await rows_by_ids(session, C, ids)
+
+
+async def conditions_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    return await rows_by_ids(session, D, ids)
+
+
+async def reviews_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    return await rows_by_ids(session, R, ids)
+
+
+async def revisions_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
+    return await rows_by_ids(session, V, ids)
+
+
+async def by_slugs(session: AsyncSession, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
+    result = await session.execute(select(table).where(table.c.slug.in_(list(slugs))))
+    return {row.slug: row for row in result}
+
+
+async def sections_by_review_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {i: [] for i in ids}
+    result = await session.execute(
+        select(S).where(S.c.review_id.in_(list(ids))).order_by(S.c.review_id, S.c.position)
+    )
+    for row in result:
+        out[row.review_id].append(row)
+    return out
+
+
+async def citations_by_owner(
+    session: AsyncSession, column: str, ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {i: [] for i in ids}
+    col = CI.c[column]
+    result = await session.execute(
+        select(CI).where(col.in_(list(ids))).order_by(col, CI.c.position)
+    )
+    for row in result:
+        out[getattr(row, column)].append(row)
+    return out
+
+
+async def evidence_by_pairs(
+    session: AsyncSession, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    compound_ids = {c for c, _ in pairs}
+    result = await session.execute(select(E).where(E.c.compound_id.in_(compound_ids)))
+    wanted = set(pairs)
+    return {
+        (row.compound_id, row.condition_id): row
+        for row in result
+        if (row.compound_id, row.condition_id) in wanted
+    }
+
+
+async def review_id_by_pair(
+    session: AsyncSession, compound_slug: str, condition_slug: str, kind: str
+) -> Any:
+    result = await session.execute(
+        select(R)
+        .join(C, C.c.id == R.c.compound_id)
+        .join(D, D.c.id == R.c.condition_id)
+        .where(C.c.slug == compound_slug, D.c.slug == condition_slug, R.c.kind == kind)
+    )
+    return result.first()
+
+
+async def publisher_row(session: AsyncSession) -> Any:
+    return (await session.execute(select(P).order_by(P.c.id).limit(1))).first()
+
+
+async def ping(session: AsyncSession) -> bool:
+    return (await session.execute(text("SELECT 1"))).scalar() == 1
+
+
+# --- lists with keyset pagination ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Page:
+    rows: list[Any]
+    total: int
+    has_next: bool
+
+
+@dataclass(slots=True)
+class Order:
+    """A sort: the column, its direction and the name used in cursors."""
+
+    name: str
+    column: Any
+    descending: bool
+
+
+def _after(order: Order, key: list[Any], id_col: Any) -> Any:
+    value, last_id = key
+    col = order.column
+    if isinstance(value, str) and isinstance(order.column.type, (DateTime, UTCDateTime)):
+        value = datetime.fromisoformat(value)
+    if order.descending:
+        return or_(col < value, and_(col == value, id_col < last_id))
+    return or_(col > value, and_(col == value, id_col > last_id))
+
+
+async def page(
+    session: AsyncSession,
+    query: Select[Any],
+    order: Order,
+    id_col: Any,
+    first: int,
+    after: list[Any] | None,
+) -> Page:
+    counted = query.add_columns(func.count().over().label("_total"))
+    if after is not None:
+        # The total counts the whole filtered list, not what is left after the cursor.
+        total_q = select(func.count()).select_from(query.subquery())
+        total = int((await session.execute(total_q)).scalar() or 0)
+        counted = query.add_columns(literal_column(str(total)).label("_total")).where(
+            _after(order, after, id_col)
+        )
+    direction = (lambda c: c.desc()) if order.descending else (lambda c: c.asc())
+    counted = counted.order_by(direction(order.column), direction(id_col)).limit(first + 1)
+    rows = list((await session.execute(counted)).all())
+    if rows:
+        total = rows[0]._total
+    elif after is None:
+        total = 0
+    return Page(rows=rows[:first], total=int(total), has_next=len(rows) > first)
+
+
+REVIEW_ORDERS = {
+    "UPDATED_AT_DESC": Order("updated_at", R.c.updated_at, True),
+    "UPDATED_AT_ASC": Order("updated_at", R.c.updated_at, False),
+    # Never-published reviews (visible to editors) sort last, not out of the keyset.
+    "PUBLISHED_AT_DESC": Order(
+        "published_at", func.coalesce(R.c.published_at, datetime(1970, 1, 1)), True
+    ),
+    "SLUG_ASC": Order("slug", R.c.slug, False),
+    "TITLE_ASC": Order("title", R.c.title, False),
+}
+COMPOUND_ORDERS = {
+    "NAME_ASC": Order("name", C.c.name, False),
+    "SLUG_ASC": Order("slug", C.c.slug, False),
+    "UPDATED_AT_DESC": Order("updated_at", C.c.updated_at, True),
+}
+CONDITION_ORDERS = {
+    "NAME_ASC": Order("name", D.c.name, False),
+    "SLUG_ASC": Order("slug", D.c.slug, False),
+    "UPDATED_AT_DESC": Order("updated_at", D.c.updated_at, True),
+}
+
+
+@dataclass(slots=True)
+class ReviewFilter:
+    compound: list[str] | None = None
+    condition: list[str] | None = None
+    research: str | None = None
+    status: list[str] | None = None
+    kind: str | None = None
+    updated_since: datetime | None = None
+    published_only: bool = True
+
+
+def review_query(f: ReviewFilter) -> Select[Any]:
+    q = select(R)
+    if f.compound:
+        q = q.where(R.c.compound_id.in_(select(C.c.id).where(C.c.slug.in_(f.compound))))
+    if f.condition:
+        q = q.where(R.c.condition_id.in_(select(D.c.id).where(D.c.slug.in_(f.condition))))
+    if f.research:
+        q = q.where(R.c.research == f.research)
+    if f.kind:
+        q = q.where(R.c.kind == f.kind)
+    if f.status:
+        q = q.where(R.c.status.in_(f.status))
+    if f.published_only:
+        q = q.where(R.c.status == ReviewStatus.PUBLISHED, R.c.published_revision_id.is_not(None))
+    if f.updated_since is not None:
+        q = q.where(R.c.updated_at > f.updated_since)
+    return q
+
+
+async def list_reviews(
+    session: AsyncSession, f: ReviewFilter, order: str, first: int, after: list[Any] | None
+) -> Page:
+    return await page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
+
+
+def _name_filter(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
+    q = select(table)
+    if slugs:
+        q = q.where(table.c.slug.in_(slugs))
+    if name:
+        q = q.where(func.lower(table.c.name).contains(name.lower(), autoescape=True))
+    return q
+
+
+async def list_compounds(
+    session: AsyncSession,
+    name: str | None,
+    slugs: list[str] | None,
+    drug_class: str | None,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+) -> Page:
+    q = _name_filter(C, name, slugs)
+    if drug_class:
+        q = q.where(func.lower(C.c.drug_class).contains(drug_class.lower(), autoescape=True))
+    return await page(session, q, COMPOUND_ORDERS[order], C.c.id, first, after)
+
+
+async def list_conditions(
+    session: AsyncSession,
+    name: str | None,
+    slugs: list[str] | None,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+) -> Page:
+    q = _name_filter(D, name, slugs)
+    return await page(session, q, CONDITION_ORDERS[order], D.c.id, first, after)
+
+
+# --- search --------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text_: str) -> str | None:
+    """User text as a safe FTS5 query: every word quoted, the last one as a prefix.
+
+    Operators and syntax characters (``"``, ``*``, ``NEAR``, ``)``...) are never
+    passed through: they become plain words or disappear."""
+    words = _WORD.findall(text_)[:12]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    # OR: a record matching more of the words ranks higher (bm25), none is required.
+    return " OR ".join(quoted)
+
+
+@dataclass(slots=True)
+class Hit:
+    kind: str
+    ref_id: int
+    score: float
+
+
+async def search(
+    session: AsyncSession, text_: str, first: int, published_only: bool
+) -> tuple[list[Hit], int]:
+    match = fts_query(text_)
+    if match is None:
+        return [], 0
+    dialect = session.bind.dialect.name
+    if dialect == "sqlite":
+        visible = (
+            "(kind <> 'review' OR ref_id IN (SELECT id FROM review WHERE status = 'PUBLISHED' "
+            "AND published_revision_id IS NOT NULL))"
+            if published_only
+            else "1 = 1"
+        )
+        # bm25() only works in the query that does the MATCH: rank there, count outside.
+        sql = text(
+            "SELECT kind, ref_id, score, count(*) OVER () AS total FROM ("
+            "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
+            "FROM search_index WHERE search_index MATCH :match) AS hits "
+            f"WHERE {visible} ORDER BY score, kind, ref_id LIMIT :limit"
+        )
+        result = await session.execute(sql, {"match": match, "limit": first})
+        rows = result.all()
+        total = rows[0].total if rows else 0
+        # bm25 is lower-is-better; expose higher-is-better scores.
+        return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
+    return await _search_portable(session, _WORD.findall(text_)[:12], first, published_only)
+
+
+async def _search_portable(
+    session: AsyncSession, words: list[str], first: int, published_only: bool
+) -> tuple[list[Hit], int]:
+    """Substring search for databases without the FTS index (ranked by where words match)."""
+    hits: list[Hit] = []
+    for kind, table, name_col in (("compound", C, C.c.name), ("condition", D, D.c.name)):
+        cond = and_(*[func.lower(name_col).contains(w.lower(), autoescape=True) for w in words])
+        for row in await session.execute(select(table.c.id).where(cond).limit(first)):
+            hits.append(Hit(kind, row.id, 2.0))
+    cond = and_(*[func.lower(R.c.title).contains(w.lower(), autoescape=True) for w in words])
+    q = select(R.c.id).where(cond)
+    if published_only:
+        q = q.where(R.c.status == ReviewStatus.PUBLISHED)
+    for row in await session.execute(q.order_by(R.c.id).limit(first)):
+        hits.append(Hit("review", row.id, 1.0))
+    return hits[:first], len(hits)
+
+
+async def active_template_version(session: AsyncSession, kind: str) -> str | None:
+    from db.models import Template
+
+    T = Template.__table__  # type: ignore[attr-defined]
+    result = await session.execute(
+        select(T.c.version).where(T.c.kind == kind, T.c.active.is_(True)).order_by(T.c.id.desc())
+    )
+    return result.scalars().first()

@@ -1,0 +1,98 @@
+"""Per-request context: the viewer, one lazily opened database session, the DataLoaders.
+
+The request owns the transaction: resolvers never commit. All database work of a
+request goes through ``Context.db`` which serialises it on the request's single
+session (DataLoaders of different relations may fire in the same tick, and an
+AsyncSession must not run two statements at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.settings import Settings
+
+T = TypeVar("T")
+log = logging.getLogger("compendium.db")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: anonymous readers see published content only."""
+
+    role: str = "anonymous"
+    name: str | None = None
+
+    @property
+    def can_preview(self) -> bool:
+        return self.role in ("editor", "reviewer", "admin")
+
+
+class Context:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        viewer: Viewer | None = None,
+        request: Any = None,
+    ):
+        from resolvers.loaders import Loaders
+
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+        self.settings = settings
+        self.viewer = viewer or Viewer()
+        self.request = request
+        self.loaders = Loaders(self)
+        self._memo: dict[Any, asyncio.Future[Any]] = {}
+
+    async def db(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        async with self._lock:
+            if self._session is None:
+                self._session = self._sessionmaker()
+            return await fn(self._session, *args)
+
+    async def once(self, key: Any, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A per-request memo: the first caller runs the query, the others share its result."""
+        future = self._memo.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._memo[key] = future
+            try:
+                future.set_result(await self.db(fn, *args))
+            except BaseException as exc:
+                future.set_exception(exc)
+                del self._memo[key]
+                raise
+        return await future  # type: ignore[no-any-return]
+
+    async def close(self, commit: bool = False) -> None:
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        if commit:
+            try:
+                await session.commit()
+            finally:
+                await _quietly_close(session)
+            return
+        await _quietly_close(session)
+
+
+async def _quietly_close(session: AsyncSession) -> None:
+    # Closing returns the connection to the pool (rolling back). A connection the
+    # driver already dropped after an error must not turn an answer into a 500.
+    try:
+        await session.close()
+    except Exception:
+        log.warning("discarding a broken database connection", exc_info=True)
+        with contextlib.suppress(Exception):
+            await session.invalidate()

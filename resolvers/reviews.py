@@ -1,0 +1,161 @@
+"""Resolvers for reviews: lookups, lists, content, SEO and staleness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from db import queries
+from db.facts import review_fingerprint
+from resolvers import document
+from resolvers.content import ReviewContent, canonical_path, review_content
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.relay import check_first, decode_cursor
+
+
+def visible(ctx: Context, row: Any) -> bool:
+    """Anonymous readers only ever see published reviews."""
+    if row is None:
+        return False
+    if ctx.viewer.can_preview:
+        return True
+    return str(row.status) == "PUBLISHED" and row.published_revision_id is not None
+
+
+async def review(
+    ctx: Context, slug: str | None, compound: str | None, condition: str | None, kind: str
+) -> Any:
+    if slug is not None:
+        if compound is not None or condition is not None:
+            raise BadUserInput("give either `slug`, or `compound` and `condition`, not both")
+        row = await ctx.loaders.review_by_slug.load(slug)
+    elif compound is not None and condition is not None:
+        row = await ctx.db(queries.review_id_by_pair, compound, condition, kind)
+    else:
+        raise BadUserInput("give `slug`, or both `compound` and `condition`")
+    return row if visible(ctx, row) else None
+
+
+async def reviews_page(
+    ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
+) -> tuple[queries.Page, queries.Order]:
+    check_first(first, ctx.settings.max_page_size)
+    f.published_only = not ctx.viewer.can_preview
+    if f.published_only and f.status and set(f.status) - {"PUBLISHED"}:
+        # Readers asking for drafts get an empty list, never an error that confirms they exist.
+        f.status = ["PUBLISHED"]
+    spec = queries.REVIEW_ORDERS[order]
+    result = await ctx.db(queries.list_reviews, f, order, first, decode_cursor(after, order))
+    for row in result.rows:
+        ctx.loaders.review_by_id.prime(row.id, row)
+    return result, spec
+
+
+async def content(ctx: Context, row: Any) -> ReviewContent:
+    return await review_content(ctx, row, preview=ctx.viewer.can_preview)
+
+
+async def text(ctx: Context, row: Any, fmt: str) -> str:
+    return document.render_page((await content(ctx, row)).page, fmt)
+
+
+async def sections(ctx: Context, row: Any) -> list[document.Section]:
+    page = (await content(ctx, row)).page
+    return sorted(page.sections, key=lambda s: s.position)
+
+
+async def section(ctx: Context, row: Any, key: str) -> document.Section | None:
+    return next((s for s in await sections(ctx, row) if s.key == key), None)
+
+
+async def faq(ctx: Context, row: Any) -> list[tuple[str, list[dict[str, Any]]]]:
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    for s in await sections(ctx, row):
+        out.extend((b["question"], b["answer"]) for b in s.blocks if b["type"] == "faq")
+    return out
+
+
+def updated_at(ctx: Context, row: Any) -> datetime:
+    # Readers see the published revision: it changed when it was published.
+    if not ctx.viewer.can_preview and row.published_at is not None:
+        return row.published_at
+    return row.updated_at
+
+
+async def is_stale(ctx: Context, row: Any) -> bool:
+    """Whether the facts or template changed since the served content was built."""
+    compound = await ctx.loaders.compound_by_id.load(row.compound_id)
+    condition = await ctx.loaders.condition_by_id.load(row.condition_id)
+    evidence = await ctx.loaders.evidence_by_pair.load((row.compound_id, row.condition_id))
+    pub = await ctx.once("publisher", queries.publisher_row)
+    template = await ctx.once(
+        ("template", str(row.kind)), queries.active_template_version, str(row.kind)
+    )
+    if evidence is None or template is None:
+        return True
+    current = review_fingerprint(
+        template,
+        compound.content_hash,
+        condition.content_hash,
+        evidence.content_hash,
+        pub.content_hash if pub else "",
+    )
+    served = row.fingerprint
+    if not ctx.viewer.can_preview and row.published_revision_id is not None:
+        rev = await ctx.loaders.revision_by_id.load(row.published_revision_id)
+        served = rev.fingerprint if rev is not None else served
+    return bool(served != current)
+
+
+async def seo(ctx: Context, row: Any) -> dict[str, Any]:
+    c = await content(ctx, row)
+    compound = await ctx.loaders.compound_by_id.load(row.compound_id)
+    condition = await ctx.loaders.condition_by_id.load(row.condition_id)
+    page = c.page
+    path = canonical_path(row.slug)
+    faq_items = [
+        {
+            "@type": "Question",
+            "name": b["question"],
+            "acceptedAnswer": {"@type": "Answer", "text": document.spans_text(b["answer"])},
+        }
+        for s in page.sections
+        for b in s.blocks
+        if b["type"] == "faq"
+    ]
+    web_page: dict[str, Any] = {
+        "@type": "MedicalWebPage",
+        "@id": path,
+        "url": path,
+        "name": page.title,
+        "headline": page.title,
+        "description": page.description,
+        "about": [
+            {
+                "@type": "Drug",
+                "name": compound.name,
+                **({"alternateName": list(compound.aliases)} if compound.aliases else {}),
+                "drugClass": {"@type": "DrugClass", "name": compound.drug_class},
+            },
+            {
+                "@type": "MedicalCondition",
+                "name": condition.full_name or condition.name,
+                **({"alternateName": list(condition.aliases)} if condition.aliases else {}),
+            },
+        ],
+    }
+    if c.approved_at is not None:
+        web_page["lastReviewed"] = c.approved_at.date().isoformat()
+        web_page["dateModified"] = c.approved_at.isoformat()
+    if row.published_at is not None:
+        web_page["datePublished"] = row.published_at.isoformat()
+    graph = [web_page]
+    if faq_items:
+        graph.append({"@type": "FAQPage", "@id": f"{path}#faq", "mainEntity": faq_items})
+    return {
+        "title": page.title,
+        "description": page.description,
+        "canonical_path": path,
+        "json_ld": {"@context": "https://schema.org", "@graph": graph},
+    }

@@ -1,0 +1,42 @@
+"""Search across compounds, conditions and reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db import queries
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.relay import check_first
+from resolvers.reviews import visible
+
+
+async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, Any, float]], int]:
+    check_first(first, ctx.settings.max_page_size)
+    if len(text) > 200:
+        raise BadUserInput("`query` must be at most 200 characters", argument="query")
+    hits, total = await ctx.db(queries.search, text, first, not ctx.viewer.can_preview)
+    loaders = {
+        "compound": ctx.loaders.compound_by_id,
+        "condition": ctx.loaders.condition_by_id,
+        "review": ctx.loaders.review_by_id,
+    }
+    out = []
+    for hit in hits:
+        row = await loaders[hit.kind].load(hit.ref_id)
+        if row is None or (hit.kind == "review" and not visible(ctx, row)):
+            continue
+        out.append((hit.kind, row, hit.score))
+    return out, total
+
+
+async def node(ctx: Context, type_name: str, pk: int) -> Any:
+    loader = {
+        "Compound": ctx.loaders.compound_by_id,
+        "Condition": ctx.loaders.condition_by_id,
+        "Review": ctx.loaders.review_by_id,
+    }[type_name]
+    row = await loader.load(pk)
+    if type_name == "Review" and not visible(ctx, row):
+        return None
+    return row

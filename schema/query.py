@@ -1,0 +1,248 @@
+"""The Query root."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from db.queries import Order
+from db.queries import ReviewFilter as ReviewFilterData
+from resolvers import catalog as rc
+from resolvers import reviews as rr
+from resolvers import search as rs
+from resolvers.relay import from_global_id
+from schema.catalog import Compound, Condition
+from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
+from schema.review import Review
+
+First = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor after which the page starts (`endCursor`).")
+]
+
+
+@strawberry.enum(description="Orderings of the review list.")
+class ReviewOrder(enum.Enum):
+    UPDATED_AT_DESC = strawberry.enum_value(
+        "UPDATED_AT_DESC", description="Most recently changed first."
+    )
+    UPDATED_AT_ASC = strawberry.enum_value(
+        "UPDATED_AT_ASC", description="Least recently changed first (for sync)."
+    )
+    PUBLISHED_AT_DESC = strawberry.enum_value(
+        "PUBLISHED_AT_DESC", description="Most recently published first."
+    )
+    SLUG_ASC = strawberry.enum_value("SLUG_ASC", description="By slug, A to Z.")
+    TITLE_ASC = strawberry.enum_value("TITLE_ASC", description="By title, A to Z.")
+
+
+@strawberry.enum(description="Orderings of the compound and condition lists.")
+class CatalogOrder(enum.Enum):
+    NAME_ASC = strawberry.enum_value("NAME_ASC", description="By name, A to Z.")
+    SLUG_ASC = strawberry.enum_value("SLUG_ASC", description="By slug, A to Z.")
+    UPDATED_AT_DESC = strawberry.enum_value(
+        "UPDATED_AT_DESC", description="Most recently changed first."
+    )
+
+
+@strawberry.input(description="Narrows the review list; all given criteria must hold.")
+class ReviewFilter:
+    compound: list[str] | None = strawberry.field(default=None, description="Compound slugs.")
+    condition: list[str] | None = strawberry.field(default=None, description="Condition slugs.")
+    research: Research | None = strawberry.field(default=None, description="Research level.")
+    status: list[ReviewStatus] | None = strawberry.field(
+        default=None, description="Statuses (readers only ever see PUBLISHED)."
+    )
+    kind: ReviewKind | None = strawberry.field(default=None, description="Review kind.")
+    updated_since: datetime | None = strawberry.field(
+        default=None, description="Only reviews changed after this instant."
+    )
+
+
+@strawberry.input(description="Narrows the compound list.")
+class CompoundFilter:
+    name: str | None = strawberry.field(
+        default=None, description="Case-insensitive part of the name."
+    )
+    slugs: list[str] | None = strawberry.field(default=None, description="Exact slugs.")
+    drug_class: str | None = strawberry.field(
+        default=None, description="Case-insensitive part of the drug class."
+    )
+
+
+@strawberry.input(description="Narrows the condition list.")
+class ConditionFilter:
+    name: str | None = strawberry.field(
+        default=None, description="Case-insensitive part of the name."
+    )
+    slugs: list[str] | None = strawberry.field(default=None, description="Exact slugs.")
+
+
+SearchResult = Annotated[
+    Compound | Condition | Review,
+    strawberry.union(
+        "SearchResult", description="A compound, condition or review found by search."
+    ),
+]
+
+
+@strawberry.type(description="One search hit.")
+class SearchEdge:
+    node: SearchResult = strawberry.field(description="The record found.")
+    score: float = strawberry.field(description="Relevance; higher is better.")
+
+
+@strawberry.type(description="Search results, best first.")
+class SearchConnection:
+    edges: list[SearchEdge] = strawberry.field(description="The hits, best first.")
+    total_count: int = strawberry.field(description="Number of matching records.")
+
+
+def _connection(result: Any, order: str, spec: Order, wrap: Any) -> Any:
+    edges = [Edge(cursor=rc.cursor_of(order, spec, row), node=wrap(row)) for row in result.rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=result.has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=result.total,
+    )
+
+
+def _wrap(kind: str, row: Any) -> Any:
+    return {
+        "compound": Compound,
+        "condition": Condition,
+        "review": Review,
+        "Compound": Compound,
+        "Condition": Condition,
+        "Review": Review,
+    }[kind](row=row)
+
+
+@strawberry.type(description="Read the catalog and its reviews.")
+class Query:
+    @strawberry.field(description="Any object by its global id; null when unknown or not visible.")
+    async def node(
+        self,
+        info: strawberry.Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
+        parsed = from_global_id(id)
+        row = await rs.node(info.context, *parsed) if parsed else None
+        return _wrap(parsed[0], row) if parsed and row is not None else None
+
+    @strawberry.field(description="One compound by slug; null when unknown.")
+    async def compound(
+        self,
+        info: strawberry.Info,
+        slug: Annotated[str, strawberry.argument(description="Compound slug.")],
+    ) -> Compound | None:
+        row = await rc.compound(info.context, slug)
+        return Compound(row=row) if row is not None else None
+
+    @strawberry.field(description="Compounds, a page at a time.")
+    async def compounds(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: Annotated[
+            CompoundFilter | None, strawberry.argument(description="Criteria.")
+        ] = None,
+        order_by: Annotated[
+            CatalogOrder, strawberry.argument(description="Ordering.")
+        ] = CatalogOrder.NAME_ASC,
+    ) -> Connection[Compound]:
+        f = filter or CompoundFilter()
+        result, spec = await rc.compounds_page(
+            info.context, first, after, order_by.name, f.name, f.slugs, f.drug_class
+        )
+        return _connection(result, order_by.name, spec, lambda row: Compound(row=row))
+
+    @strawberry.field(description="One condition by slug; null when unknown.")
+    async def condition(
+        self,
+        info: strawberry.Info,
+        slug: Annotated[str, strawberry.argument(description="Condition slug.")],
+    ) -> Condition | None:
+        row = await rc.condition(info.context, slug)
+        return Condition(row=row) if row is not None else None
+
+    @strawberry.field(description="Conditions, a page at a time.")
+    async def conditions(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: Annotated[
+            ConditionFilter | None, strawberry.argument(description="Criteria.")
+        ] = None,
+        order_by: Annotated[
+            CatalogOrder, strawberry.argument(description="Ordering.")
+        ] = CatalogOrder.NAME_ASC,
+    ) -> Connection[Condition]:
+        f = filter or ConditionFilter()
+        result, spec = await rc.conditions_page(
+            info.context, first, after, order_by.name, f.name, f.slugs
+        )
+        return _connection(result, order_by.name, spec, lambda row: Condition(row=row))
+
+    @strawberry.field(
+        description="One review by slug, or by compound and condition slugs; null when unknown "
+        "or not visible to you."
+    )
+    async def review(
+        self,
+        info: strawberry.Info,
+        slug: Annotated[str | None, strawberry.argument(description="Review slug.")] = None,
+        compound: Annotated[str | None, strawberry.argument(description="Compound slug.")] = None,
+        condition: Annotated[str | None, strawberry.argument(description="Condition slug.")] = None,
+        kind: Annotated[
+            ReviewKind, strawberry.argument(description="Review kind.")
+        ] = ReviewKind.SAFETY,
+    ) -> Review | None:
+        row = await rr.review(info.context, slug, compound, condition, kind.name)
+        return Review(row=row) if row is not None else None
+
+    @strawberry.field(description="Reviews, a page at a time (readers see published reviews only).")
+    async def reviews(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: Annotated[ReviewFilter | None, strawberry.argument(description="Criteria.")] = None,
+        order_by: Annotated[
+            ReviewOrder, strawberry.argument(description="Ordering.")
+        ] = ReviewOrder.UPDATED_AT_DESC,
+    ) -> Connection[Review]:
+        f = filter or ReviewFilter()
+        data = ReviewFilterData(
+            compound=f.compound,
+            condition=f.condition,
+            research=f.research.name if f.research else None,
+            status=[s.name for s in f.status] if f.status else None,
+            kind=f.kind.name if f.kind else None,
+            updated_since=f.updated_since,
+        )
+        result, spec = await rr.reviews_page(info.context, first, after, order_by.name, data)
+        return _connection(result, order_by.name, spec, lambda row: Review(row=row))
+
+    @strawberry.field(
+        description="Full-text search over compounds (names and aliases), conditions and reviews, "
+        "best first. Any text is accepted: search syntax characters are treated as text."
+    )
+    async def search(
+        self,
+        info: strawberry.Info,
+        query: Annotated[str, strawberry.argument(description="Words to look for.")],
+        first: First = 20,
+    ) -> SearchConnection:
+        hits, total = await rs.search(info.context, query, first)
+        return SearchConnection(
+            edges=[SearchEdge(node=_wrap(kind, row), score=score) for kind, row, score in hits],
+            total_count=total,
+        )

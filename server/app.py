@@ -1,0 +1,85 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from db import queries
+from db.engine import make_async_engine
+from server.http import GraphQLHTTP
+from server.settings import Settings, get_settings
+
+log = logging.getLogger("compendium")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    from schema import schema
+
+    state = SimpleNamespace(settings=settings, engine=None, sessionmaker=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        engine = make_async_engine(settings.database_url, pool_pre_ping=True)
+        state.engine = engine
+        state.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = GraphQLHTTP(schema._schema, state)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with state.sessionmaker() as session:
+                await queries.ping(session)
+        except Exception as exc:  # any failure means: not ready
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    try:
+        from server.graphiql import routes as graphiql_routes
+
+        routes.extend(graphiql_routes())
+    except ImportError:  # pragma: no cover - assets module not present
+        pass
+
+    middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
+    if settings.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Accept"],
+                max_age=600,
+            ),
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.compendium = state  # engine and settings, for tests and operations
+    return app
