@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := server/static/graphiql/graphiql.js
 
-.PHONY: install serve test check bench clean
+.PHONY: install serve test check bench bench-http clean
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Migrates, loads the demo catalog when the database is empty, then serves.
+# GraphiQL's JavaScript and CSS, built from pinned npm packages and served by us (no CDN).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(ASSETS): node_modules/.package-lock.json web/graphiql.jsx web/build.mjs web/page.css
+	npm run --silent build
+
+# Migrates, loads the demo catalog when the database is empty, then serves on :8000.
 serve: install
 	$(BIN)/compendium db upgrade
 	$(BIN)/compendium demo --if-empty
@@ -27,12 +35,17 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy schema db resolvers server
+	rm -f .check.db .check.db-wal .check.db-shm
 	COMPENDIUM_DATABASE_URL=sqlite:///$(CURDIR)/.check.db $(BIN)/alembic upgrade head
 	COMPENDIUM_DATABASE_URL=sqlite:///$(CURDIR)/.check.db $(BIN)/alembic check
 	rm -f .check.db .check.db-wal .check.db-shm
+	$(BIN)/compendium export-schema --stdout | diff -u schema.graphql -
 
 bench: install
 	$(BIN)/python bench/generate.py
 
+bench-http: install
+	$(BIN)/python bench/http.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules server/static .pytest_cache .mypy_cache .ruff_cache

@@ -8,17 +8,27 @@ they need for it: ``sqlite://`` / ``sqlite+aiosqlite://`` and
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from server.settings import get_settings
+
+T = TypeVar("T")
 
 
 def sync_url(url: str) -> str:
@@ -97,3 +107,59 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class Database:
+    """The server's database: sessions, and a way to run sync query functions without
+    blocking the event loop.
+
+    SQLite runs the pysqlite driver in a worker thread, one hop per call (the
+    aiosqlite driver hops threads for every cursor operation, several per
+    statement). PostgreSQL uses asyncpg through SQLAlchemy's greenlet bridge
+    (``AsyncSession.run_sync``): the same sync functions, no threads.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.threaded = is_sqlite(url)
+        if self.threaded:
+            # Sessions hop between worker threads (never two at once: see Context).
+            self.engine = make_engine(url, connect_args={"check_same_thread": False})
+            self.async_engine: AsyncEngine | None = None
+            self._sessions: Any = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        else:
+            self.async_engine = make_async_engine(url, pool_pre_ping=True)
+            self.engine = self.async_engine.sync_engine
+            self._sessions = async_sessionmaker(
+                self.async_engine, class_=AsyncSession, expire_on_commit=False
+            )
+
+    @property
+    def sync_engine(self) -> Engine:
+        return self.engine
+
+    def session(self) -> Any:
+        return self._sessions()
+
+    async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
+        if self.threaded:
+            return await anyio.to_thread.run_sync(functools.partial(fn, session, *args))
+        return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+
+    async def commit(self, session: Any) -> None:
+        if self.threaded:
+            await anyio.to_thread.run_sync(session.commit)
+        else:
+            await session.commit()
+
+    async def close(self, session: Any) -> None:
+        if self.threaded:
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            await session.close()
+
+    async def dispose(self) -> None:
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+        else:
+            await anyio.to_thread.run_sync(self.engine.dispose)

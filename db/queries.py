@@ -1,4 +1,9 @@
-"""Read queries for the API (async). Every function takes the request's session.
+"""Read queries for the API. Every function takes the request's session.
+
+They are plain synchronous functions: the server runs them through
+``db.engine.Database.run`` (a worker thread for SQLite, the greenlet bridge of
+the asyncpg driver for PostgreSQL), so one code path serves both databases
+without blocking the event loop.
 
 Batch functions (``*_by_ids``) back the per-request DataLoaders; list functions
 implement keyset pagination: the page query fetches ``first + 1`` rows (to know
@@ -15,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Select, and_, func, literal_column, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from db.models import (
     Citation,
@@ -43,35 +48,35 @@ P = Publisher.__table__  # type: ignore[attr-defined]
 # --- batch loads ---------------------------------------------------------------------------
 
 
-async def rows_by_ids(session: AsyncSession, table: Any, ids: Sequence[int]) -> dict[int, Any]:
-    result = await session.execute(select(table).where(table.c.id.in_(list(ids))))
+def rows_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
+    result = session.execute(select(table).where(table.c.id.in_(list(ids))))
     return {row.id: row for row in result}
 
 
-async def compounds_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    return await rows_by_ids(session, C, ids)
+def compounds_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return rows_by_ids(session, C, ids)
 
 
-async def conditions_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    return await rows_by_ids(session, D, ids)
+def conditions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return rows_by_ids(session, D, ids)
 
 
-async def reviews_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    return await rows_by_ids(session, R, ids)
+def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return rows_by_ids(session, R, ids)
 
 
-async def revisions_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    return await rows_by_ids(session, V, ids)
+def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return rows_by_ids(session, V, ids)
 
 
-async def by_slugs(session: AsyncSession, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
-    result = await session.execute(select(table).where(table.c.slug.in_(list(slugs))))
+def by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
+    result = session.execute(select(table).where(table.c.slug.in_(list(slugs))))
     return {row.slug: row for row in result}
 
 
-async def sections_by_review_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Any]]:
+def sections_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
-    result = await session.execute(
+    result = session.execute(
         select(S).where(S.c.review_id.in_(list(ids))).order_by(S.c.review_id, S.c.position)
     )
     for row in result:
@@ -79,24 +84,20 @@ async def sections_by_review_ids(session: AsyncSession, ids: Sequence[int]) -> d
     return out
 
 
-async def citations_by_owner(
-    session: AsyncSession, column: str, ids: Sequence[int]
-) -> dict[int, list[Any]]:
+def citations_by_owner(session: Session, column: str, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
     col = CI.c[column]
-    result = await session.execute(
-        select(CI).where(col.in_(list(ids))).order_by(col, CI.c.position)
-    )
+    result = session.execute(select(CI).where(col.in_(list(ids))).order_by(col, CI.c.position))
     for row in result:
         out[getattr(row, column)].append(row)
     return out
 
 
-async def evidence_by_pairs(
-    session: AsyncSession, pairs: Sequence[tuple[int, int]]
+def evidence_by_pairs(
+    session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
     compound_ids = {c for c, _ in pairs}
-    result = await session.execute(select(E).where(E.c.compound_id.in_(compound_ids)))
+    result = session.execute(select(E).where(E.c.compound_id.in_(compound_ids)))
     wanted = set(pairs)
     return {
         (row.compound_id, row.condition_id): row
@@ -105,10 +106,8 @@ async def evidence_by_pairs(
     }
 
 
-async def review_id_by_pair(
-    session: AsyncSession, compound_slug: str, condition_slug: str, kind: str
-) -> Any:
-    result = await session.execute(
+def review_id_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
+    result = session.execute(
         select(R)
         .join(C, C.c.id == R.c.compound_id)
         .join(D, D.c.id == R.c.condition_id)
@@ -117,12 +116,12 @@ async def review_id_by_pair(
     return result.first()
 
 
-async def publisher_row(session: AsyncSession) -> Any:
-    return (await session.execute(select(P).order_by(P.c.id).limit(1))).first()
+def publisher_row(session: Session) -> Any:
+    return (session.execute(select(P).order_by(P.c.id).limit(1))).first()
 
 
-async def ping(session: AsyncSession) -> bool:
-    return (await session.execute(text("SELECT 1"))).scalar() == 1
+def ping(session: Session) -> bool:
+    return (session.execute(text("SELECT 1"))).scalar() == 1
 
 
 # --- lists with keyset pagination ----------------------------------------------------------
@@ -154,8 +153,8 @@ def _after(order: Order, key: list[Any], id_col: Any) -> Any:
     return or_(col > value, and_(col == value, id_col > last_id))
 
 
-async def page(
-    session: AsyncSession,
+def page(
+    session: Session,
     query: Select[Any],
     order: Order,
     id_col: Any,
@@ -166,13 +165,13 @@ async def page(
     if after is not None:
         # The total counts the whole filtered list, not what is left after the cursor.
         total_q = select(func.count()).select_from(query.subquery())
-        total = int((await session.execute(total_q)).scalar() or 0)
+        total = int((session.execute(total_q)).scalar() or 0)
         counted = query.add_columns(literal_column(str(total)).label("_total")).where(
             _after(order, after, id_col)
         )
     direction = (lambda c: c.desc()) if order.descending else (lambda c: c.asc())
     counted = counted.order_by(direction(order.column), direction(id_col)).limit(first + 1)
-    rows = list((await session.execute(counted)).all())
+    rows = list((session.execute(counted)).all())
     if rows:
         total = rows[0]._total
     elif after is None:
@@ -232,10 +231,10 @@ def review_query(f: ReviewFilter) -> Select[Any]:
     return q
 
 
-async def list_reviews(
-    session: AsyncSession, f: ReviewFilter, order: str, first: int, after: list[Any] | None
+def list_reviews(
+    session: Session, f: ReviewFilter, order: str, first: int, after: list[Any] | None
 ) -> Page:
-    return await page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
+    return page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
 
 
 def _name_filter(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
@@ -247,8 +246,8 @@ def _name_filter(table: Any, name: str | None, slugs: list[str] | None) -> Selec
     return q
 
 
-async def list_compounds(
-    session: AsyncSession,
+def list_compounds(
+    session: Session,
     name: str | None,
     slugs: list[str] | None,
     drug_class: str | None,
@@ -259,11 +258,11 @@ async def list_compounds(
     q = _name_filter(C, name, slugs)
     if drug_class:
         q = q.where(func.lower(C.c.drug_class).contains(drug_class.lower(), autoescape=True))
-    return await page(session, q, COMPOUND_ORDERS[order], C.c.id, first, after)
+    return page(session, q, COMPOUND_ORDERS[order], C.c.id, first, after)
 
 
-async def list_conditions(
-    session: AsyncSession,
+def list_conditions(
+    session: Session,
     name: str | None,
     slugs: list[str] | None,
     order: str,
@@ -271,7 +270,7 @@ async def list_conditions(
     after: list[Any] | None,
 ) -> Page:
     q = _name_filter(D, name, slugs)
-    return await page(session, q, CONDITION_ORDERS[order], D.c.id, first, after)
+    return page(session, q, CONDITION_ORDERS[order], D.c.id, first, after)
 
 
 # --- search --------------------------------------------------------------------------------
@@ -300,13 +299,11 @@ class Hit:
     score: float
 
 
-async def search(
-    session: AsyncSession, text_: str, first: int, published_only: bool
-) -> tuple[list[Hit], int]:
+def search(session: Session, text_: str, first: int, published_only: bool) -> tuple[list[Hit], int]:
     match = fts_query(text_)
     if match is None:
         return [], 0
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         visible = (
             "(kind <> 'review' OR ref_id IN (SELECT id FROM review WHERE status = 'PUBLISHED' "
@@ -321,37 +318,37 @@ async def search(
             "FROM search_index WHERE search_index MATCH :match) AS hits "
             f"WHERE {visible} ORDER BY score, kind, ref_id LIMIT :limit"
         )
-        result = await session.execute(sql, {"match": match, "limit": first})
+        result = session.execute(sql, {"match": match, "limit": first})
         rows = result.all()
         total = rows[0].total if rows else 0
         # bm25 is lower-is-better; expose higher-is-better scores.
         return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
-    return await _search_portable(session, _WORD.findall(text_)[:12], first, published_only)
+    return _search_portable(session, _WORD.findall(text_)[:12], first, published_only)
 
 
-async def _search_portable(
-    session: AsyncSession, words: list[str], first: int, published_only: bool
+def _search_portable(
+    session: Session, words: list[str], first: int, published_only: bool
 ) -> tuple[list[Hit], int]:
     """Substring search for databases without the FTS index (ranked by where words match)."""
     hits: list[Hit] = []
     for kind, table, name_col in (("compound", C, C.c.name), ("condition", D, D.c.name)):
         cond = and_(*[func.lower(name_col).contains(w.lower(), autoescape=True) for w in words])
-        for row in await session.execute(select(table.c.id).where(cond).limit(first)):
+        for row in session.execute(select(table.c.id).where(cond).limit(first)):
             hits.append(Hit(kind, row.id, 2.0))
     cond = and_(*[func.lower(R.c.title).contains(w.lower(), autoescape=True) for w in words])
     q = select(R.c.id).where(cond)
     if published_only:
         q = q.where(R.c.status == ReviewStatus.PUBLISHED)
-    for row in await session.execute(q.order_by(R.c.id).limit(first)):
+    for row in session.execute(q.order_by(R.c.id).limit(first)):
         hits.append(Hit("review", row.id, 1.0))
     return hits[:first], len(hits)
 
 
-async def active_template_version(session: AsyncSession, kind: str) -> str | None:
+def active_template_version(session: Session, kind: str) -> str | None:
     from db.models import Template
 
     T = Template.__table__  # type: ignore[attr-defined]
-    result = await session.execute(
+    result = session.execute(
         select(T.c.version).where(T.c.kind == kind, T.c.active.is_(True)).order_by(T.c.id.desc())
     )
     return result.scalars().first()

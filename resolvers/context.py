@@ -9,14 +9,12 @@ AsyncSession must not run two statements at once).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from db.engine import Database
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -38,15 +36,15 @@ class Viewer:
 class Context:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        database: Database,
         settings: Settings,
         viewer: Viewer | None = None,
         request: Any = None,
     ):
         from resolvers.loaders import Loaders
 
-        self._sessionmaker = sessionmaker
-        self._session: AsyncSession | None = None
+        self.database = database
+        self._session: Any = None
         self._lock = asyncio.Lock()
         self.settings = settings
         self.viewer = viewer or Viewer()
@@ -54,13 +52,14 @@ class Context:
         self.loaders = Loaders(self)
         self._memo: dict[Any, asyncio.Future[Any]] = {}
 
-    async def db(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a query function of ``db.queries`` on the request's session."""
         async with self._lock:
             if self._session is None:
-                self._session = self._sessionmaker()
-            return await fn(self._session, *args)
+                self._session = self.database.session()
+            return await self.database.run(self._session, fn, *args)
 
-    async def once(self, key: Any, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def once(self, key: Any, fn: Callable[..., T], *args: Any) -> T:
         """A per-request memo: the first caller runs the query, the others share its result."""
         future = self._memo.get(key)
         if future is None:
@@ -78,21 +77,17 @@ class Context:
         if self._session is None:
             return
         session, self._session = self._session, None
-        if commit:
-            try:
-                await session.commit()
-            finally:
-                await _quietly_close(session)
-            return
-        await _quietly_close(session)
+        try:
+            if commit:
+                await self.database.commit(session)
+        finally:
+            await _quietly_close(self.database, session)
 
 
-async def _quietly_close(session: AsyncSession) -> None:
+async def _quietly_close(database: Database, session: Any) -> None:
     # Closing returns the connection to the pool (rolling back). A connection the
     # driver already dropped after an error must not turn an answer into a 500.
     try:
-        await session.close()
+        await database.close(session)
     except Exception:
         log.warning("discarding a broken database connection", exc_info=True)
-        with contextlib.suppress(Exception):
-            await session.invalidate()

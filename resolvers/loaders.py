@@ -7,7 +7,7 @@ number of items in it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -24,7 +24,7 @@ class _Loader(DataLoader[Any, Any]):
     def __init__(
         self,
         ctx: Context,
-        fetch: Callable[..., Awaitable[dict[Any, Any]]],
+        fetch: Callable[..., dict[Any, Any]],
         *args: Any,
         default: Callable[[], Any] = lambda: None,
     ):

@@ -8,7 +8,7 @@ from typing import Any
 from db import queries
 from db.facts import review_fingerprint
 from resolvers import document
-from resolvers.content import ReviewContent, canonical_path, review_content
+from resolvers.content import ReviewView, canonical_path, review_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.relay import check_first, decode_cursor
@@ -25,7 +25,7 @@ def visible(ctx: Context, row: Any) -> bool:
 
 async def review(
     ctx: Context, slug: str | None, compound: str | None, condition: str | None, kind: str
-) -> Any:
+) -> ReviewView | None:
     if slug is not None:
         if compound is not None or condition is not None:
             raise BadUserInput("give either `slug`, or `compound` and `condition`, not both")
@@ -34,12 +34,22 @@ async def review(
         row = await ctx.db(queries.review_id_by_pair, compound, condition, kind)
     else:
         raise BadUserInput("give `slug`, or both `compound` and `condition`")
-    return row if visible(ctx, row) else None
+    return await view(ctx, row)
+
+
+async def view(ctx: Context, row: Any) -> ReviewView | None:
+    if not visible(ctx, row):
+        return None
+    return (await views(ctx, [row]))[0]
+
+
+async def views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+    return await review_views(ctx, rows, preview=ctx.viewer.can_preview)
 
 
 async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
-) -> tuple[queries.Page, queries.Order]:
+) -> tuple[queries.Page, queries.Order, list[ReviewView]]:
     check_first(first, ctx.settings.max_page_size)
     f.published_only = not ctx.viewer.can_preview
     if f.published_only and f.status and set(f.status) - {"PUBLISHED"}:
@@ -47,33 +57,28 @@ async def reviews_page(
         f.status = ["PUBLISHED"]
     spec = queries.REVIEW_ORDERS[order]
     result = await ctx.db(queries.list_reviews, f, order, first, decode_cursor(after, order))
-    for row in result.rows:
-        ctx.loaders.review_by_id.prime(row.id, row)
-    return result, spec
+    return result, spec, await views(ctx, result.rows)
 
 
-async def content(ctx: Context, row: Any) -> ReviewContent:
-    return await review_content(ctx, row, preview=ctx.viewer.can_preview)
+def text(v: ReviewView, fmt: str) -> str:
+    return document.render_page(v.content.page, fmt)
 
 
-async def text(ctx: Context, row: Any, fmt: str) -> str:
-    return document.render_page((await content(ctx, row)).page, fmt)
+def sections(v: ReviewView) -> list[document.Section]:
+    return v.content.page.sections
 
 
-async def sections(ctx: Context, row: Any) -> list[document.Section]:
-    page = (await content(ctx, row)).page
-    return sorted(page.sections, key=lambda s: s.position)
+def section(v: ReviewView, key: str) -> document.Section | None:
+    return next((s for s in v.content.page.sections if s.key == key), None)
 
 
-async def section(ctx: Context, row: Any, key: str) -> document.Section | None:
-    return next((s for s in await sections(ctx, row) if s.key == key), None)
-
-
-async def faq(ctx: Context, row: Any) -> list[tuple[str, list[dict[str, Any]]]]:
-    out: list[tuple[str, list[dict[str, Any]]]] = []
-    for s in await sections(ctx, row):
-        out.extend((b["question"], b["answer"]) for b in s.blocks if b["type"] == "faq")
-    return out
+def faq(v: ReviewView) -> list[tuple[str, list[dict[str, Any]]]]:
+    return [
+        (b["question"], b["answer"])
+        for s in v.content.page.sections
+        for b in s.blocks
+        if b["type"] == "faq"
+    ]
 
 
 def updated_at(ctx: Context, row: Any) -> datetime:
@@ -83,8 +88,9 @@ def updated_at(ctx: Context, row: Any) -> datetime:
     return row.updated_at
 
 
-async def is_stale(ctx: Context, row: Any) -> bool:
+async def is_stale(ctx: Context, v: ReviewView) -> bool:
     """Whether the facts or template changed since the served content was built."""
+    row = v.row
     compound = await ctx.loaders.compound_by_id.load(row.compound_id)
     condition = await ctx.loaders.condition_by_id.load(row.condition_id)
     evidence = await ctx.loaders.evidence_by_pair.load((row.compound_id, row.condition_id))
@@ -101,15 +107,11 @@ async def is_stale(ctx: Context, row: Any) -> bool:
         evidence.content_hash,
         pub.content_hash if pub else "",
     )
-    served = row.fingerprint
-    if not ctx.viewer.can_preview and row.published_revision_id is not None:
-        rev = await ctx.loaders.revision_by_id.load(row.published_revision_id)
-        served = rev.fingerprint if rev is not None else served
-    return bool(served != current)
+    return bool(v.content.fingerprint != current)
 
 
-async def seo(ctx: Context, row: Any) -> dict[str, Any]:
-    c = await content(ctx, row)
+async def seo(ctx: Context, v: ReviewView) -> dict[str, Any]:
+    row, c = v.row, v.content
     compound = await ctx.loaders.compound_by_id.load(row.compound_id)
     condition = await ctx.loaders.condition_by_id.load(row.condition_id)
     page = c.page

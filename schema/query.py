@@ -112,15 +112,17 @@ def _connection(result: Any, order: str, spec: Order, wrap: Any) -> Any:
     )
 
 
-def _wrap(kind: str, row: Any) -> Any:
-    return {
-        "compound": Compound,
-        "condition": Condition,
-        "review": Review,
-        "Compound": Compound,
-        "Condition": Condition,
-        "Review": Review,
-    }[kind](row=row)
+async def _node(info: strawberry.Info, kind: str, row: Any) -> Any:
+    if kind.lower() == "review":
+        view = await rr.view(info.context, row)
+        return Review(view=view) if view is not None else None
+    return _wrap(kind, row)
+
+
+def _wrap(kind: str, row: Any) -> Compound | Condition:
+    if kind.lower() == "compound":
+        return Compound(row=row)
+    return Condition(row=row)
 
 
 @strawberry.type(description="Read the catalog and its reviews.")
@@ -133,7 +135,7 @@ class Query:
     ) -> Node | None:
         parsed = from_global_id(id)
         row = await rs.node(info.context, *parsed) if parsed else None
-        return _wrap(parsed[0], row) if parsed and row is not None else None
+        return await _node(info, parsed[0], row) if parsed and row is not None else None
 
     @strawberry.field(description="One compound by slug; null when unknown.")
     async def compound(
@@ -205,8 +207,8 @@ class Query:
             ReviewKind, strawberry.argument(description="Review kind.")
         ] = ReviewKind.SAFETY,
     ) -> Review | None:
-        row = await rr.review(info.context, slug, compound, condition, kind.name)
-        return Review(row=row) if row is not None else None
+        view = await rr.review(info.context, slug, compound, condition, kind.name)
+        return Review(view=view) if view is not None else None
 
     @strawberry.field(description="Reviews, a page at a time (readers see published reviews only).")
     async def reviews(
@@ -228,8 +230,9 @@ class Query:
             kind=f.kind.name if f.kind else None,
             updated_since=f.updated_since,
         )
-        result, spec = await rr.reviews_page(info.context, first, after, order_by.name, data)
-        return _connection(result, order_by.name, spec, lambda row: Review(row=row))
+        result, spec, views = await rr.reviews_page(info.context, first, after, order_by.name, data)
+        by_id = {v.row.id: v for v in views}
+        return _connection(result, order_by.name, spec, lambda row: Review(view=by_id[row.id]))
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "
@@ -243,6 +246,9 @@ class Query:
     ) -> SearchConnection:
         hits, total = await rs.search(info.context, query, first)
         return SearchConnection(
-            edges=[SearchEdge(node=_wrap(kind, row), score=score) for kind, row, score in hits],
+            edges=[
+                SearchEdge(node=await _node(info, kind, row), score=score)
+                for kind, row, score in hits
+            ],
             total_count=total,
         )

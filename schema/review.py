@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from resolvers import document
 from resolvers import reviews as r
+from resolvers.content import ReviewView
 from resolvers.relay import to_global_id
 from schema.catalog import Compound, Condition
 from schema.common import (
@@ -117,7 +118,11 @@ class ReviewSection:
     "medical reviewer approved; editors (preview) get the working copy."
 )
 class Review(Node):
-    row: strawberry.Private[Any]
+    view: strawberry.Private[ReviewView]
+
+    @property
+    def row(self) -> Any:
+        return self.view.row
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
@@ -136,8 +141,8 @@ class Review(Node):
         return ReviewStatus(str(self.row.status))
 
     @strawberry.field(description="Page title (H1).")
-    async def title(self, info: strawberry.Info) -> str:
-        return (await r.content(info.context, self.row)).page.title
+    def title(self) -> str:
+        return self.view.content.page.title
 
     @strawberry.field(description="The compound reviewed.")
     async def compound(self, info: strawberry.Info) -> Compound:
@@ -152,37 +157,36 @@ class Review(Node):
         return Research(str(self.row.research))
 
     @strawberry.field(description="Publisher and medical advisor line.")
-    async def byline(self, info: strawberry.Info) -> Byline | None:
-        page = (await r.content(info.context, self.row)).page
+    def byline(self) -> Byline | None:
+        page = self.view.content.page
         return Byline(text=page.byline, notice=page.notice or None) if page.byline else None
 
     @strawberry.field(description="The sections, in page order.")
-    async def sections(self, info: strawberry.Info) -> list[ReviewSection]:
-        return [ReviewSection(section=s) for s in await r.sections(info.context, self.row)]
+    def sections(self) -> list[ReviewSection]:
+        return [ReviewSection(section=s) for s in r.sections(self.view)]
 
     @strawberry.field(description="One section by key, or null when the page has none.")
-    async def section(
+    def section(
         self,
-        info: strawberry.Info,
         key: Annotated[SectionKey, strawberry.argument(description="The section wanted.")],
     ) -> ReviewSection | None:
-        s = await r.section(info.context, self.row, key.name)
+        s = r.section(self.view, key.name)
         return ReviewSection(section=s) if s is not None else None
 
     @strawberry.field(description="Frequently asked questions, in order.")
-    async def faq(self, info: strawberry.Info) -> list[FaqItem]:
-        return [FaqItem(question=q, answer_spans=a) for q, a in await r.faq(info.context, self.row)]
+    def faq(self) -> list[FaqItem]:
+        return [FaqItem(question=q, answer_spans=a) for q, a in r.faq(self.view)]
 
     @strawberry.field(description="Search-engine metadata and JSON-LD.")
     async def seo(self, info: strawberry.Info) -> Seo:
-        return Seo(**await r.seo(info.context, self.row))
+        return Seo(**await r.seo(info.context, self.view))
 
     @strawberry.field(
         description="The whole page as a reader sees it. PLAIN: one line per heading, paragraph "
         "and list item (no bullet markers), in page order."
     )
-    async def text(self, info: strawberry.Info, format: FormatArg = TextFormat.MARKDOWN) -> str:
-        return await r.text(info.context, self.row, format.name)
+    def text(self, format: FormatArg = TextFormat.MARKDOWN) -> str:
+        return r.text(self.view, format.name)
 
     @strawberry.field(description="When the review was first published.")
     def published_at(self) -> datetime | None:
@@ -209,4 +213,4 @@ class Review(Node):
         "(published pages keep serving the approved text until re-reviewed)."
     )
     async def is_stale(self, info: strawberry.Info) -> bool:
-        return await r.is_stale(info.context, self.row)
+        return await r.is_stale(info.context, self.view)

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from db import queries
-from db.engine import make_async_engine
+from db.engine import Database
 from server.http import GraphQLHTTP
 from server.settings import Settings, get_settings
 
@@ -28,17 +27,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     from schema import schema
 
-    state = SimpleNamespace(settings=settings, engine=None, sessionmaker=None)
+    state = SimpleNamespace(settings=settings, database=None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        engine = make_async_engine(settings.database_url, pool_pre_ping=True)
-        state.engine = engine
-        state.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        database = Database(settings.database_url)
+        state.database = database
         try:
             yield
         finally:
-            await engine.dispose()
+            await database.dispose()
 
     graphql = GraphQLHTTP(schema._schema, state)
 
@@ -46,9 +44,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
+        database = state.database
+        session = database.session()
         try:
-            async with state.sessionmaker() as session:
-                await queries.ping(session)
+            await database.run(session, queries.ping)
         except Exception as exc:  # any failure means: not ready
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(

@@ -92,7 +92,9 @@ def _media_type(accept: str | None) -> str | None:
         if mime == GRAPHQL_RESPONSE:
             choice = GRAPHQL_RESPONSE
         elif mime in (JSON, "application/*", "*/*"):
-            choice = JSON if mime == JSON else GRAPHQL_RESPONSE
+            # Wildcards get the legacy type, as the spec recommends for clients that
+            # do not know the newer one.
+            choice = JSON
         else:
             continue
         candidate = (q, -order, choice)
@@ -221,13 +223,15 @@ class GraphQLHTTP:
         if request.method not in ("GET", "POST"):
             return Response(status_code=405, headers={"Allow": "GET, POST"})
         if request.method == "GET" and _wants_html(request):
-            from server.graphiql import graphiql_html
+            from server.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 
-            return HTMLResponse(graphiql_html())
+            return HTMLResponse(
+                graphiql_html(), headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}
+            )
         media = _media_type(request.headers.get("accept"))
         if media is None:
             return self._json(
-                {"errors": [_error(f"Accept one of {GRAPHQL_RESPONSE}, {JSON}", "BAD_REQUEST")]},
+                {"errors": [_error(f"Accept one of {GRAPHQL_RESPONSE}, {JSON}", "BAD_USER_INPUT")]},
                 406,
                 JSON,
             )
@@ -237,7 +241,7 @@ class GraphQLHTTP:
             query, document = self._document(params)
         except RequestError as exc:
             return self._json(
-                {"errors": [_error(exc.message, "BAD_REQUEST")]}, exc.status, media, exc.headers
+                {"errors": [_error(exc.message, "BAD_USER_INPUT")]}, exc.status, media, exc.headers
             )
         except GraphQLError as exc:
             return self._request_error(400, [self._format(exc, request_id)], media)
@@ -255,12 +259,16 @@ class GraphQLHTTP:
             return self._request_error(400, [_error(message, "BAD_USER_INPUT")], media)
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             return self._json(
-                {"errors": [_error("only queries may be sent with GET; use POST", "BAD_REQUEST")]},
+                {
+                    "errors": [
+                        _error("only queries may be sent with GET; use POST", "BAD_USER_INPUT")
+                    ]
+                },
                 405,
                 media,
                 {"Allow": "POST"},
             )
-        context = Context(self.state.sessionmaker, self.state.settings, Viewer(), request=request)
+        context = Context(self.state.database, self.state.settings, Viewer(), request=request)
         result: ExecutionResult
         try:
             outcome = execute(

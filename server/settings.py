@@ -13,9 +13,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPENDIUM_", extra="ignore")
 
     database_url: str = "sqlite:///./compendium.db"
-    redis_url: str | None = None
+    # Browser origins allowed to call the API (CORS); empty: same origin only.
     cors_origins: list[str] = []
-    introspection: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

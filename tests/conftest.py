@@ -23,6 +23,8 @@ from db.migrate import upgrade
 from server.app import create_app
 from server.settings import Settings
 
+pytest_plugins = ["tests.live"]
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -99,7 +101,7 @@ class Api:
         self.app = app
         self.client = client
         self.statements: list[str] = []
-        engine = app.state.compendium.engine
+        engine = app.state.compendium.database
         event.listen(engine.sync_engine, "before_cursor_execute", self._count)
 
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

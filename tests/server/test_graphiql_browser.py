@@ -1,0 +1,102 @@
+"""The GraphiQL page: served self-contained, and usable in a real browser.
+
+The browser test drives headless Chromium through tests/browser/graphiql.mjs
+(playwright-core): it types a query into the editor, runs it and waits for the
+review title in the response pane.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import CHROMIUM, ROOT, output_text, require, require_node_package
+
+SCRIPT = ROOT / "tests" / "browser" / "graphiql.mjs"
+
+
+class _References(HTMLParser):
+    """Every ``src=`` and ``href=`` in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def _page(base: str) -> httpx.Response:
+    return httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=10)
+
+
+def test_graphiql_page_is_self_contained(live_server: str, graphiql_assets: Path) -> None:
+    response = _page(live_server)
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "graphiql-config" in page
+    assert re.search(r"https?://", page) is None, "the page must not load anything from a CDN"
+
+    parser = _References()
+    parser.feed(page)
+    urls = [url for url in parser.urls if not url.startswith("data:")]
+    assert any(url.endswith("/graphiql.js") for url in urls), urls
+    assert any(url.endswith("/graphiql.css") for url in urls), urls
+    with httpx.Client(base_url=live_server, timeout=10) as client:
+        for url in urls:
+            asset = client.get(url)
+            assert asset.status_code == 200, f"{url} answered {asset.status_code}"
+            assert asset.content, f"{url} is empty"
+
+
+@pytest.fixture(scope="session")
+def browser_node() -> str:
+    """``node`` with playwright-core, and Chromium (checked before the server starts)."""
+    node = require_node_package("playwright-core")
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
+    return node
+
+
+@pytest.mark.browser
+def test_graphiql_runs_a_query_in_chromium(
+    browser_node: str, live_server: str, graphiql_assets: Path, tmp_path: Path
+) -> None:
+    node = browser_node
+
+    screenshot = tmp_path / "graphiql.png"
+    try:
+        run = subprocess.run(
+            [node, str(SCRIPT), live_server, str(screenshot)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(
+            f"graphiql.mjs did not finish in 120 s:\n{output_text(exc.stdout)}\n{output_text(exc.stderr)}"
+        )
+
+    try:
+        summary = json.loads(run.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"graphiql.mjs printed no summary (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
+        )
+    report = json.dumps(summary, indent=2, ensure_ascii=False)
+    assert run.returncode == 0, f"graphiql.mjs failed:\n{report}\n{run.stderr[-4000:]}"
+    assert summary["ok"] is True, report
+    assert summary["failedRequests"] == [], report
+    assert summary["consoleErrors"] == [], report
+    assert summary["titleFound"] is True, report
+    assert screenshot.is_file() and screenshot.stat().st_size > 0
