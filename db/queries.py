@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import DateTime, Select, Text, and_, func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -66,7 +66,11 @@ def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
 
 
 def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return rows_by_ids(session, V, ids)
+    # Sections come back as JSON text, decoded only if a field needs them: a list
+    # of titles must not pay for decoding every page body.
+    cols = [c for c in V.c if c.name != "sections"]
+    q = select(*cols, type_coerce(V.c.sections, Text).label("sections_json"))
+    return {row.id: row for row in session.execute(q.where(V.c.id.in_(list(ids))))}
 
 
 def by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
@@ -161,22 +165,17 @@ def page(
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    counted = query.add_columns(func.count().over().label("_total"))
-    if after is not None:
-        # The total counts the whole filtered list, not what is left after the cursor.
-        total_q = select(func.count()).select_from(query.subquery())
-        total = int((session.execute(total_q)).scalar() or 0)
-        counted = query.add_columns(literal_column(str(total)).label("_total")).where(
-            _after(order, after, id_col)
-        )
+    # Two statements: an index-only count of the filtered list, and the page itself
+    # read in index order with LIMIT (a window count would materialise every row).
+    total_q = select(func.count()).select_from(query.with_only_columns(id_col).subquery())
+    total = int(session.execute(total_q).scalar() or 0)
+    if total == 0:
+        return Page(rows=[], total=0, has_next=False)
+    paged = query if after is None else query.where(_after(order, after, id_col))
     direction = (lambda c: c.desc()) if order.descending else (lambda c: c.asc())
-    counted = counted.order_by(direction(order.column), direction(id_col)).limit(first + 1)
-    rows = list((session.execute(counted)).all())
-    if rows:
-        total = rows[0]._total
-    elif after is None:
-        total = 0
-    return Page(rows=rows[:first], total=int(total), has_next=len(rows) > first)
+    paged = paged.order_by(direction(order.column), direction(id_col)).limit(first + 1)
+    rows = list(session.execute(paged).all())
+    return Page(rows=rows[:first], total=total, has_next=len(rows) > first)
 
 
 REVIEW_ORDERS = {

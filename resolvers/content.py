@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,17 +24,45 @@ class ReviewView:
 
     row: Any
     content: ReviewContent
+    compound: Any = None
+    condition: Any = None
+
+
+class RevisionPage:
+    """A published revision as a page; its sections are decoded on first use."""
+
+    __slots__ = ("_raw", "_sections", "byline", "description", "notice", "title")
+
+    def __init__(self, rev: Any):
+        self.title = rev.title
+        self.byline = rev.byline
+        self.notice = rev.notice
+        self.description = rev.description
+        self._raw = rev.sections_json
+        self._sections: list[Section] | None = None
+
+    @property
+    def sections(self) -> list[Section]:
+        if self._sections is None:
+            raw = json.loads(self._raw) if isinstance(self._raw, str) else self._raw
+            self._sections = sorted(
+                (
+                    Section(
+                        s["key"],
+                        s["position"],
+                        s.get("heading"),
+                        s["blocks"],
+                        s.get("origin", "GENERATED"),
+                    )
+                    for s in raw
+                ),
+                key=lambda s: s.position,
+            )
+        return self._sections
 
 
 def _from_revision(rev: Any) -> ReviewContent:
-    sections = [
-        Section(
-            s["key"], s["position"], s.get("heading"), s["blocks"], s.get("origin", "GENERATED")
-        )
-        for s in rev.sections
-    ]
-    sections.sort(key=lambda s: s.position)
-    page = Page(rev.title, rev.byline, rev.notice, sections, rev.description)
+    page: Any = RevisionPage(rev)
     return ReviewContent(page, rev.fingerprint, rev.approved_by, rev.approved_at)
 
 
@@ -44,14 +73,24 @@ def _from_working_copy(row: Any, rows: list[Any]) -> ReviewContent:
 
 
 async def review_views(ctx: Context, rows: list[Any], preview: bool) -> list[ReviewView]:
-    """Content for many reviews with one batched load (revisions, or sections in preview)."""
+    """Content, compound and condition of many reviews, each with one batched load.
+
+    Loading them up front (rather than in each field) keeps the review's fields
+    synchronous, which spares the executor a task per field per review."""
     if preview:
         sections = await ctx.loaders.sections_by_review_id.load_many([r.id for r in rows])
-        return [
-            ReviewView(r, _from_working_copy(r, s)) for r, s in zip(rows, sections, strict=True)
-        ]
-    revisions = await ctx.loaders.revision_by_id.load_many([r.published_revision_id for r in rows])
-    return [ReviewView(r, _from_revision(v)) for r, v in zip(rows, revisions, strict=True)]
+        contents = [_from_working_copy(r, s) for r, s in zip(rows, sections, strict=True)]
+    else:
+        revisions = await ctx.loaders.revision_by_id.load_many(
+            [r.published_revision_id for r in rows]
+        )
+        contents = [_from_revision(v) for v in revisions]
+    compounds = await ctx.loaders.compound_by_id.load_many([r.compound_id for r in rows])
+    conditions = await ctx.loaders.condition_by_id.load_many([r.condition_id for r in rows])
+    return [
+        ReviewView(r, c, compound, condition)
+        for r, c, compound, condition in zip(rows, contents, compounds, conditions, strict=True)
+    ]
 
 
 def canonical_path(slug: str) -> str:

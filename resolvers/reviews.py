@@ -90,9 +90,7 @@ def updated_at(ctx: Context, row: Any) -> datetime:
 
 async def is_stale(ctx: Context, v: ReviewView) -> bool:
     """Whether the facts or template changed since the served content was built."""
-    row = v.row
-    compound = await ctx.loaders.compound_by_id.load(row.compound_id)
-    condition = await ctx.loaders.condition_by_id.load(row.condition_id)
+    row, compound, condition = v.row, v.compound, v.condition
     evidence = await ctx.loaders.evidence_by_pair.load((row.compound_id, row.condition_id))
     pub = await ctx.once("publisher", queries.publisher_row)
     template = await ctx.once(
@@ -110,10 +108,9 @@ async def is_stale(ctx: Context, v: ReviewView) -> bool:
     return bool(v.content.fingerprint != current)
 
 
-async def seo(ctx: Context, v: ReviewView) -> dict[str, Any]:
+def seo(v: ReviewView) -> dict[str, Any]:
     row, c = v.row, v.content
-    compound = await ctx.loaders.compound_by_id.load(row.compound_id)
-    condition = await ctx.loaders.condition_by_id.load(row.condition_id)
+    compound, condition = v.compound, v.condition
     page = c.page
     path = canonical_path(row.slug)
     faq_items = [

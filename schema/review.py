@@ -145,12 +145,12 @@ class Review(Node):
         return self.view.content.page.title
 
     @strawberry.field(description="The compound reviewed.")
-    async def compound(self, info: strawberry.Info) -> Compound:
-        return Compound(row=await info.context.loaders.compound_by_id.load(self.row.compound_id))
+    def compound(self) -> Compound:
+        return Compound(row=self.view.compound)
 
     @strawberry.field(description="The condition reviewed.")
-    async def condition(self, info: strawberry.Info) -> Condition:
-        return Condition(row=await info.context.loaders.condition_by_id.load(self.row.condition_id))
+    def condition(self) -> Condition:
+        return Condition(row=self.view.condition)
 
     @strawberry.field(description="How much condition-specific research exists.")
     def research(self) -> Research:
@@ -178,8 +178,8 @@ class Review(Node):
         return [FaqItem(question=q, answer_spans=a) for q, a in r.faq(self.view)]
 
     @strawberry.field(description="Search-engine metadata and JSON-LD.")
-    async def seo(self, info: strawberry.Info) -> Seo:
-        return Seo(**await r.seo(info.context, self.view))
+    def seo(self) -> Seo:
+        return Seo(**r.seo(self.view))
 
     @strawberry.field(
         description="The whole page as a reader sees it. PLAIN: one line per heading, paragraph "

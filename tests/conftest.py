@@ -27,7 +27,10 @@ pytest_plugins = ["tests.live"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SEEDS = ROOT.parent / "shared" / "seeds"
+# The golden seed pages, committed so the suite needs nothing outside the repository
+# (test_golden checks them against ../shared/seeds when that folder is present).
+SEEDS = FIXTURES / "seeds"
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
 TEMPLATES = ROOT / "db" / "catalog" / "templates.yaml"
 DEMO = ROOT / "db" / "catalog" / "demo.yaml"
 

@@ -11,7 +11,7 @@ from db.engine import session_scope
 from resolvers.document import TextFormat, render_page
 from resolvers.generation import generate
 from resolvers.pages import page_for_pair
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, SHARED_SEEDS
 
 BULLETS = "•-*"
 
@@ -38,6 +38,14 @@ def plain_page(engine: Engine, compound: str, condition: str) -> list[str]:
         page, stored = page_for_pair(session, compound, condition)
     assert stored
     return folded_lines(render_page(page, TextFormat.PLAIN))
+
+
+def test_committed_seeds_match_shared_seeds() -> None:
+    if not SHARED_SEEDS.is_dir():
+        return  # outside the project workspace only the committed copies exist
+    shared = {p.name: p.read_bytes() for p in SHARED_SEEDS.glob("*.txt")}
+    committed = {p.name: p.read_bytes() for p in Path(SEEDS).glob("*.txt")}
+    assert committed == shared
 
 
 def test_ketamine_als_equals_seed_003_line_for_line(seed_engine: Engine) -> None:
