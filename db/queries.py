@@ -110,7 +110,7 @@ def evidence_by_pairs(
     }
 
 
-def review_id_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
+def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
     result = session.execute(
         select(R)
         .join(C, C.c.id == R.c.compound_id)

@@ -16,27 +16,3 @@ class ApiError(GraphQLError):
 
 class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
-
-
-class NotFound(ApiError):
-    code = "NOT_FOUND"
-
-
-class Unauthenticated(ApiError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(ApiError):
-    code = "FORBIDDEN"
-
-
-class Conflict(ApiError):
-    code = "CONFLICT"
-
-
-class QueryTooComplex(ApiError):
-    code = "QUERY_TOO_COMPLEX"
-
-
-class ServiceUnavailable(ApiError):
-    code = "SERVICE_UNAVAILABLE"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlmodel import Session
 
-from db.models import Review, ReviewKind, ReviewRevision, ReviewSection
+from db.models import Review, ReviewKind, ReviewSection
 from db.reviews import (
     active_template,
     evidence_citations,
@@ -32,22 +31,6 @@ def page_from_review(review: Review, sections: Sequence[ReviewSection]) -> Page:
             Section(s.key, s.position, s.heading, list(s.blocks), str(s.origin))
             for s in sorted(sections, key=lambda s: s.position)
         ],
-    )
-
-
-def page_from_revision(rev: ReviewRevision) -> Page:
-    return Page(
-        title=rev.title,
-        byline=rev.byline,
-        notice=rev.notice,
-        description=rev.description,
-        sections=[_section(s) for s in rev.sections],
-    )
-
-
-def _section(s: dict[str, Any]) -> Section:
-    return Section(
-        s["key"], s["position"], s.get("heading"), s["blocks"], s.get("origin", "GENERATED")
     )
 
 

@@ -31,7 +31,7 @@ async def review(
             raise BadUserInput("give either `slug`, or `compound` and `condition`, not both")
         row = await ctx.loaders.review_by_slug.load(slug)
     elif compound is not None and condition is not None:
-        row = await ctx.db(queries.review_id_by_pair, compound, condition, kind)
+        row = await ctx.db(queries.review_by_pair, compound, condition, kind)
     else:
         raise BadUserInput("give `slug`, or both `compound` and `condition`")
     return await view(ctx, row)
