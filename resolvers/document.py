@@ -76,12 +76,8 @@ def block_lines(block: Block) -> Iterator[str]:
     elif kind == "faq":
         yield block["question"]
         yield spans_text(block["answer"])
-    else:  # pragma: no cover - guarded by validate_blocks
+    else:  # pragma: no cover - blocks come only from parse_markup
         raise ValueError(f"unknown block type {kind!r}")
-
-
-def faq_items(blocks: Iterable[Block]) -> list[tuple[str, str]]:
-    return [(b["question"], spans_text(b["answer"])) for b in blocks if b["type"] == "faq"]
 
 
 def is_empty(blocks: Sequence[Block]) -> bool:
@@ -229,38 +225,3 @@ def render_page(page: Page, fmt: TextFormat | str) -> str:
     if fmt is TextFormat.PLAIN:
         return "\n".join(page_lines(page)) + "\n"
     return page_markdown(page)
-
-
-def validate_blocks(blocks: Any) -> list[str]:
-    """Problems with a stored or submitted block list (empty when it is well formed)."""
-    problems: list[str] = []
-    if not isinstance(blocks, list):
-        return ["blocks must be a list"]
-
-    def check_spans(spans: Any, where: str) -> None:
-        if not isinstance(spans, list):
-            problems.append(f"{where}: spans must be a list")
-            return
-        for j, s in enumerate(spans):
-            if not isinstance(s, dict) or not isinstance(s.get("text"), str):
-                problems.append(f"{where}[{j}]: a span needs a text string")
-
-    for i, b in enumerate(blocks):
-        where = f"blocks[{i}]"
-        kind = b.get("type") if isinstance(b, dict) else None
-        if kind == "paragraph":
-            check_spans(b.get("spans"), f"{where}.spans")
-        elif kind == "list":
-            items = b.get("items")
-            if not isinstance(items, list):
-                problems.append(f"{where}.items must be a list")
-            else:
-                for j, item in enumerate(items):
-                    check_spans(item, f"{where}.items[{j}]")
-        elif kind == "faq":
-            if not isinstance(b.get("question"), str):
-                problems.append(f"{where}.question must be a string")
-            check_spans(b.get("answer"), f"{where}.answer")
-        else:
-            problems.append(f"{where}: unknown block type {kind!r}")
-    return problems

@@ -116,12 +116,10 @@ def seo(v: ReviewView) -> dict[str, Any]:
     faq_items = [
         {
             "@type": "Question",
-            "name": b["question"],
-            "acceptedAnswer": {"@type": "Answer", "text": document.spans_text(b["answer"])},
+            "name": question,
+            "acceptedAnswer": {"@type": "Answer", "text": document.spans_text(answer)},
         }
-        for s in page.sections
-        for b in s.blocks
-        if b["type"] == "faq"
+        for question, answer in faq(v)
     ]
     web_page: dict[str, Any] = {
         "@type": "MedicalWebPage",

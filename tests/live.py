@@ -13,6 +13,7 @@ the bundle is not).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -91,6 +92,33 @@ def output_text(value: str | bytes | None) -> str:
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     return value or ""
+
+
+def run_node_script(
+    node: str, script: Path, *args: str, timeout: int = 120
+) -> tuple[subprocess.CompletedProcess[str], dict]:  # type: ignore[type-arg]
+    """Run one of the tests/browser scripts; return the process and the JSON summary it prints."""
+    try:
+        run = subprocess.run(
+            [node, str(script), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(
+            f"{script.name} did not finish in {timeout} s:\n"
+            f"{output_text(exc.stdout)}\n{output_text(exc.stderr)}"
+        )
+    try:
+        summary = json.loads(run.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"{script.name} printed no summary (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
+        )
+    return run, summary
 
 
 def free_port() -> int:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live import CHROMIUM, ROOT, output_text, require, require_node_package
+from tests.live import CHROMIUM, ROOT, require, require_node_package, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "graphiql.mjs"
 
@@ -73,26 +72,7 @@ def test_graphiql_runs_a_query_in_chromium(
     node = browser_node
 
     screenshot = tmp_path / "graphiql.png"
-    try:
-        run = subprocess.run(
-            [node, str(SCRIPT), live_server, str(screenshot)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(
-            f"graphiql.mjs did not finish in 120 s:\n{output_text(exc.stdout)}\n{output_text(exc.stderr)}"
-        )
-
-    try:
-        summary = json.loads(run.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(
-            f"graphiql.mjs printed no summary (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
-        )
+    run, summary = run_node_script(node, SCRIPT, live_server, str(screenshot))
     report = json.dumps(summary, indent=2, ensure_ascii=False)
     assert run.returncode == 0, f"graphiql.mjs failed:\n{report}\n{run.stderr[-4000:]}"
     assert summary["ok"] is True, report

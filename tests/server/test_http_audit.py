@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
-from tests.live import ROOT, output_text, require_node_package
+from tests.live import ROOT, require_node_package, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "audit.mjs"
 
@@ -19,26 +16,7 @@ def audit_node() -> str:
 
 
 def test_graphql_over_http_audits(audit_node: str, live_server: str) -> None:
-    node = audit_node
-    try:
-        run = subprocess.run(
-            [node, str(SCRIPT), live_server],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(
-            f"audit.mjs did not finish in 120 s:\n{output_text(exc.stdout)}\n{output_text(exc.stderr)}"
-        )
-    try:
-        summary = json.loads(run.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(
-            f"audit.mjs printed no summary (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
-        )
+    run, summary = run_node_script(audit_node, SCRIPT, live_server)
 
     failing = [r for r in summary["results"] if r["status"] in ("warn", "error")]
     details = "\n".join(
