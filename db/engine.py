@@ -146,6 +146,36 @@ class Database:
             return await anyio.to_thread.run_sync(functools.partial(fn, session, *args))
         return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
 
+    async def transact(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` in its own transaction: committed when it returns,
+        rolled back when it raises, so a write lands whole or not at all.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE: it takes the write
+        lock up front (waiting up to the busy timeout), where a deferred one that
+        read first could fail to upgrade when another writer committed meanwhile."""
+        if self.threaded:
+
+            def work() -> T:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                    try:
+                        result = fn(session, *args)
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+                    return result
+
+            return await anyio.to_thread.run_sync(work)
+        async with self._sessions() as session:
+            try:
+                result = await session.run_sync(fn, *args)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            return result  # type: ignore[no-any-return]
+
     async def commit(self, session: Any) -> None:
         if self.threaded:
             await anyio.to_thread.run_sync(session.commit)

@@ -54,6 +54,20 @@ class SectionOrigin(enum.StrEnum):
     EDITED = "EDITED"
 
 
+class Role(enum.StrEnum):
+    """What an API token may do (see the README's editorial workflow)."""
+
+    EDITOR = "EDITOR"
+    REVIEWER = "REVIEWER"
+    ADMIN = "ADMIN"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
 class CitationKind(enum.StrEnum):
     PMID = "PMID"
     DOI = "DOI"
@@ -230,6 +244,8 @@ class Review(SQLModel, table=True):
         UniqueConstraint("compound_id", "condition_id", "kind", name="uq_review_pair_kind"),
         Index("ix_review_condition", "condition_id"),
         Index("ix_review_status_updated", "status", "updated_at"),
+        # Readers' lists: published reviews, newest publication first.
+        Index("ix_review_published_at", "published_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -252,7 +268,16 @@ class Review(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     template_id: int = Field(sa_column=Column(Integer, ForeignKey("template.id"), nullable=False))
     template_version: str = Field(sa_column=Column(String(40), nullable=False))
+    # What the working copy was generated from; what the facts and template make
+    # now (kept current by every write of facts); what the published revision was
+    # generated from. A page is stale when what it serves differs from `current`.
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    current_fingerprint: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
+    published_fingerprint: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True)
+    )
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     published_revision_id: int | None = Field(
         default=None,
@@ -312,3 +337,67 @@ class ReviewRevision(SQLModel, table=True):
     template_version: str = Field(sa_column=Column(String(40), nullable=False))
     approved_by: str = Field(sa_column=Column(String(200), nullable=False))
     approved_at: datetime = _ts()
+    # Content-check findings the reviewer acknowledged when approving this revision.
+    acknowledged: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only the SHA-256 of the secret is stored (it is shown once)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
+    role: Role = Field(sa_column=Column(_enum(Role, "role"), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # The first characters of the token, so an operator can tell tokens apart.
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, and when: one row per successful mutation."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_record", "record_type", "record_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor: str = Field(sa_column=Column(String(80), nullable=False, index=True))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    action: str = Field(sa_column=Column(String(60), nullable=False, index=True))
+    record_type: str = Field(sa_column=Column(String(40), nullable=False))
+    record_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    record_key: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    before_revision: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    after_revision: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    request_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """An outbox row: written in the same transaction as the publish it announces,
+    delivered (with retries) by a background task, so no event is lost or invented."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(sa_column=Column(String(40), nullable=False))
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    # The exact bytes that are signed and sent.
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING,
+        sa_column=Column(_enum(DeliveryStatus, "delivery_status"), nullable=False),
+    )
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = _ts()
+    # Set while a worker is sending, so several processes never send one row twice.
+    locked_until: datetime | None = _ts(nullable=True)
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = _ts(nullable=True)

@@ -25,12 +25,28 @@ log = logging.getLogger("compendium.db")
 class Viewer:
     """Who is asking: anonymous readers see published content only."""
 
-    role: str = "anonymous"
+    role: str = "anonymous"  # anonymous, editor, reviewer or admin
     name: str | None = None
 
     @property
     def can_preview(self) -> bool:
+        """Drafts and the working copy (preview)."""
         return self.role in ("editor", "reviewer", "admin")
+
+    @property
+    def can_edit(self) -> bool:
+        """Facts, sections, generation, submitting, unpublishing and archiving."""
+        return self.role in ("editor", "reviewer", "admin")
+
+    @property
+    def can_publish(self) -> bool:
+        """Medical sign-off: only a reviewer approves and publishes."""
+        return self.role == "reviewer"
+
+    @property
+    def can_admin(self) -> bool:
+        """Tokens and the audit log."""
+        return self.role == "admin"
 
 
 class Context:
@@ -40,6 +56,7 @@ class Context:
         settings: Settings,
         viewer: Viewer | None = None,
         request: Any = None,
+        request_id: str | None = None,
     ):
         from resolvers.loaders import Loaders
 
@@ -49,6 +66,7 @@ class Context:
         self.settings = settings
         self.viewer = viewer or Viewer()
         self.request = request
+        self.request_id = request_id
         self.loaders = Loaders(self)
         self._memo: dict[Any, asyncio.Future[Any]] = {}
 
@@ -72,6 +90,21 @@ class Context:
                 del self._memo[key]
                 raise
         return await future  # type: ignore[no-any-return]
+
+    async def mutate(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one mutation's writes in their own transaction (see ``Database.transact``).
+
+        The read session is ended first and the loaders are replaced after, so
+        whatever the mutation's payload reads afterwards sees the committed data."""
+        async with self._lock:
+            await self.close()
+            try:
+                return await self.database.transact(fn, *args)
+            finally:
+                from resolvers.loaders import Loaders
+
+                self.loaders = Loaders(self)
+                self._memo.clear()
 
     async def close(self, commit: bool = False) -> None:
         if self._session is None:

@@ -22,6 +22,16 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     # How long a published review stays current before it is due for re-review.
     review_interval_days: int = 365
+    # A fact change regenerates the drafts of the reviews it affects in the same
+    # transaction when there are at most this many; past it they are flagged stale
+    # and `regenerateStaleReviews` (or `compendium generate --stale`) catches up.
+    inline_regeneration_limit: int = 500
+    # Publish webhooks: every URL gets an HMAC-SHA256-signed JSON POST on publish,
+    # unpublish and archive (see the README).
+    webhook_urls: list[str] = []
+    webhook_secret: str = ""
+    webhook_max_attempts: int = 8
+    webhook_timeout_seconds: float = 5.0
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,88 @@
+"""API tokens: random secrets shown once; only their SHA-256 is stored.
+
+A token is 32 random bytes (URL-safe base64) behind a ``cmp_`` prefix, so an
+unsalted hash is safe to store and lets a request find its token with one
+indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import ApiToken, Role, utcnow
+
+T = ApiToken.__table__  # type: ignore[attr-defined]
+PREFIX = "cmp_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIdentity:
+    id: int
+    name: str
+    role: Role
+
+
+class TokenNameTaken(ValueError):
+    pass
+
+
+def create_token(session: Session, name: str, role: Role | str) -> tuple[str, Any]:
+    """Store a new token; returns the secret (never stored) and its row."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = {
+        "name": name,
+        "role": Role(str(role).upper()),
+        "token_hash": hash_token(secret),
+        "prefix": secret[:12],
+        "created_at": utcnow(),
+    }
+    try:
+        with session.begin_nested():
+            session.execute(T.insert().values(**row))
+    except IntegrityError:
+        raise TokenNameTaken(f"a token named '{name}' exists already") from None
+    return secret, token_by_name(session, name)
+
+
+def token_by_name(session: Session, name: str) -> Any:
+    return session.execute(select(T).where(T.c.name == name)).first()
+
+
+def list_tokens(session: Session, include_revoked: bool = True) -> list[Any]:
+    q = select(T).order_by(T.c.created_at, T.c.id)
+    if not include_revoked:
+        q = q.where(T.c.revoked_at.is_(None))
+    return list(session.execute(q))
+
+
+def revoke_token(session: Session, name: str) -> bool:
+    """Revoke by name; False when there is no such active token."""
+    result = session.execute(
+        update(T).where(T.c.name == name, T.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def identify(session: Session, token: str) -> TokenIdentity | None:
+    """The active token with this secret, or None (unknown or revoked)."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    row = session.execute(
+        select(T.c.id, T.c.name, T.c.role).where(
+            T.c.token_hash == hash_token(token), T.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return TokenIdentity(row.id, row.name, Role(str(row.role)))
