@@ -19,12 +19,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
+
+# SQLModel's AsyncSession runs sync functions on a SQLModel Session (``exec``
+# included), the same class the threaded SQLite path uses.
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.settings import get_settings
 

@@ -403,6 +403,7 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    affected_reviews: int = 0  # reviews whose inputs changed
 
     def count(self, what: str, outcome: str) -> None:
         bucket = getattr(self, outcome)
@@ -505,8 +506,14 @@ def _write_rows(
 
 
 def upsert(
-    session: Session, catalog: CatalogIn, raw_templates: list[dict[str, Any]] | None = None
+    session: Session,
+    catalog: CatalogIn,
+    raw_templates: list[dict[str, Any]] | None = None,
+    refresh: bool = True,
 ) -> ImportReport:
+    """Write a validated catalog. With ``refresh`` (the default) every review's current
+    fingerprint is recomputed when anything changed; callers that know which
+    reviews are affected pass False and refresh those themselves."""
     report = ImportReport()
 
     if catalog.publisher is not None:
@@ -608,6 +615,13 @@ def upsert(
         )
         report.count("templates", "created")
     session.flush()
+    if refresh and (
+        report.updated or report.created.get("templates") or report.created.get("publisher")
+    ):
+        # Some reviews' inputs changed: note what their facts make now (see isStale).
+        from db.reviews import refresh_fingerprints
+
+        report.affected_reviews = refresh_fingerprints(session)
     return report
 
 
@@ -625,28 +639,86 @@ def import_file(session: Session, path: str | Path) -> ImportReport:
 # --- export --------------------------------------------------------------------------------
 
 
+def _cites_out(rows: list[Any]) -> list[dict[str, Any]]:
+    result = []
+    for c in citations_of(rows):
+        item = {c["kind"].lower(): c["value"]}
+        if c["title"]:
+            item["title"] = c["title"]
+        result.append(item)
+    return result
+
+
+def publisher_record(pub: Any) -> dict[str, Any]:
+    """A publisher row as it appears in a catalog file."""
+    adv: dict[str, Any] = {"name": pub.advisor_name}
+    if pub.advisor_credentials:
+        adv["credentials"] = pub.advisor_credentials
+    p: dict[str, Any] = {"name": pub.name, "medical_advisor": adv}
+    if pub.cta:
+        p["cta"] = pub.cta
+    if pub.notice:
+        p["notice"] = pub.notice
+    return p
+
+
+def compound_record(c: Any, citations: list[Any]) -> dict[str, Any]:
+    """A compound row (and its citation rows) as it appears in a catalog file."""
+    row: dict[str, Any] = {
+        "slug": c.slug,
+        "name": c.name,
+        "aliases": list(c.aliases),
+        "drug_class": c.drug_class,
+        "safety_profile": list(c.safety_profile),
+        "regulatory_status": c.regulatory_status,
+        "evidence_level": c.evidence_level,
+        "mechanisms": list(c.mechanisms),
+    }
+    for k in ("rxnorm", "mesh"):
+        if getattr(c, k):
+            row[k] = getattr(c, k)
+    if citations:
+        row["citations"] = _cites_out(citations)
+    return row
+
+
+def condition_record(d: Any) -> dict[str, Any]:
+    drow: dict[str, Any] = {"slug": d.slug, "name": d.name}
+    if d.full_name:
+        drow["full_name"] = d.full_name
+    drow["specialist"] = d.specialist
+    drow["aliases"] = list(d.aliases)
+    for k in ("icd10", "mesh"):
+        if getattr(d, k):
+            drow[k] = getattr(d, k)
+    return drow
+
+
+def evidence_record(
+    e: Any, compound_slug: str, condition_slug: str, citations: list[Any]
+) -> dict[str, Any]:
+    erow: dict[str, Any] = {
+        "compound": compound_slug,
+        "condition": condition_slug,
+        "research": str(e.research).lower(),
+    }
+    if e.notes:
+        erow["notes"] = e.notes
+    if citations:
+        erow["citations"] = _cites_out(citations)
+    return erow
+
+
+def citations_of_owner(session: Session, owner: str, owner_id: int) -> list[Citation]:
+    col = Citation.compound_id if owner == "compound" else Citation.evidence_id
+    return list(session.exec(select(Citation).where(col == owner_id)))
+
+
 def export_data(session: Session) -> dict[str, Any]:
     out: dict[str, Any] = {}
     pub = session.exec(select(Publisher).order_by(Publisher.id)).first()
     if pub is not None:
-        adv: dict[str, Any] = {"name": pub.advisor_name}
-        if pub.advisor_credentials:
-            adv["credentials"] = pub.advisor_credentials
-        p: dict[str, Any] = {"name": pub.name, "medical_advisor": adv}
-        if pub.cta:
-            p["cta"] = pub.cta
-        if pub.notice:
-            p["notice"] = pub.notice
-        out["publisher"] = p
-
-    def cites_out(rows: list[Citation]) -> list[dict[str, Any]]:
-        result = []
-        for c in citations_of(rows):
-            item = {c["kind"].lower(): c["value"]}
-            if c["title"]:
-                item["title"] = c["title"]
-            result.append(item)
-        return result
+        out["publisher"] = publisher_record(pub)
 
     all_cites = list(session.exec(select(Citation)))
     by_compound: dict[int, list[Citation]] = {}
@@ -658,54 +730,20 @@ def export_data(session: Session) -> dict[str, Any]:
             by_evidence.setdefault(c.evidence_id, []).append(c)
 
     compounds = list(session.exec(select(Compound).order_by(Compound.slug)))
-    out["compounds"] = []
-    for c in compounds:
-        row: dict[str, Any] = {
-            "slug": c.slug,
-            "name": c.name,
-            "aliases": list(c.aliases),
-            "drug_class": c.drug_class,
-            "safety_profile": list(c.safety_profile),
-            "regulatory_status": c.regulatory_status,
-            "evidence_level": c.evidence_level,
-            "mechanisms": list(c.mechanisms),
-        }
-        for k in ("rxnorm", "mesh"):
-            if getattr(c, k):
-                row[k] = getattr(c, k)
-        if by_compound.get(c.id or 0):
-            row["citations"] = cites_out(by_compound[c.id or 0])
-        out["compounds"].append(row)
-
+    out["compounds"] = [compound_record(c, by_compound.get(c.id or 0, [])) for c in compounds]
     conditions = list(session.exec(select(Condition).order_by(Condition.slug)))
-    out["conditions"] = []
-    for d in conditions:
-        drow: dict[str, Any] = {"slug": d.slug, "name": d.name}
-        if d.full_name:
-            drow["full_name"] = d.full_name
-        drow["specialist"] = d.specialist
-        drow["aliases"] = list(d.aliases)
-        for k in ("icd10", "mesh"):
-            if getattr(d, k):
-                drow[k] = getattr(d, k)
-        out["conditions"].append(drow)
+    out["conditions"] = [condition_record(d) for d in conditions]
 
     slug_c = {c.id: c.slug for c in compounds}
     slug_d = {d.id: d.slug for d in conditions}
     ev = list(session.exec(select(Evidence)))
     ev.sort(key=lambda e: (slug_c[e.compound_id], slug_d[e.condition_id]))
-    out["evidence"] = []
-    for e in ev:
-        erow: dict[str, Any] = {
-            "compound": slug_c[e.compound_id],
-            "condition": slug_d[e.condition_id],
-            "research": str(e.research).lower(),
-        }
-        if e.notes:
-            erow["notes"] = e.notes
-        if by_evidence.get(e.id or 0):
-            erow["citations"] = cites_out(by_evidence[e.id or 0])
-        out["evidence"].append(erow)
+    out["evidence"] = [
+        evidence_record(
+            e, slug_c[e.compound_id], slug_d[e.condition_id], by_evidence.get(e.id or 0, [])
+        )
+        for e in ev
+    ]
 
     templates = list(session.exec(select(Template).order_by(Template.id)))
     # Older versions first, so importing the export leaves the same version active.

@@ -27,6 +27,7 @@ def publish_reviews(
     approved_by: str,
     now: datetime,
     review_interval: timedelta,
+    acknowledged: list[dict] | None = None,  # type: ignore[type-arg]
 ) -> int:
     """Publish the given reviews' working copies; returns how many were published."""
     published = 0
@@ -64,6 +65,7 @@ def publish_reviews(
                 "template_version": r.template_version,
                 "approved_by": approved_by,
                 "approved_at": now,
+                "acknowledged": acknowledged or [],
             }
             for rid, r in reviews.items()
         ]
@@ -73,12 +75,14 @@ def publish_reviews(
             insert(V).returning(V.c.id, V.c.review_id, sort_by_parameter_order=True), rows
         )
         for revision_id, rid in result.all():
+            fingerprint = reviews[rid].fingerprint
             session.execute(
                 update(R)
                 .where(R.c.id == rid)
                 .values(
                     status=ReviewStatus.PUBLISHED,
                     published_revision_id=revision_id,
+                    published_fingerprint=fingerprint,
                     published_at=now,
                     last_reviewed_at=now,
                     review_due_at=now + review_interval,

@@ -16,13 +16,25 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, Text, and_, func, or_, select, text, type_coerce
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Text,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from db.models import (
+    AuditEntry,
     Citation,
     Compound,
     Condition,
@@ -31,7 +43,6 @@ from db.models import (
     Review,
     ReviewRevision,
     ReviewSection,
-    ReviewStatus,
     UTCDateTime,
 )
 
@@ -188,6 +199,14 @@ REVIEW_ORDERS = {
     "SLUG_ASC": Order("slug", R.c.slug, False),
     "TITLE_ASC": Order("title", R.c.title, False),
 }
+# Readers see published revisions: "updated" for them means "a new revision was
+# published", whatever happens to the working copy meanwhile.
+PUBLIC_REVIEW_ORDERS = {
+    **REVIEW_ORDERS,
+    "UPDATED_AT_DESC": Order("published_at", R.c.published_at, True),
+    "UPDATED_AT_ASC": Order("published_at", R.c.published_at, False),
+    "PUBLISHED_AT_DESC": Order("published_at", R.c.published_at, True),
+}
 COMPOUND_ORDERS = {
     "NAME_ASC": Order("name", C.c.name, False),
     "SLUG_ASC": Order("slug", C.c.slug, False),
@@ -208,7 +227,18 @@ class ReviewFilter:
     status: list[str] | None = None
     kind: str | None = None
     updated_since: datetime | None = None
+    stale: bool | None = None
+    overdue: bool | None = None
+    now: datetime | None = None
     published_only: bool = True
+
+
+# What a review serves (its published revision, or its draft when never published)
+# was built from other facts or another template than the current ones.
+SERVED_FINGERPRINT = case(
+    (R.c.published_revision_id.is_not(None), R.c.published_fingerprint), else_=R.c.fingerprint
+)
+IS_STALE = R.c.current_fingerprint != SERVED_FINGERPRINT
 
 
 def review_query(f: ReviewFilter) -> Select[Any]:
@@ -224,16 +254,29 @@ def review_query(f: ReviewFilter) -> Select[Any]:
     if f.status:
         q = q.where(R.c.status.in_(f.status))
     if f.published_only:
-        q = q.where(R.c.status == ReviewStatus.PUBLISHED, R.c.published_revision_id.is_not(None))
+        q = q.where(R.c.published_revision_id.is_not(None))
     if f.updated_since is not None:
-        q = q.where(R.c.updated_at > f.updated_since)
+        column = R.c.published_at if f.published_only else R.c.updated_at
+        q = q.where(column > f.updated_since)
+    if f.stale is not None:
+        q = q.where(IS_STALE if f.stale else ~IS_STALE)
+    if f.overdue is not None:
+        overdue = and_(
+            R.c.published_revision_id.is_not(None), R.c.review_due_at < (f.now or datetime.now(UTC))
+        )
+        q = q.where(overdue if f.overdue else ~overdue)
     return q
+
+
+def review_orders(published_only: bool) -> dict[str, Order]:
+    return PUBLIC_REVIEW_ORDERS if published_only else REVIEW_ORDERS
 
 
 def list_reviews(
     session: Session, f: ReviewFilter, order: str, first: int, after: list[Any] | None
 ) -> Page:
-    return page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
+    spec = review_orders(f.published_only)[order]
+    return page(session, review_query(f), spec, R.c.id, first, after)
 
 
 def _name_filter(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
@@ -305,8 +348,8 @@ def search(session: Session, text_: str, first: int, published_only: bool) -> tu
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         visible = (
-            "(kind <> 'review' OR ref_id IN (SELECT id FROM review WHERE status = 'PUBLISHED' "
-            "AND published_revision_id IS NOT NULL))"
+            "(kind <> 'review' OR ref_id IN (SELECT id FROM review "
+            "WHERE published_revision_id IS NOT NULL))"
             if published_only
             else "1 = 1"
         )
@@ -337,7 +380,7 @@ def _search_portable(
     cond = and_(*[func.lower(R.c.title).contains(w.lower(), autoescape=True) for w in words])
     q = select(R.c.id).where(cond)
     if published_only:
-        q = q.where(R.c.status == ReviewStatus.PUBLISHED)
+        q = q.where(R.c.published_revision_id.is_not(None))
     for row in session.execute(q.order_by(R.c.id).limit(first)):
         hits.append(Hit("review", row.id, 1.0))
     return hits[:first], len(hits)
@@ -351,3 +394,50 @@ def active_template_version(session: Session, kind: str) -> str | None:
         select(T.c.version).where(T.c.kind == kind, T.c.active.is_(True)).order_by(T.c.id.desc())
     )
     return result.scalars().first()
+
+
+# --- editorial reads -----------------------------------------------------------------------
+
+
+def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
+    from db.editorial import revisions_of
+
+    return revisions_of(session, ids)
+
+
+def evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return rows_by_ids(session, E, ids)
+
+
+AUDIT_ORDER = Order("id", AuditEntry.__table__.c.id, True)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    record_type: str | None = None
+    record_key: str | None = None
+    since: datetime | None = None
+
+
+def list_audit(session: Session, f: AuditFilter, first: int, after: list[Any] | None) -> Page:
+    A = AuditEntry.__table__  # type: ignore[attr-defined]
+    q = select(A)
+    if f.actor:
+        q = q.where(A.c.actor == f.actor)
+    if f.action:
+        q = q.where(A.c.action == f.action)
+    if f.record_type:
+        q = q.where(A.c.record_type == f.record_type)
+    if f.record_key:
+        q = q.where(A.c.record_key == f.record_key)
+    if f.since is not None:
+        q = q.where(A.c.at > f.since)
+    return page(session, q, AUDIT_ORDER, A.c.id, first, after)
+
+
+def api_tokens(session: Session) -> list[Any]:
+    from db.tokens import list_tokens
+
+    return list_tokens(session)

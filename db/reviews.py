@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlmodel import Session
 
 from db.facts import (
@@ -21,6 +21,7 @@ from db.facts import (
     condition_facts,
     evidence_facts,
     publisher_facts,
+    review_fingerprint,
 )
 from db.models import (
     Citation,
@@ -31,6 +32,7 @@ from db.models import (
     Review,
     ReviewKind,
     ReviewSection,
+    ReviewStatus,
     SectionOrigin,
     Template,
 )
@@ -215,6 +217,7 @@ def write_batch(
                 "template_id": template.id,
                 "template_version": template.version,
                 "fingerprint": w.fingerprint,
+                "current_fingerprint": w.fingerprint,
                 "revision": 1,
                 "created_at": now,
                 "updated_at": now,
@@ -238,6 +241,23 @@ def write_batch(
                 template_id=bindparam("template_id"),
                 template_version=bindparam("template_version"),
                 fingerprint=bindparam("fingerprint"),
+                current_fingerprint=bindparam("fingerprint"),
+                # New facts make a new draft: a published page keeps serving its approved
+                # revision until a reviewer approves the new one; a submitted one goes back.
+                status=case(
+                    (
+                        and_(
+                            bindparam("changed"),
+                            # (no IN list: expanding parameters cannot be used in executemany)
+                            or_(
+                                R.c.status == ReviewStatus.PUBLISHED,
+                                R.c.status == ReviewStatus.IN_REVIEW,
+                            ),
+                        ),
+                        ReviewStatus.DRAFT,
+                    ),
+                    else_=R.c.status,
+                ),
                 revision=R.c.revision + 1,
                 updated_at=bindparam("now"),
                 generated_at=bindparam("now"),
@@ -253,6 +273,7 @@ def write_batch(
                     "template_id": template.id,
                     "template_version": template.version,
                     "fingerprint": w.fingerprint,
+                    "changed": w.fingerprint != w.pair.fingerprint,
                     "now": now,
                 }
                 for w in old
@@ -290,6 +311,60 @@ def write_batch(
     if section_rows:
         session.execute(insert(S), section_rows)
     return len(new), len(old)
+
+
+def refresh_fingerprints(
+    session: Session,
+    compound_ids: Sequence[int] | None = None,
+    condition_ids: Sequence[int] | None = None,
+) -> int:
+    """Recompute what each review's facts and template make now (``current_fingerprint``).
+
+    Every write of facts calls this for the reviews it affects (all of them for a
+    publisher or template change), so staleness is a column comparison that
+    lists and filters can use. Returns how many reviews' fingerprints changed."""
+    C = Compound.__table__  # type: ignore[attr-defined]
+    D = Condition.__table__  # type: ignore[attr-defined]
+    T = Template.__table__  # type: ignore[attr-defined]
+    pub = publisher(session)
+    pub_hash = pub.content_hash if pub else ""
+    versions = dict(
+        session.execute(
+            select(T.c.kind, T.c.version).where(T.c.active.is_(True)).order_by(T.c.id)
+        ).all()
+    )
+    pair = and_(E.c.compound_id == R.c.compound_id, E.c.condition_id == R.c.condition_id)
+    q = select(
+        R.c.id,
+        R.c.kind,
+        R.c.current_fingerprint,
+        C.c.content_hash,
+        D.c.content_hash,
+        E.c.content_hash,
+    ).select_from(
+        R.join(C, C.c.id == R.c.compound_id).join(D, D.c.id == R.c.condition_id).outerjoin(E, pair)
+    )
+    if compound_ids is not None:
+        q = q.where(R.c.compound_id.in_(list(compound_ids)))
+    if condition_ids is not None:
+        q = q.where(R.c.condition_id.in_(list(condition_ids)))
+    changes = []
+    for rid, kind, current, c_hash, d_hash, e_hash in session.execute(q):
+        version = versions.get(kind)
+        # No evidence or no active template: nothing can be generated, so nothing served is current.
+        fp = (
+            review_fingerprint(version, c_hash, d_hash, e_hash, pub_hash)
+            if version is not None and e_hash is not None
+            else "none"
+        )
+        if fp != current:
+            changes.append({"rid": rid, "fp": fp})
+    if changes:
+        session.execute(
+            update(R).where(R.c.id == bindparam("rid")).values(current_fingerprint=bindparam("fp")),
+            changes,
+        )
+    return len(changes)
 
 
 def sections_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[ReviewSection]]:

@@ -70,3 +70,7 @@ def cursor_of(order_name: str, spec: queries.Order, row: Any) -> str:
 
         value = datetime(1970, 1, 1)
     return encode_cursor(order_name, value, row.id)
+
+
+async def publisher(ctx: Context) -> Any:
+    return await ctx.once("publisher", queries.publisher_row)

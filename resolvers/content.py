@@ -67,7 +67,9 @@ def _from_revision(rev: Any) -> ReviewContent:
 
 
 def _from_working_copy(row: Any, rows: list[Any]) -> ReviewContent:
-    sections = [Section(s.key, s.position, s.heading, s.blocks, str(s.origin)) for s in rows]
+    sections = [
+        Section(s.key, s.position, s.heading, s.blocks, str(s.origin), s.revision) for s in rows
+    ]
     page = Page(row.title, row.byline, row.notice, sections, row.description)
     return ReviewContent(page, row.fingerprint)
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from db.engine import Database
@@ -57,6 +58,7 @@ class Context:
         viewer: Viewer | None = None,
         request: Any = None,
         request_id: str | None = None,
+        app_state: Any = None,
     ):
         from resolvers.loaders import Loaders
 
@@ -67,8 +69,13 @@ class Context:
         self.viewer = viewer or Viewer()
         self.request = request
         self.request_id = request_id
+        self.app_state = app_state  # the app's services (e.g. the webhook dispatcher)
         self.loaders = Loaders(self)
         self._memo: dict[Any, asyncio.Future[Any]] = {}
+
+    @property
+    def review_interval(self) -> timedelta:
+        return timedelta(days=self.settings.review_interval_days)
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a query function of ``db.queries`` on the request's session."""

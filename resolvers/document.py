@@ -38,6 +38,7 @@ class Section:
     heading: str | None
     blocks: list[Block]
     origin: str = "GENERATED"
+    revision: int | None = None  # of the working copy's section; None in a published revision
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -16,3 +16,19 @@ class ApiError(GraphQLError):
 
 class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
+
+
+class NotFoundError(ApiError):
+    code = "NOT_FOUND"
+
+
+class ConflictError(ApiError):
+    code = "CONFLICT"
+
+
+class UnauthenticatedError(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(ApiError):
+    code = "FORBIDDEN"

@@ -42,6 +42,7 @@ class GenerationReport:
     created: int = 0
     refreshed: int = 0
     skipped: int = 0
+    remaining: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -120,6 +121,74 @@ def _workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1)))
 
 
+def _plan(
+    session: Any,
+    kind: ReviewKind,
+    stale_only: bool,
+    compound_ids: list[int] | None,
+    condition_ids: list[int] | None,
+    report: GenerationReport,
+) -> tuple[Template, Any, list[tuple[PairRow, str]], dict[int, list[dict[str, Any]]]]:
+    """What to (re)generate: every pair with evidence, or only those whose inputs changed."""
+    template_row = active_template(session, kind)
+    facts = load_facts(session)
+    pairs = generation_pairs(session, kind, compound_ids, condition_ids)
+    report.total = len(pairs)
+    todo: list[tuple[PairRow, str]] = []
+    for pair in pairs:
+        fp = review_fingerprint(
+            template_row.version,
+            facts.compounds[pair.compound_id][1],
+            facts.conditions[pair.condition_id][1],
+            pair.evidence_hash,
+            facts.publisher_hash,
+        )
+        if stale_only and pair.fingerprint == fp:
+            report.skipped += 1
+            continue
+        todo.append((pair, fp))
+    citations = evidence_citations(session, [p.evidence_id for p, _ in todo])
+    return template_row, facts, todo, citations
+
+
+def generate_in(
+    session: Any,
+    *,
+    kind: ReviewKind = ReviewKind.SAFETY,
+    stale_only: bool = True,
+    compound_ids: list[int] | None = None,
+    condition_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> GenerationReport:
+    """Generate inside the caller's transaction (mutations): a few pages, composed here.
+
+    With ``limit``, at most that many pages are written; ``report.remaining`` says
+    how many were left for a later pass."""
+    started = time.perf_counter()
+    report = GenerationReport()
+    template_row, facts, todo, citations = _plan(
+        session, kind, stale_only, compound_ids, condition_ids, report
+    )
+    if limit is not None and len(todo) > limit:
+        report.remaining = len(todo) - limit
+        todo = todo[:limit]
+    template = compiled_template(template_row)
+    now = utcnow()
+    for start in range(0, len(todo), 500):
+        chunk = todo[start : start + 500]
+        writes = [
+            compose_write(
+                template, pair_facts(facts, p, citations.get(p.evidence_id)), p, fp, kind.value
+            )
+            for p, fp in chunk
+        ]
+        created, refreshed = write_batch(session, writes, template_row, kind, now)
+        report.created += created
+        report.refreshed += refreshed
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def generate(
     engine: Engine,
     *,
@@ -134,24 +203,9 @@ def generate(
     started = time.perf_counter()
     report = GenerationReport()
     with session_scope(engine) as session:
-        template_row = active_template(session, kind)
-        facts = load_facts(session)
-        pairs = generation_pairs(session, kind, compound_ids, condition_ids)
-        report.total = len(pairs)
-        todo: list[tuple[PairRow, str]] = []
-        for pair in pairs:
-            fp = review_fingerprint(
-                template_row.version,
-                facts.compounds[pair.compound_id][1],
-                facts.conditions[pair.condition_id][1],
-                pair.evidence_hash,
-                facts.publisher_hash,
-            )
-            if stale_only and pair.fingerprint == fp:
-                report.skipped += 1
-                continue
-            todo.append((pair, fp))
-        citations = evidence_citations(session, [p.evidence_id for p, _ in todo])
+        template_row, facts, todo, citations = _plan(
+            session, kind, stale_only, compound_ids, condition_ids, report
+        )
     template = compiled_template(template_row)
     if progress:
         progress(report.skipped, report.total)

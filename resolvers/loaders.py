@@ -75,6 +75,16 @@ class EvidenceByPairLoader(_Loader):
         super().__init__(ctx, queries.evidence_by_pairs)
 
 
+class RevisionsByReviewIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, queries.revisions_by_review_ids, default=list)
+
+
+class EvidenceByIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, queries.evidence_by_ids)
+
+
 class CompoundBySlugLoader(_Loader):
     def __init__(self, ctx: Context):
         super().__init__(ctx, queries.by_slugs, queries.C)
@@ -102,6 +112,8 @@ class Loaders:
         self.citations_by_compound_id = CitationsByCompoundIdLoader(ctx)
         self.citations_by_evidence_id = CitationsByEvidenceIdLoader(ctx)
         self.evidence_by_pair = EvidenceByPairLoader(ctx)
+        self.evidence_by_id = EvidenceByIdLoader(ctx)
+        self.revisions_by_review_id = RevisionsByReviewIdLoader(ctx)
         self.compound_by_slug = CompoundBySlugLoader(ctx)
         self.condition_by_slug = ConditionBySlugLoader(ctx)
         self.review_by_slug = ReviewBySlugLoader(ctx)

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from db import queries
-from db.facts import review_fingerprint
 from resolvers import document
 from resolvers.content import ReviewView, canonical_path, review_views
 from resolvers.context import Context
@@ -20,7 +19,7 @@ def visible(ctx: Context, row: Any) -> bool:
         return False
     if ctx.viewer.can_preview:
         return True
-    return str(row.status) == "PUBLISHED" and row.published_revision_id is not None
+    return row.published_revision_id is not None
 
 
 async def review(
@@ -52,10 +51,12 @@ async def reviews_page(
 ) -> tuple[queries.Page, queries.Order, list[ReviewView]]:
     check_first(first, ctx.settings.max_page_size)
     f.published_only = not ctx.viewer.can_preview
-    if f.published_only and f.status and set(f.status) - {"PUBLISHED"}:
-        # Readers asking for drafts get an empty list, never an error that confirms they exist.
-        f.status = ["PUBLISHED"]
-    spec = queries.REVIEW_ORDERS[order]
+    spec = queries.review_orders(f.published_only)[order]
+    if f.published_only and f.status is not None:
+        if "PUBLISHED" not in f.status:
+            # Readers asking for drafts get an empty list, never an error that confirms they exist.
+            return queries.Page(rows=[], total=0, has_next=False), spec, []
+        f.status = None  # readers see published revisions, whatever the working copy's status
     result = await ctx.db(queries.list_reviews, f, order, first, decode_cursor(after, order))
     return result, spec, await views(ctx, result.rows)
 
@@ -81,6 +82,11 @@ def faq(v: ReviewView) -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
+def status(ctx: Context, row: Any) -> str:
+    # A reader gets the published revision, whatever is happening to the draft.
+    return str(row.status) if ctx.viewer.can_preview else "PUBLISHED"
+
+
 def updated_at(ctx: Context, row: Any) -> datetime:
     # Readers see the published revision: it changed when it was published.
     if not ctx.viewer.can_preview and row.published_at is not None:
@@ -88,24 +94,15 @@ def updated_at(ctx: Context, row: Any) -> datetime:
     return row.updated_at
 
 
-async def is_stale(ctx: Context, v: ReviewView) -> bool:
-    """Whether the facts or template changed since the served content was built."""
-    row, compound, condition = v.row, v.compound, v.condition
-    evidence = await ctx.loaders.evidence_by_pair.load((row.compound_id, row.condition_id))
-    pub = await ctx.once("publisher", queries.publisher_row)
-    template = await ctx.once(
-        ("template", str(row.kind)), queries.active_template_version, str(row.kind)
-    )
-    if evidence is None or template is None:
-        return True
-    current = review_fingerprint(
-        template,
-        compound.content_hash,
-        condition.content_hash,
-        evidence.content_hash,
-        pub.content_hash if pub else "",
-    )
-    return bool(v.content.fingerprint != current)
+def is_stale(row: Any) -> bool:
+    """Whether what the review serves (its published revision; its draft when never
+    published) was built from facts or a template that changed since."""
+    served = row.published_fingerprint if row.published_revision_id else row.fingerprint
+    return bool(served != row.current_fingerprint)
+
+
+def has_unpublished_changes(row: Any) -> bool:
+    return row.published_revision_id is None or str(row.status) != "PUBLISHED"
 
 
 def seo(v: ReviewView) -> dict[str, Any]:

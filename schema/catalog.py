@@ -76,6 +76,10 @@ class Compound(Node):
     async def citations(self, info: strawberry.Info) -> list[Citation]:
         return [_citation(c) for c in await r.compound_citations(info.context, self.row.id)]
 
+    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    def revision(self) -> int:
+        return self.row.revision
+
     @strawberry.field(description="When the compound's facts last changed.")
     def updated_at(self) -> datetime:
         return self.row.updated_at
@@ -116,6 +120,10 @@ class Condition(Node):
     @strawberry.field(description="Standard codes (ICD-10, MeSH).")
     def codes(self) -> ConditionCodes:
         return ConditionCodes(icd10=self.row.icd10, mesh=self.row.mesh)
+
+    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    def revision(self) -> int:
+        return self.row.revision
 
     @strawberry.field(description="When the condition's facts last changed.")
     def updated_at(self) -> datetime:

@@ -8,14 +8,17 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.queries import Order
+from db.queries import AUDIT_ORDER, Order
+from db.queries import AuditFilter as AuditFilterData
 from db.queries import ReviewFilter as ReviewFilterData
+from resolvers import admin as ra
 from resolvers import catalog as rc
 from resolvers import reviews as rr
 from resolvers import search as rs
 from resolvers.relay import from_global_id
 from schema.catalog import Compound, Condition
 from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
+from schema.editorial import ApiToken, AuditEntry, Publisher
 from schema.review import Review
 
 First = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
@@ -58,7 +61,32 @@ class ReviewFilter:
     )
     kind: ReviewKind | None = strawberry.field(default=None, description="Review kind.")
     updated_since: datetime | None = strawberry.field(
-        default=None, description="Only reviews changed after this instant."
+        default=None,
+        description="Only reviews changed after this instant (for readers: published after it).",
+    )
+    stale: bool | None = strawberry.field(
+        default=None,
+        description="Only reviews whose served content is (true) or is not (false) stale: the "
+        "re-review work queue.",
+    )
+    overdue: bool | None = strawberry.field(
+        default=None,
+        description="Only published reviews past (true) or not past (false) their `reviewDueAt`.",
+    )
+
+
+@strawberry.input(description="Narrows the audit log; all given criteria must hold.")
+class AuditFilter:
+    actor: str | None = strawberry.field(default=None, description="Token name.")
+    action: str | None = strawberry.field(
+        default=None, description='Mutation name, e.g. "publishReview".'
+    )
+    record_type: str | None = strawberry.field(
+        default=None, description='Record type, e.g. "Review".'
+    )
+    record_key: str | None = strawberry.field(default=None, description="Record slug or key.")
+    since: datetime | None = strawberry.field(
+        default=None, description="Only entries after this instant."
     )
 
 
@@ -229,6 +257,8 @@ class Query:
             status=[s.name for s in f.status] if f.status else None,
             kind=f.kind.name if f.kind else None,
             updated_since=f.updated_since,
+            stale=f.stale,
+            overdue=f.overdue,
         )
         result, spec, views = await rr.reviews_page(info.context, first, after, order_by.name, data)
         by_id = {v.row.id: v for v in views}
@@ -252,3 +282,29 @@ class Query:
             ],
             total_count=total,
         )
+
+    @strawberry.field(description="The publisher named in every byline; null before one is set.")
+    async def publisher(self, info: strawberry.Info) -> Publisher | None:
+        row = await rc.publisher(info.context)
+        return Publisher(row=row) if row is not None else None
+
+    @strawberry.field(description="The audit log, newest first (admins only).")
+    async def audit_log(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: Annotated[AuditFilter | None, strawberry.argument(description="Criteria.")] = None,
+    ) -> Connection[AuditEntry]:
+        f = filter or AuditFilter()
+        result = await ra.audit_page(
+            info.context,
+            first,
+            after,
+            AuditFilterData(f.actor, f.action, f.record_type, f.record_key, f.since),
+        )
+        return _connection(result, "AT_DESC", AUDIT_ORDER, lambda row: AuditEntry(row=row))
+
+    @strawberry.field(description="Every API token, revoked ones included (admins only).")
+    async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
+        return [ApiToken(row=row) for row in await ra.api_tokens(info.context)]

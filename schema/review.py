@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from resolvers import document
 from resolvers import reviews as r
+from resolvers import revisions as rv
 from resolvers.content import ReviewView
 from resolvers.relay import to_global_id
 from schema.catalog import Compound, Condition
@@ -28,6 +29,9 @@ from schema.common import (
     Span,
     TextFormat,
 )
+
+if TYPE_CHECKING:
+    from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
 
@@ -112,6 +116,13 @@ class ReviewSection:
     def origin(self) -> SectionOrigin:
         return SectionOrigin(self.section.origin)
 
+    @strawberry.field(
+        description="Revision of the working copy's section, for `updateSection`'s "
+        "`expectedRevision` (null in published content)."
+    )
+    def revision(self) -> int | None:
+        return self.section.revision
+
 
 @strawberry.type(
     description="A review page for one compound x condition x kind. Readers get the version a "
@@ -136,9 +147,26 @@ class Review(Node):
     def kind(self) -> ReviewKind:
         return ReviewKind(str(self.row.kind))
 
-    @strawberry.field(description="Editorial status.")
-    def status(self) -> ReviewStatus:
-        return ReviewStatus(str(self.row.status))
+    @strawberry.field(
+        description="Editorial status of the working copy (readers, who only ever get the "
+        "published revision, always see PUBLISHED)."
+    )
+    def status(self, info: strawberry.Info) -> ReviewStatus:
+        return ReviewStatus(r.status(info.context, self.row))
+
+    @strawberry.field(
+        description="Revision of the review record; pass it as `expectedRevision` to the "
+        "workflow mutations. It moves with every change, section edits included."
+    )
+    def revision(self) -> int:
+        return self.row.revision
+
+    @strawberry.field(
+        description="Whether the working copy differs from what readers get (a draft or "
+        "submission pending, or nothing published)."
+    )
+    def has_unpublished_changes(self) -> bool:
+        return r.has_unpublished_changes(self.row)
 
     @strawberry.field(description="Page title (H1).")
     def title(self) -> str:
@@ -188,7 +216,9 @@ class Review(Node):
     def text(self, format: FormatArg = TextFormat.MARKDOWN) -> str:
         return r.text(self.view, format.name)
 
-    @strawberry.field(description="When the review was first published.")
+    @strawberry.field(
+        description="When the revision readers get was published (null when none is)."
+    )
     def published_at(self) -> datetime | None:
         return self.row.published_at
 
@@ -209,8 +239,61 @@ class Review(Node):
         return self.row.template_version
 
     @strawberry.field(
-        description="True when the facts or template changed since this content was generated "
-        "(published pages keep serving the approved text until re-reviewed)."
+        description="True when what the review serves (its published revision; its draft when "
+        "never published) was built from facts or a template that changed since. A stale "
+        "published page keeps serving the approved text until a new revision is approved."
     )
-    async def is_stale(self, info: strawberry.Info) -> bool:
-        return await r.is_stale(info.context, self.view)
+    def is_stale(self) -> bool:
+        return r.is_stale(self.row)
+
+    @strawberry.field(description="The evidence linking the compound and the condition.")
+    async def evidence(
+        self, info: strawberry.Info
+    ) -> Annotated[Evidence, strawberry.lazy("schema.editorial")] | None:
+        from schema.editorial import Evidence
+
+        row = await info.context.loaders.evidence_by_pair.load(
+            (self.row.compound_id, self.row.condition_id)
+        )
+        return Evidence(row=row) if row is not None else None
+
+    @strawberry.field(
+        description="Published revisions, oldest first: exactly what each reviewer approved "
+        "(editors, reviewers and admins only)."
+    )
+    async def revisions(
+        self, info: strawberry.Info
+    ) -> list[Annotated[ReviewRevision, strawberry.lazy("schema.editorial")]]:
+        from schema.editorial import ReviewRevision
+
+        return [ReviewRevision(row=v) for v in await rv.revisions(info.context, self.row.id)]
+
+    @strawberry.field(
+        description="Section-by-section differences between revision `from` and revision `to`, "
+        "or the working copy when `to` is omitted (editors, reviewers and admins only)."
+    )
+    async def diff(
+        self,
+        info: strawberry.Info,
+        from_: Annotated[
+            int, strawberry.argument(name="from", description="The older revision's number.")
+        ],
+        to: Annotated[
+            int | None,
+            strawberry.argument(description="The newer revision's number; omit for the draft."),
+        ] = None,
+    ) -> list[Annotated[SectionDiff, strawberry.lazy("schema.editorial")]]:
+        from schema.editorial import SectionDiff
+
+        return [SectionDiff(d=d) for d in await rv.diff(info.context, self.view, from_, to)]
+
+    @strawberry.field(
+        description="Content findings (absolute claims, dosing) in the edited sections of the "
+        "text you see; publishing needs each acknowledged (editors, reviewers and admins only)."
+    )
+    def findings(
+        self, info: strawberry.Info
+    ) -> list[Annotated[ContentFinding, strawberry.lazy("schema.editorial")]]:
+        from schema.editorial import ContentFinding
+
+        return [ContentFinding.of(f) for f in rv.findings(info.context, self.view)]

@@ -36,7 +36,8 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from resolvers.context import Context, Viewer
+from resolvers.context import Context
+from server.auth import Unauthenticated, request_viewer
 
 log = logging.getLogger("compendium.http")
 
@@ -268,7 +269,23 @@ class GraphQLHTTP:
                 media,
                 {"Allow": "POST"},
             )
-        context = Context(self.state.database, self.state.settings, Viewer(), request=request)
+        try:
+            viewer = await request_viewer(request, self.state.database)
+        except Unauthenticated as exc:
+            return self._json(
+                {"errors": [_error(exc.message, "UNAUTHENTICATED")]},
+                401,
+                media,
+                {"WWW-Authenticate": 'Bearer realm="compendium"', "X-Request-Id": request_id},
+            )
+        context = Context(
+            self.state.database,
+            self.state.settings,
+            viewer,
+            request=request,
+            request_id=request_id,
+            app_state=self.state,
+        )
         result: ExecutionResult
         try:
             outcome = execute(
@@ -290,4 +307,9 @@ class GraphQLHTTP:
         if result.errors:
             payload["errors"] = [self._format(e, request_id) for e in result.errors]
         log.debug("graphql %s in %.1f ms", operation_name, (time.perf_counter() - started) * 1000)
-        return self._json(payload, 200, media, {"X-Request-Id": request_id})
+        headers = {"X-Request-Id": request_id}
+        if viewer.role != "anonymous":
+            # Drafts and editorial data: never stored by a browser or a shared cache.
+            headers["Cache-Control"] = "private, no-store"
+            headers["Vary"] = "Authorization"
+        return self._json(payload, 200, media, headers)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     webhook_secret: str = ""
     webhook_max_attempts: int = 8
     webhook_timeout_seconds: float = 5.0
+    # How often the dispatcher looks for due deliveries (a publish in the same
+    # process wakes it at once; this catches other processes and retries).
+    webhook_poll_seconds: float = 2.0
 
 
 @lru_cache(maxsize=1)

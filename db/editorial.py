@@ -1,0 +1,259 @@
+"""The SQL of editorial writes: optimistic concurrency, workflow state, audit, deletes.
+
+Every mutable record carries a ``revision``. An update first *claims* the
+record: ``UPDATE ... WHERE id = :id AND revision = :expected``. The statement
+takes the row's write lock (PostgreSQL) or the database's (SQLite, BEGIN
+IMMEDIATE), so of two concurrent edits made from the same revision exactly one
+matches; the other sees no row and answers CONFLICT instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from db.models import (
+    AuditEntry,
+    Compound,
+    Condition,
+    Evidence,
+    Publisher,
+    Review,
+    ReviewRevision,
+    ReviewSection,
+    ReviewStatus,
+    utcnow,
+)
+
+C = Compound.__table__  # type: ignore[attr-defined]
+D = Condition.__table__  # type: ignore[attr-defined]
+E = Evidence.__table__  # type: ignore[attr-defined]
+P = Publisher.__table__  # type: ignore[attr-defined]
+R = Review.__table__  # type: ignore[attr-defined]
+S = ReviewSection.__table__  # type: ignore[attr-defined]
+V = ReviewRevision.__table__  # type: ignore[attr-defined]
+A = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+class EditorialError(Exception):
+    """A refused write; the transaction is rolled back, nothing is changed."""
+
+
+class NotFound(EditorialError):
+    def __init__(self, what: str, key: str):
+        super().__init__(f"no {what} '{key}'")
+        self.what = what
+        self.key = key
+
+
+class Conflict(EditorialError):
+    def __init__(self, what: str, key: str, expected: int, actual: int):
+        super().__init__(
+            f"{what} '{key}' is at revision {actual}, not {expected}: someone changed it "
+            "meanwhile; reload it and apply your change again"
+        )
+        self.what = what
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class Refused(EditorialError):
+    """A write the record's state does not allow (with a stable ``reason``)."""
+
+    def __init__(self, message: str, reason: str, **details: Any):
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
+
+
+# --- optimistic concurrency ----------------------------------------------------------------
+
+
+def claim(session: Session, table: Any, record_id: int, expected: int, what: str, key: str) -> None:
+    """Lock the record if it is still at ``expected``; raise CONFLICT otherwise."""
+    result = session.execute(
+        update(table)
+        .where(table.c.id == record_id, table.c.revision == expected)
+        .values(revision=table.c.revision)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    actual = session.execute(select(table.c.revision).where(table.c.id == record_id)).scalar()
+    if actual is None:
+        raise NotFound(what, key)
+    raise Conflict(what, key, expected, int(actual))
+
+
+def bump(session: Session, table: Any, record_id: int, now: datetime, **values: Any) -> int:
+    """Write ``values``, add one to the revision and return it."""
+    result = session.execute(
+        update(table)
+        .where(table.c.id == record_id)
+        .values(revision=table.c.revision + 1, updated_at=now, **values)
+        .returning(table.c.revision)
+    )
+    return int(result.scalar_one())
+
+
+def revision_of(session: Session, table: Any, record_id: int) -> int:
+    return int(
+        session.execute(select(table.c.revision).where(table.c.id == record_id)).scalar_one()
+    )
+
+
+# --- lookups for writes --------------------------------------------------------------------
+
+
+def row_by_slug(session: Session, table: Any, slug: str, what: str) -> Any:
+    row = session.execute(select(table).where(table.c.slug == slug)).first()
+    if row is None:
+        raise NotFound(what, slug)
+    return row
+
+
+def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> Any:
+    row = session.execute(
+        select(E, C.c.slug.label("compound_slug"), D.c.slug.label("condition_slug"))
+        .join(C, C.c.id == E.c.compound_id)
+        .join(D, D.c.id == E.c.condition_id)
+        .where(C.c.slug == compound_slug, D.c.slug == condition_slug)
+    ).first()
+    if row is None:
+        raise NotFound("evidence", f"{compound_slug} x {condition_slug}")
+    return row
+
+
+def publisher_row(session: Session) -> Any:
+    return session.execute(select(P).order_by(P.c.id).limit(1)).first()
+
+
+def section_row(session: Session, review_id: int, key: str, review_slug: str) -> Any:
+    row = session.execute(select(S).where(S.c.review_id == review_id, S.c.key == key)).first()
+    if row is None:
+        raise NotFound("section", f"{review_slug}/{key}")
+    return row
+
+
+def sections(session: Session, review_id: int) -> list[Any]:
+    return list(session.execute(select(S).where(S.c.review_id == review_id).order_by(S.c.position)))
+
+
+def published_reviews(
+    session: Session,
+    compound_id: int | None = None,
+    condition_id: int | None = None,
+) -> list[str]:
+    """Slugs of the published reviews of a compound, a condition or a pair."""
+    q = select(R.c.slug).where(R.c.published_revision_id.is_not(None))
+    if compound_id is not None:
+        q = q.where(R.c.compound_id == compound_id)
+    if condition_id is not None:
+        q = q.where(R.c.condition_id == condition_id)
+    return list(session.execute(q.order_by(R.c.slug).limit(20)).scalars())
+
+
+def delete_by_id(session: Session, table: Any, record_id: int) -> None:
+    session.execute(delete(table).where(table.c.id == record_id))
+
+
+def delete_reviews_of(
+    session: Session, compound_id: int | None = None, condition_id: int | None = None
+) -> int:
+    """Delete unpublished reviews (and, by cascade, their sections and revisions)."""
+    where = [R.c.published_revision_id.is_(None)]
+    if compound_id is not None:
+        where.append(R.c.compound_id == compound_id)
+    if condition_id is not None:
+        where.append(R.c.condition_id == condition_id)
+    ids = list(session.execute(select(R.c.id).where(and_(*where))).scalars())
+    if ids:
+        # Bulk deletes bypass ON DELETE CASCADE ordering issues with the
+        # review -> revision foreign key, so children go first, explicitly.
+        session.execute(update(R).where(R.c.id.in_(ids)).values(published_revision_id=None))
+        session.execute(delete(S).where(S.c.review_id.in_(ids)))
+        session.execute(delete(V).where(V.c.review_id.in_(ids)))
+        session.execute(delete(R).where(R.c.id.in_(ids)))
+    return len(ids)
+
+
+# --- review state --------------------------------------------------------------------------
+
+
+def update_section(
+    session: Session,
+    section_id: int,
+    now: datetime,
+    blocks: list[dict[str, Any]],
+    heading: str | None,
+    origin: str,
+) -> int:
+    return bump(session, S, section_id, now, blocks=blocks, heading=heading, origin=origin)
+
+
+def set_review(session: Session, review_id: int, now: datetime, **values: Any) -> int:
+    return bump(session, R, review_id, now, **values)
+
+
+def draft_status(status: str) -> str:
+    """The status after the working copy changed: back to DRAFT unless archived."""
+    return ReviewStatus.ARCHIVED if status == ReviewStatus.ARCHIVED else ReviewStatus.DRAFT
+
+
+def revisions_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {i: [] for i in review_ids}
+    result = session.execute(
+        select(V).where(V.c.review_id.in_(list(review_ids))).order_by(V.c.review_id, V.c.number)
+    )
+    for row in result:
+        out[row.review_id].append(row)
+    return out
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    record_type: str,
+    record_id: int | None,
+    record_key: str | None,
+    before: int | None,
+    after: int | None,
+    detail: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> None:
+    session.execute(
+        A.insert().values(
+            at=utcnow(),
+            actor=actor,
+            role=role,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            record_key=record_key,
+            before_revision=before,
+            after_revision=after,
+            detail=detail or {},
+            request_id=request_id,
+        )
+    )
+
+
+def audit_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(A)).scalar() or 0)
+
+
+def published_number(session: Session, review_id: int) -> int | None:
+    """The number of the revision a review serves, or None."""
+    return session.execute(
+        select(V.c.number).join(R, R.c.published_revision_id == V.c.id).where(R.c.id == review_id)
+    ).scalar()

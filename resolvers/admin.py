@@ -1,0 +1,23 @@
+"""Admin reads: the audit log and the API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db import queries
+from resolvers.context import Context
+from resolvers.editorial import require
+from resolvers.relay import check_first, decode_cursor
+
+
+async def audit_page(
+    ctx: Context, first: int, after: str | None, f: queries.AuditFilter
+) -> queries.Page:
+    require(ctx, "admin")
+    check_first(first, ctx.settings.max_page_size)
+    return await ctx.db(queries.list_audit, f, first, decode_cursor(after, "AT_DESC"))
+
+
+async def api_tokens(ctx: Context) -> list[Any]:
+    require(ctx, "admin")
+    return await ctx.db(queries.api_tokens)
