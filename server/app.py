@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from db import queries
 from db.engine import Database
 from server.http import GraphQLHTTP
+from server.preview import routes as preview_routes
 from server.settings import Settings, get_settings
 
 log = logging.getLogger("compendium")
@@ -31,11 +32,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        from server.webhooks import WebhookDispatcher
+
         database = Database(settings.database_url)
         state.database = database
+        # Always there, so a mutation can call state.webhooks.wake() unconditionally.
+        webhooks = WebhookDispatcher(database, settings)
+        state.webhooks = webhooks
         try:
+            if settings.webhook_urls:
+                webhooks.start()
             yield
         finally:
+            await webhooks.stop()
             await database.dispose()
 
     graphql = GraphQLHTTP(schema._schema, state)
@@ -59,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *preview_routes(),  # /preview/{slug} and /preview/session (server/preview.py)
     ]
     try:
         from server.graphiql import routes as graphiql_routes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -237,6 +237,130 @@ def serve_cmd(
         timeout_graceful_shutdown=10,
         log_level="info",
     )
+
+
+token_app = typer.Typer(
+    help="API tokens: create (the secret is shown once), list and revoke.",
+    no_args_is_help=True,
+)
+app.add_typer(token_app, name="token")
+
+ROLES = ("editor", "reviewer", "admin")
+TOKEN_NAME_MAX = 80
+
+
+def _token_db_error(exc: Exception) -> None:
+    # A database that was never migrated has no token table: say what to do.
+    if "no such table" in str(exc) or "does not exist" in str(exc):
+        _fail("the database has no token table: run `compendium db upgrade` first")
+    raise exc
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[
+        str, typer.Option("--name", help="A unique name, e.g. the person or system using it.")
+    ],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="editor (drafts, edits), reviewer (also publishes) or admin (tokens, audit log).",
+        ),
+    ],
+) -> None:
+    """Create a token and print its secret (only once: it is stored hashed)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from db.engine import session_scope
+    from db.models import Role
+    from db.tokens import TokenNameTaken, create_token
+
+    if role.lower() not in ROLES:
+        _fail(f"invalid --role {role!r}: one of {', '.join(ROLES)}", 2)
+    if not name or name != name.strip() or not name.isprintable() or len(name) > TOKEN_NAME_MAX:
+        _fail(
+            f"invalid --name {name!r}: 1 to {TOKEN_NAME_MAX} printable characters, "
+            "without leading or trailing spaces",
+            2,
+        )
+    try:
+        with session_scope(_engine()) as session:
+            secret, row = create_token(session, name, Role(role.upper()))
+    except TokenNameTaken as exc:
+        # Names stay taken after a revoke, so the audit log's actors stay unambiguous.
+        _fail(f"{exc} (names of revoked tokens stay taken): choose another name")
+        return
+    except (OperationalError, ProgrammingError) as exc:
+        _token_db_error(exc)
+        return
+    # The secret alone on stdout, so `TOKEN=$(compendium token create ...)` captures it.
+    sys.stdout.write(secret + "\n")
+    sys.stdout.flush()
+    err.print(
+        f"created {role.lower()} token '{name}' ({row.prefix}…). This is the only time the "
+        "secret is shown: store it now. Send it as `Authorization: Bearer <token>`.",
+        highlight=False,
+        markup=False,
+    )
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens: name, role, prefix, created, revoked (never the secret or its hash)."""
+    from rich.table import Table
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from db.engine import session_scope
+    from db.tokens import list_tokens
+
+    try:
+        with session_scope(_engine()) as session:
+            rows = list_tokens(session)
+    except (OperationalError, ProgrammingError) as exc:
+        _token_db_error(exc)
+        return
+    if not rows:
+        out.print("no tokens (create one with `compendium token create`)", highlight=False)
+        return
+    table = Table("name", "role", "prefix", "created", "revoked", box=None, highlight=False)
+    table.columns[0].overflow = "fold"
+    for column in table.columns[1:]:
+        column.no_wrap = True
+    for row in rows:
+        table.add_row(
+            row.name,
+            str(row.role).lower(),
+            row.prefix,
+            _when(row.created_at),
+            _when(row.revoked_at),
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: Annotated[str, typer.Argument(help="The name of the token to revoke.")],
+) -> None:
+    """Revoke a token: requests carrying it are refused from now on."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from db.engine import session_scope
+    from db.tokens import revoke_token
+
+    try:
+        with session_scope(_engine()) as session:
+            revoked = revoke_token(session, name)
+    except (OperationalError, ProgrammingError) as exc:
+        _token_db_error(exc)
+        return
+    if not revoked:
+        _fail(f"no active token named '{name}'")
+    out.print(f"revoked token '{name}'", highlight=False, markup=False)
 
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"

@@ -2,8 +2,9 @@
 
 Imported by tests/conftest.py (``pytest_plugins = ["tests.live"]``). The
 ``live_server`` fixture loads the demo catalog into a fresh SQLite database
-(``python -m server.cli demo``), starts uvicorn on ``create_app`` and yields the
-base URL, e.g. ``"http://127.0.0.1:54321"``.
+(``python -m server.cli demo``; ``live_database`` is its URL), starts uvicorn on
+``create_app`` and yields the base URL, e.g. ``"http://127.0.0.1:54321"``.
+``live_editor_token`` is the secret of an editor token in that database.
 
 It also holds what the node-driven tests need: :func:`require` (skip, or fail
 under CI, when a tool is missing) and the ``graphiql_assets`` fixture (builds
@@ -173,18 +174,22 @@ def _wait_healthy(process: subprocess.Popen[bytes], base: str, stderr_path: Path
     )
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running server with the demo catalog loaded."""
-    tmp = tmp_path_factory.mktemp("live")
+def _live_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["COMPENDIUM_DATABASE_URL"] = f"sqlite:///{tmp / 'live.db'}"
+    env["COMPENDIUM_DATABASE_URL"] = database_url
     env["PYTHONUNBUFFERED"] = "1"
+    return env
 
+
+@pytest.fixture(scope="module")
+def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a fresh SQLite database with the demo catalog loaded (the live server's)."""
+    tmp = tmp_path_factory.mktemp("live-db")
+    url = f"sqlite:///{tmp / 'live.db'}"
     demo = subprocess.run(
         [sys.executable, "-m", "server.cli", "demo"],
         cwd=ROOT,
-        env=env,
+        env=_live_env(url),
         capture_output=True,
         text=True,
         timeout=DEMO_TIMEOUT,
@@ -196,7 +201,32 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"{demo.stdout[-4000:]}\n{demo.stderr[-8000:]}",
             pytrace=False,
         )
+    return url
 
+
+@pytest.fixture(scope="module")
+def live_editor_token(live_database: str) -> str:
+    """The secret of an editor token in the live server's database, made with the CLI."""
+    command = ["token", "create", "--name", "live-editor", "--role", "editor"]
+    created = subprocess.run(
+        [sys.executable, "-m", "server.cli", *command],
+        cwd=ROOT,
+        env=_live_env(live_database),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if created.returncode != 0:
+        pytest.fail(f"`compendium token create` failed:\n{created.stderr[-4000:]}", pytrace=False)
+    return created.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a running server with the demo catalog loaded (in ``live_database``)."""
+    tmp = tmp_path_factory.mktemp("live")
+    env = _live_env(live_database)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     stdout_path = tmp / "server.stdout.log"

@@ -3,8 +3,10 @@
 // Everything is served by the API itself: no CDN, no external request, so the
 // page runs under a strict Content-Security-Policy (script-src/worker-src 'self').
 // The page passes its settings in <script type="application/json" id="graphiql-config">.
+import { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
+import { Button, Dialog, ToolbarButton, useGraphiQL } from '@graphiql/react';
 import { explorerPlugin } from '@graphiql/plugin-explorer';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 
@@ -67,6 +69,199 @@ const endpoint = new URL(config.endpoint, window.location.href).toString();
 const fetcher = createGraphiQLFetcher({ url: endpoint });
 const plugins = [HISTORY_PLUGIN, explorerPlugin()];
 
+// --- Preview: open a review page as an editor ------------------------------------------
+//
+// Editors authenticate with `Authorization: Bearer <token>` in the Headers tab.
+// A browser tab cannot send that header when it opens a link, so the Preview
+// control trades it for a cookie that only the read-only /preview pages accept
+// (POST /preview/session, see server/preview.py), then opens /preview/<slug>.
+
+const PREVIEW_BASE = new URL('preview/', endpoint);
+const SLUG = /^[a-z0-9]+(?:-{1,2}[a-z0-9]+)*$/;
+
+function parseJson(text) {
+  try {
+    const value = JSON.parse(text || '{}');
+    return value && typeof value === 'object' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+// The first string "slug" in a JSON value (depth-first), e.g. from the last result.
+function findSlug(value, depth = 0) {
+  if (!value || typeof value !== 'object' || depth > 8) return '';
+  if (typeof value.slug === 'string' && SLUG.test(value.slug)) return value.slug;
+  for (const child of Object.values(value)) {
+    const found = findSlug(child, depth + 1);
+    if (found) return found;
+  }
+  return '';
+}
+
+function authorizationOf(headersText) {
+  const headers = parseJson(headersText);
+  if (headers === null) return { error: 'The Headers tab does not hold valid JSON.' };
+  const key = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  const value = key ? headers[key] : '';
+  if (typeof value !== 'string' || !value.trim()) {
+    return { error: 'Put {"Authorization": "Bearer <token>"} in the Headers tab first (an editor token).' };
+  }
+  return { value: value.trim() };
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    const message = body?.errors?.[0]?.message;
+    if (message) return `${message} (HTTP ${response.status})`;
+  } catch {
+    // not JSON: fall through
+  }
+  return `the server answered HTTP ${response.status}`;
+}
+
+const PreviewIcon = () => (
+  <svg className="graphiql-toolbar-icon" viewBox="0 0 24 24" fill="none" stroke="currentColor"
+    strokeWidth="1.5" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+    <path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z" />
+    <circle cx="12" cy="12" r="3" />
+  </svg>
+);
+
+const inputStyle = {
+  width: '100%',
+  boxSizing: 'border-box',
+  marginTop: '8px',
+  padding: '6px 8px',
+  font: 'inherit',
+  color: 'inherit',
+  background: 'transparent',
+  border: '1px solid hsla(var(--color-neutral), var(--alpha-background-heavy))',
+  borderRadius: 'var(--border-radius-4)',
+};
+const rowStyle = { display: 'flex', gap: '8px', marginTop: '12px', flexWrap: 'wrap' };
+
+function PreviewControl() {
+  const headerEditor = useGraphiQL((state) => state.headerEditor);
+  const variableEditor = useGraphiQL((state) => state.variableEditor);
+  const responseEditor = useGraphiQL((state) => state.responseEditor);
+  const activeTab = useGraphiQL((state) => state.tabs[state.activeTabIndex]);
+  const [open, setOpen] = useState(false);
+  const [slug, setSlug] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState(null); // {kind: 'error' | 'ok', text, href?}
+
+  const guessSlug = () =>
+    findSlug(parseJson(variableEditor?.getValue() ?? activeTab?.variables)) ||
+    findSlug(parseJson(responseEditor?.getValue() ?? activeTab?.response));
+
+  const onOpenChange = (next) => {
+    if (next) {
+      setSlug((current) => current || guessSlug());
+      setMessage(null);
+    }
+    setOpen(next);
+  };
+
+  const openPreview = async (event) => {
+    event.preventDefault();
+    const wanted = slug.trim();
+    if (!SLUG.test(wanted)) {
+      setMessage({ kind: 'error', text: 'Give a review slug, e.g. ketamine--als.' });
+      return;
+    }
+    const auth = authorizationOf(headerEditor?.getValue() ?? activeTab?.headers ?? '');
+    if (auth.error) {
+      setMessage({ kind: 'error', text: auth.error });
+      return;
+    }
+    setBusy(true);
+    setMessage(null);
+    try {
+      const response = await fetch(new URL('session', PREVIEW_BASE), {
+        method: 'POST',
+        headers: { Authorization: auth.value },
+        credentials: 'same-origin',
+      });
+      if (!response.ok) {
+        setMessage({ kind: 'error', text: `Sign-in refused: ${await errorMessage(response)}.` });
+        return;
+      }
+      const href = new URL(encodeURIComponent(wanted), PREVIEW_BASE).toString();
+      window.open(href, '_blank', 'noopener');
+      setMessage({ kind: 'ok', text: 'Signed in for previews. The page opens in a new tab:', href });
+    } catch (error) {
+      setMessage({ kind: 'error', text: `Could not reach the server: ${error?.message ?? error}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const signOut = async () => {
+    setBusy(true);
+    try {
+      const response = await fetch(new URL('session', PREVIEW_BASE), {
+        method: 'DELETE',
+        credentials: 'same-origin',
+      });
+      setMessage(
+        response.ok
+          ? { kind: 'ok', text: 'Signed out: preview pages need the token again.' }
+          : { kind: 'error', text: `Sign-out failed: ${await errorMessage(response)}.` },
+      );
+    } catch (error) {
+      setMessage({ kind: 'error', text: `Could not reach the server: ${error?.message ?? error}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <ToolbarButton label="Preview a review page (editors)" onClick={() => onOpenChange(true)}
+        data-testid="preview-button">
+        <PreviewIcon />
+      </ToolbarButton>
+      <Dialog open={open} onOpenChange={onOpenChange}>
+        <div className="graphiql-dialog-header">
+          <Dialog.Title className="graphiql-dialog-title">Preview a review</Dialog.Title>
+          <Dialog.Close />
+        </div>
+        <form className="graphiql-dialog-section" onSubmit={openPreview} data-testid="preview-form">
+          {/* One child: the section's flex layout indents all but the first. */}
+          <div style={{ width: '100%' }}>
+            <Dialog.Description className="graphiql-dialog-section-caption">
+              Opens the page as readers would see it, drafts included, using the editor token of
+              the Authorization header in the Headers tab. The token is kept in a cookie for the
+              preview pages only.
+            </Dialog.Description>
+            <label style={{ display: 'block', marginTop: '16px', fontWeight: 'var(--font-weight-medium)' }}>
+              Review slug
+              <input type="text" value={slug} onChange={(e) => setSlug(e.target.value)}
+                placeholder="ketamine--als" spellCheck={false} autoComplete="off"
+                name="slug" data-testid="preview-slug" style={inputStyle} />
+            </label>
+            <div style={rowStyle}>
+              <Button type="submit" disabled={busy} data-testid="preview-open">Open preview</Button>
+              <Button type="button" disabled={busy} onClick={signOut}>Sign out of previews</Button>
+            </div>
+            {message && (
+              <p role={message.kind === 'error' ? 'alert' : 'status'} data-testid="preview-message"
+                style={{ margin: '12px 0 0', color: message.kind === 'error' ? 'hsl(var(--color-error))' : 'inherit' }}>
+                {message.text}{' '}
+                {message.href && (
+                  <a href={message.href} target="_blank" rel="noopener noreferrer">{message.href}</a>
+                )}
+              </p>
+            )}
+          </div>
+        </form>
+      </Dialog>
+    </>
+  );
+}
+
 const container = document.getElementById('graphiql');
 createRoot(container).render(
   <GraphiQL
@@ -85,5 +280,16 @@ createRoot(container).render(
     defaultEditorToolsVisibility={config.defaultVariables ? 'variables' : true}
     isHeadersEditorEnabled
     shouldPersistHeaders={false}
-  />,
+  >
+    <GraphiQL.Toolbar>
+      {({ prettify, merge, copy }) => (
+        <>
+          {prettify}
+          {merge}
+          {copy}
+          <PreviewControl />
+        </>
+      )}
+    </GraphiQL.Toolbar>
+  </GraphiQL>,
 );

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from db.engine import make_engine, session_scope
+from db.models import Role
+from db.tokens import TokenIdentity, hash_token, identify
 from tests.conftest import FIXTURES, ROOT, SEEDS, TEMPLATES
 
 
@@ -99,3 +102,85 @@ def test_export_round_trip_via_cli(url: str, tmp_path: Path) -> None:
     second = tmp_path / "b.yaml"
     run(other, "export", str(second))
     assert first.read_text() == second.read_text()
+
+
+def test_token_commands_have_help(url: str) -> None:
+    for cmd in (
+        ["token", "--help"],
+        ["token", "create", "--help"],
+        ["token", "list", "--help"],
+        ["token", "revoke", "--help"],
+    ):
+        assert "Usage" in run(url, *cmd).stdout
+
+
+def _identify(url: str, secret: str) -> TokenIdentity | None:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            return identify(session, secret)
+    finally:
+        engine.dispose()
+
+
+def test_token_create_list_revoke(url: str, tmp_path: Path) -> None:
+    run(url, "db", "upgrade")
+    created = run(url, "token", "create", "--name", "alice", "--role", "editor")
+    # The secret alone on stdout (scripts capture it); the explanation on stderr.
+    lines = created.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cmp_"), created.stdout
+    secret = lines[0]
+    assert secret not in created.stderr and "only time" in created.stderr
+
+    identity = _identify(url, secret)
+    assert identity is not None
+    assert identity.name == "alice" and identity.role is Role.EDITOR
+
+    # Only the hash is stored: the secret is nowhere in the database files.
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("cli.db")]
+    assert files
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
+
+    run(url, "token", "create", "--name", "ci-bot", "--role", "REVIEWER")
+    listing = run(url, "token", "list").stdout
+    for fragment in ("name", "role", "prefix", "created", "revoked", "alice", "editor"):
+        assert fragment in listing
+    assert "ci-bot" in listing and "reviewer" in listing
+    assert secret[:12] in listing  # the prefix, to tell tokens apart
+    assert secret not in listing
+    assert hash_token(secret) not in listing
+
+    revoked = run(url, "token", "revoke", "alice")
+    assert "revoked token 'alice'" in revoked.stdout
+    assert _identify(url, secret) is None
+    alice = next(line for line in run(url, "token", "list").stdout.splitlines() if "alice" in line)
+    assert alice.count("UTC") == 2  # created and revoked
+
+    again = run(url, "token", "revoke", "alice", check=False)
+    assert again.returncode == 1 and "no active token named 'alice'" in again.stderr
+    missing = run(url, "token", "revoke", "nobody", check=False)
+    assert missing.returncode == 1 and "no active token named 'nobody'" in missing.stderr
+
+
+def test_token_create_refuses_duplicates_and_bad_input(url: str) -> None:
+    run(url, "db", "upgrade")
+    run(url, "token", "create", "--name", "alice", "--role", "admin")
+    dup = run(url, "token", "create", "--name", "alice", "--role", "editor", check=False)
+    assert dup.returncode == 1 and dup.stdout == ""
+    assert "a token named 'alice' exists already" in dup.stderr
+    bad_role = run(url, "token", "create", "--name", "bob", "--role", "boss", check=False)
+    assert bad_role.returncode == 2 and bad_role.stdout == ""
+    assert "invalid --role 'boss'" in bad_role.stderr
+    bad_name = run(url, "token", "create", "--name", " ", "--role", "editor", check=False)
+    assert bad_name.returncode == 2 and "invalid --name" in bad_name.stderr
+    for proc in (dup, bad_role, bad_name):
+        assert "Traceback" not in proc.stderr
+    listing = run(url, "token", "list").stdout
+    assert "bob" not in listing and listing.count("alice") == 1
+
+
+def test_token_commands_on_an_unmigrated_database(url: str) -> None:
+    proc = run(url, "token", "list", check=False)
+    assert proc.returncode == 1 and "compendium db upgrade" in proc.stderr
+    assert "Traceback" not in proc.stderr

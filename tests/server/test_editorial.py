@@ -685,3 +685,19 @@ async def test_publish_and_unpublish_enqueue_webhooks(
     engine.dispose()
     assert events == ["review.published", "review.unpublished"]
     assert revisions and revisions > 0
+
+
+async def test_editor_list_query_count_is_constant(api: Api, as_role: Any) -> None:
+    editor = as_role("editor")
+    query = """query Work($first: Int!) { reviews(first: $first, filter: {stale: false}) { edges { node {
+        status revision isStale hasUnpublishedChanges compound { revision } condition { revision }
+        evidence { revision research citations { value } } sections { revision origin }
+        findings { id } revisions { number approvedBy } } } } }"""
+    counts = {}
+    for first in (1, 10, 100):
+        api.statements.clear()
+        data = await editor.data(query, {"first": first})
+        assert len(data["reviews"]["edges"]) == first
+        counts[first] = len(api.statements)
+    # One token lookup, the count and the page, then one statement per relation.
+    assert counts[1] == counts[10] == counts[100] <= 10, counts
