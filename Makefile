@@ -28,17 +28,17 @@ serve: install
 	$(BIN)/compendium demo --if-empty
 	$(BIN)/compendium serve
 
+# The whole suite twice: on SQLite, then on PostgreSQL (COMPENDIUM_TEST_POSTGRES_URL,
+# default postgres@127.0.0.1:5432; skipped with a reason when unreachable, except under CI).
 test: install
 	$(BIN)/pytest
+	COMPENDIUM_TEST_BACKEND=postgresql $(BIN)/pytest
 
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy schema db resolvers server
-	rm -f .check.db .check.db-wal .check.db-shm
-	COMPENDIUM_DATABASE_URL=sqlite:///$(CURDIR)/.check.db $(BIN)/alembic upgrade head
-	COMPENDIUM_DATABASE_URL=sqlite:///$(CURDIR)/.check.db $(BIN)/alembic check
-	rm -f .check.db .check.db-wal .check.db-shm
+	$(BIN)/python -m tests.check_migrations
 	$(BIN)/compendium export-schema --stdout | diff -u schema.graphql -
 
 bench: install

@@ -365,7 +365,37 @@ def search(session: Session, text_: str, first: int, published_only: bool) -> tu
         total = rows[0].total if rows else 0
         # bm25 is lower-is-better; expose higher-is-better scores.
         return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
+    if dialect == "postgresql":
+        return _search_postgres(session, _WORD.findall(text_)[:12], first, published_only)
     return _search_portable(session, _WORD.findall(text_)[:12], first, published_only)
+
+
+def _search_postgres(
+    session: Session, words: list[str], first: int, published_only: bool
+) -> tuple[list[Hit], int]:
+    """Full-text search over the tsvector index (GIN), same semantics as the FTS5 path:
+    any word may match, the last one as a prefix, names weigh most."""
+    # Words are \w+ runs only, so no tsquery operator can reach the query.
+    terms = [w.lower() for w in words]
+    terms[-1] += ":*"
+    visible = (
+        "(kind <> 'review' OR ref_id IN (SELECT id FROM review "
+        "WHERE published_revision_id IS NOT NULL))"
+        if published_only
+        else "TRUE"
+    )
+    # Weights {D, C, B, A}; normalization 1 divides by 1 + log(length): a short record
+    # (a compound's name) ranks above a long one that merely mentions it.
+    sql = text(
+        "SELECT kind, ref_id, ts_rank_cd('{0.1, 0.1, 0.6, 1.0}', document, q, 1) AS score, "
+        "count(*) OVER () AS total "
+        "FROM search_index, to_tsquery('simple', :q) AS q "
+        f"WHERE document @@ q AND {visible} "
+        "ORDER BY score DESC, kind, ref_id LIMIT :limit"
+    )
+    rows = session.execute(sql, {"q": " | ".join(terms), "limit": first}).all()
+    total = rows[0].total if rows else 0
+    return [Hit(r.kind, r.ref_id, float(r.score)) for r in rows], int(total)
 
 
 def _search_portable(

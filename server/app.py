@@ -62,6 +62,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
+        finally:
+            try:
+                await database.close(session)
+            except Exception:  # a dead connection: the pool drops it
+                pass
         return JSONResponse({"status": "ok", "database": "ok"})
 
     routes: list[BaseRoute] = [

@@ -8,8 +8,7 @@ each test gets its own copy of it.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from db.importer import import_file
 from db.migrate import upgrade
 from server.app import create_app
 from server.settings import Settings
+from tests.databases import open_backend
 
 pytest_plugins = ["tests.live"]
 
@@ -36,17 +36,40 @@ DEMO = ROOT / "db" / "catalog" / "demo.yaml"
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template-db") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Where test databases live: SQLite files, or PostgreSQL databases (tests/databases.py)."""
+    backend = open_backend(tmp_path_factory.mktemp("databases"))
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(databases: Any) -> str:
+    url = databases.create("template")
+    upgrade(url)
+    return url
 
 
 @pytest.fixture
-def db_url(migrated_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "compendium.db"
-    shutil.copy(migrated_template, path)
-    return f"sqlite:///{path}"
+def db_url(databases: Any, migrated_template: str) -> Iterator[str]:
+    """A freshly migrated database of the backend under test, for this test only."""
+    url = databases.create(template=migrated_template)
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def new_db(databases: Any) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (not migrated) for this test."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(databases.create())
+        return made[-1]
+
+    yield make
+    for url in made:
+        databases.drop(url)
 
 
 @pytest.fixture
@@ -63,14 +86,13 @@ def load(engine: Engine, *paths: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_template(databases: Any, migrated_template: str) -> str:
     """A database with the demo catalog loaded, generated and published (read-only template)."""
     import subprocess
     import sys
 
-    path = tmp_path_factory.mktemp("demo-db") / "demo.db"
-    shutil.copy(migrated_template, path)
-    env = dict(os.environ, COMPENDIUM_DATABASE_URL=f"sqlite:///{path}")
+    url = databases.create("demo", template=migrated_template)
+    env = dict(os.environ, COMPENDIUM_DATABASE_URL=url)
     subprocess.run(
         [sys.executable, "-m", "server.cli", "demo"],
         cwd=ROOT,
@@ -79,14 +101,14 @@ def demo_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFact
         capture_output=True,
         timeout=300,
     )
-    return path
+    return url
 
 
 @pytest.fixture
-def demo_url(demo_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "demo.db"
-    shutil.copy(demo_template, path)
-    return f"sqlite:///{path}"
+def demo_url(databases: Any, demo_template: str) -> Iterator[str]:
+    url = databases.create(template=demo_template)
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture

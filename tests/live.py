@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -182,10 +183,9 @@ def _live_env(database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of a fresh SQLite database with the demo catalog loaded (the live server's)."""
-    tmp = tmp_path_factory.mktemp("live-db")
-    url = f"sqlite:///{tmp / 'live.db'}"
+def live_database(databases: Any, migrated_template: str) -> Iterator[str]:
+    """URL of a fresh database (of the backend under test) with the demo catalog loaded."""
+    url = databases.create(template=migrated_template)
     demo = subprocess.run(
         [sys.executable, "-m", "server.cli", "demo"],
         cwd=ROOT,
@@ -201,7 +201,8 @@ def live_database(tmp_path_factory: pytest.TempPathFactory) -> str:
             f"{demo.stdout[-4000:]}\n{demo.stderr[-8000:]}",
             pytrace=False,
         )
-    return url
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,9 @@ def test_upsert_updates_by_slug_and_bumps_revision(engine: Engine) -> None:
         assert session.execute(select(func.count()).select_from(Compound)).scalar() == 1
 
 
-def test_export_then_import_round_trips(engine: Engine, tmp_path: Path, db_url: str) -> None:
+def test_export_then_import_round_trips(
+    engine: Engine, tmp_path: Path, new_db: Callable[[], str]
+) -> None:
     load(engine, TEMPLATES, DEMO)
     with session_scope(engine) as session:
         import_data(
@@ -123,7 +126,7 @@ def test_export_then_import_round_trips(engine: Engine, tmp_path: Path, db_url: 
 
         path = tmp_path / f"export.{suffix}"
         dump(exported, path)
-        url = f"sqlite:///{tmp_path / f'fresh-{suffix}.db'}"
+        url = new_db()
         upgrade(url)
         fresh = make_engine(url)
         load(fresh, path)

@@ -3,16 +3,48 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from db.engine import make_engine, session_scope
 from db.models import Role
 from db.tokens import TokenIdentity, hash_token, identify
 from tests.conftest import FIXTURES, ROOT, SEEDS, TEMPLATES
+
+
+def stored_bytes(db_url: str) -> bytes:
+    """Everything the database holds: its files (SQLite) or a full dump (PostgreSQL)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        return b"".join(
+            Path(f"{path}{s}").read_bytes() for s in ("", "-wal") if Path(f"{path}{s}").exists()
+        )
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump is needed to inspect a PostgreSQL database"
+    dump = subprocess.run(
+        [
+            pg_dump,
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "--data-only",
+            url.database or "",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return dump.stdout
 
 
 def run(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -31,8 +63,8 @@ def run(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def url(new_db: Callable[[], str]) -> str:
+    return new_db()
 
 
 def test_every_command_has_help(url: str) -> None:
@@ -91,12 +123,12 @@ def test_render_unknown_pair_is_a_clear_error(url: str) -> None:
     assert proc.returncode == 1 and "unknown compound 'nope'" in proc.stderr
 
 
-def test_export_round_trip_via_cli(url: str, tmp_path: Path) -> None:
+def test_export_round_trip_via_cli(url: str, tmp_path: Path, new_db: Callable[[], str]) -> None:
     run(url, "db", "upgrade")
     run(url, "import", str(TEMPLATES), str(FIXTURES / "seed-pages.yaml"))
     first = tmp_path / "a.yaml"
     run(url, "export", str(first))
-    other = f"sqlite:///{tmp_path / 'other.db'}"
+    other = new_db()
     run(other, "db", "upgrade")
     run(other, "import", str(first))
     second = tmp_path / "b.yaml"
@@ -136,11 +168,10 @@ def test_token_create_list_revoke(url: str, tmp_path: Path) -> None:
     assert identity is not None
     assert identity.name == "alice" and identity.role is Role.EDITOR
 
-    # Only the hash is stored: the secret is nowhere in the database files.
-    files = [p for p in tmp_path.iterdir() if p.name.startswith("cli.db")]
-    assert files
-    for path in files:
-        assert secret.encode() not in path.read_bytes(), path
+    # Only the hash is stored: the secret is nowhere in the database.
+    stored = stored_bytes(url)
+    assert b"alice" in stored  # (the dump does hold the token's row)
+    assert secret.encode() not in stored
 
     run(url, "token", "create", "--name", "ci-bot", "--role", "REVIEWER")
     listing = run(url, "token", "list").stdout

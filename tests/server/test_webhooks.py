@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -366,9 +365,9 @@ async def test_started_loop_delivers_on_wake_and_stops(
 
 
 async def test_loop_survives_errors(
-    tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    new_db: Callable[[], str], receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'late.db'}"
+    url = new_db()
     database = Database(url)  # no tables yet: every pass fails
     dispatcher = WebhookDispatcher(database, settings_for(url, webhook_poll_seconds=60.0))
     dispatcher.start()
