@@ -63,10 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
         finally:
-            try:
+            with contextlib.suppress(Exception):  # a dead connection: the pool drops it
                 await database.close(session)
-            except Exception:  # a dead connection: the pool drops it
-                pass
         return JSONResponse({"status": "ok", "database": "ok"})
 
     routes: list[BaseRoute] = [
