@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,6 +25,19 @@ from server.settings import Settings, get_settings
 log = logging.getLogger("compendium")
 
 
+def make_rate_limiter(settings: Settings) -> Any:
+    """In-process counts by default; Redis when configured, so every worker shares them."""
+    from server.limits import MemoryRateLimiter, RedisRateLimiter
+
+    window = settings.rate_limit_window_seconds
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        client = redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return RedisRateLimiter(client, window, prefix=f"{settings.redis_prefix}rl:")
+    return MemoryRateLimiter(window)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     from schema import schema
@@ -36,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         database = Database(settings.database_url)
         state.database = database
+        state.rate_limiter = make_rate_limiter(settings)
         # Always there, so a mutation can call state.webhooks.wake() unconditionally.
         webhooks = WebhookDispatcher(database, settings)
         state.webhooks = webhooks
@@ -45,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await webhooks.stop()
+            await state.rate_limiter.close()
             await database.dispose()
 
     graphql = GraphQLHTTP(schema._schema, state)

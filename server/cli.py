@@ -225,6 +225,8 @@ def serve_cmd(
     from server.settings import get_settings
 
     settings = get_settings()
+    from server.protocol import GuardedHttpToolsProtocol
+
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -232,8 +234,14 @@ def serve_cmd(
         port=port or settings.port,
         workers=workers or settings.workers,
         proxy_headers=True,
-        # A slow or silent client must not hold a connection for long.
+        # A slow or silent client must not hold a connection for long: idle keep-alive
+        # connections close after 5 s, request headers must arrive within the header
+        # timeout (GuardedHttpToolsProtocol), bodies within the body timeout, and past
+        # `limit_concurrency` connections new ones get 503 at once.
+        http=GuardedHttpToolsProtocol,
         timeout_keep_alive=5,
+        limit_concurrency=settings.limit_concurrency,
+        backlog=2048,
         timeout_graceful_shutdown=10,
         log_level="info",
     )

@@ -14,8 +14,10 @@ Documents are parsed and validated once and cached by their text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -24,6 +26,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -33,11 +36,14 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from resolvers.context import Context
 from server.auth import Unauthenticated, request_viewer
+from server.limits import QueryLimits, TooComplex, count_tokens, measure, rate_key
+from server.limits import check as check_limits
 
 log = logging.getLogger("compendium.http")
 
@@ -113,16 +119,67 @@ def _error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code, **extensions}}
 
 
+def unavailable(exc: BaseException | None) -> bool:
+    """Whether an error means the database cannot be reached (or is too busy) right now."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    while exc is not None:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError)):
+            return True
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 class GraphQLHTTP:
     """The ``/graphql`` endpoint."""
 
     def __init__(self, schema: GraphQLSchema, app_state: Any):
         self.schema = schema
         self.state = app_state
+        self.settings = app_state.settings
+        self.limits = QueryLimits(
+            depth=self.settings.max_query_depth,
+            aliases=self.settings.max_query_aliases,
+            tokens=self.settings.max_query_tokens,
+            cost=self.settings.max_query_cost,
+        )
         self._documents = _LRU(1024)
         self._validated = _LRU(1024)
 
     # --- request parsing ------------------------------------------------------------------
+
+    async def _body(self, request: Request) -> bytes:
+        limit = (
+            self.settings.max_body_bytes_authenticated
+            if "authorization" in request.headers
+            else self.settings.max_body_bytes
+        )
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise RequestError(400, "Content-Length is not a number")
+            if int(declared) > limit:
+                raise RequestError(413, f"the request body is larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.settings.body_timeout_seconds):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestError(413, f"the request body is larger than {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestError(
+                408,
+                f"the request body did not arrive within {self.settings.body_timeout_seconds:g} s",
+            ) from None
+        return b"".join(chunks)
 
     async def _params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -141,13 +198,13 @@ class GraphQLHTTP:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
             raise RequestError(415, "POST bodies must be application/json", {"Accept-Post": JSON})
-        body = await request.body()
+        body = await self._body(request)
         try:
             params = json.loads(body)
         except ValueError:
             raise RequestError(400, "the request body is not valid JSON") from None
         if not isinstance(params, dict):
-            raise RequestError(400, "the request body must be a JSON object")
+            raise RequestError(400, "the request body must be a JSON object (batching is off)")
         return params
 
     def _document(self, params: dict[str, Any]) -> tuple[str, DocumentNode]:
@@ -166,7 +223,14 @@ class GraphQLHTTP:
                 )
         document = self._documents.get(query)
         if document is None:
-            document = parse(query)  # GraphQLError on syntax errors
+            try:
+                document = parse(query, max_tokens=self.limits.tokens)
+            except GraphQLError as exc:
+                if "tokens" in exc.message and "Parsing aborted" in exc.message:
+                    raise TooComplex(
+                        "number of tokens", count_tokens(query), self.limits.tokens
+                    ) from None
+                raise
             self._documents.put(query, document)
         return query, document
 
@@ -217,10 +281,83 @@ class GraphQLHTTP:
         formatted["extensions"] = ext
         return dict(formatted)
 
+    def _unavailable(self, media: str, request_id: str) -> Response:
+        return self._json(
+            {
+                "errors": [
+                    _error(
+                        "the database is unavailable; try again shortly",
+                        "SERVICE_UNAVAILABLE",
+                        requestId=request_id,
+                    )
+                ]
+            },
+            503,
+            media,
+            {"Retry-After": "5", "X-Request-Id": request_id},
+        )
+
     # --- the endpoint -------------------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = _request_id(request)
+        try:
+            return await self._handle(request, request_id)
+        except Exception:
+            # Never a traceback, a path or SQL to the client: the detail goes to the log.
+            log.exception("unexpected error handling request %s", request_id)
+            return self._json(
+                {
+                    "errors": [
+                        _error(
+                            "Internal server error", "INTERNAL_SERVER_ERROR", requestId=request_id
+                        )
+                    ]
+                },
+                500,
+                JSON,
+                {"X-Request-Id": request_id},
+            )
+
+    async def _rate_limited(self, request: Request, media: str) -> Response | None:
+        limiter = getattr(self.state, "rate_limiter", None)
+        if limiter is None:
+            return None
+        authorization = request.headers.get("authorization")
+        limit = (
+            self.settings.rate_limit_authenticated
+            if authorization
+            else self.settings.rate_limit_anonymous
+        )
+        keys = [rate_key("addr", request.client.host if request.client else "unknown")]
+        if authorization:
+            keys.append(rate_key("token", authorization))
+        try:
+            for key in keys:
+                decision = await limiter.hit(key, limit)
+                if not decision.allowed:
+                    return self._json(
+                        {
+                            "errors": [
+                                _error(
+                                    f"too many requests: at most {decision.limit} per "
+                                    f"{self.settings.rate_limit_window_seconds} s; retry after "
+                                    f"{decision.retry_after} s",
+                                    "RATE_LIMITED",
+                                    retryAfter=decision.retry_after,
+                                )
+                            ]
+                        },
+                        429,
+                        media,
+                        {"Retry-After": str(decision.retry_after)},
+                    )
+        except Exception:
+            # A rate-limit store that is down must not take the API down with it.
+            log.warning("rate limiter unavailable; request let through", exc_info=True)
+        return None
+
+    async def _handle(self, request: Request, request_id: str) -> Response:
         if request.method not in ("GET", "POST"):
             return Response(status_code=405, headers={"Allow": "GET, POST"})
         if request.method == "GET" and _wants_html(request):
@@ -236,6 +373,9 @@ class GraphQLHTTP:
                 406,
                 JSON,
             )
+        limited = await self._rate_limited(request, media)
+        if limited is not None:
+            return limited
         started = time.perf_counter()
         try:
             params = await self._params(request)
@@ -244,6 +384,8 @@ class GraphQLHTTP:
             return self._json(
                 {"errors": [_error(exc.message, "BAD_USER_INPUT")]}, exc.status, media, exc.headers
             )
+        except TooComplex as exc:
+            return self._too_complex(exc, media)
         except GraphQLError as exc:
             return self._request_error(400, [self._format(exc, request_id)], media)
         errors = self._validate(query, document)
@@ -278,9 +420,31 @@ class GraphQLHTTP:
                 media,
                 {"WWW-Authenticate": 'Bearer realm="compendium"', "X-Request-Id": request_id},
             )
+        except Exception as exc:
+            if unavailable(exc):
+                log.warning("database unavailable (request %s): %s", request_id, exc)
+                return self._unavailable(media, request_id)
+            raise
+        if not self.settings.introspection and viewer.role == "anonymous":
+            refused = validate(self.schema, document, [NoSchemaIntrospectionCustomRule])
+            if refused:
+                return self._request_error(
+                    400,
+                    [_error("introspection is turned off for anonymous clients", "FORBIDDEN")],
+                    media,
+                )
+        variables = params.get("variables")
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        measured = measure(self.schema, operation, fragments, variables)
+        try:
+            check_limits(measured, None, self.limits)
+        except TooComplex as exc:
+            return self._too_complex(exc, media)
         context = Context(
             self.state.database,
-            self.state.settings,
+            self.settings,
             viewer,
             request=request,
             request_id=request_id,
@@ -288,16 +452,37 @@ class GraphQLHTTP:
         )
         result: ExecutionResult
         try:
-            outcome = execute(
-                self.schema,
-                document,
-                context_value=context,
-                variable_values=params.get("variables"),
-                operation_name=operation_name,
+            async with asyncio.timeout(self.settings.execution_timeout_seconds):
+                outcome = execute(
+                    self.schema,
+                    document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=operation_name,
+                )
+                result = await outcome if hasattr(outcome, "__await__") else outcome  # type: ignore[misc]
+        except TimeoutError:
+            log.warning("request %s stopped after the execution timeout", request_id)
+            return self._json(
+                {
+                    "errors": [
+                        _error(
+                            f"the request took longer than "
+                            f"{self.settings.execution_timeout_seconds:g} s and was stopped",
+                            "TIMEOUT",
+                            requestId=request_id,
+                        )
+                    ]
+                },
+                503,
+                media,
+                {"X-Request-Id": request_id},
             )
-            result = await outcome if hasattr(outcome, "__await__") else outcome  # type: ignore[misc]
         finally:
             await context.close(commit=False)
+        if result.errors and any(unavailable(e.original_error) for e in result.errors):
+            log.warning("database unavailable (request %s)", request_id)
+            return self._unavailable(media, request_id)
         if result.errors and result.data is None and all(not e.path for e in result.errors):
             # Variables that do not fit the operation: a request error.
             return self._request_error(
@@ -306,6 +491,7 @@ class GraphQLHTTP:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [self._format(e, request_id) for e in result.errors]
+        payload["extensions"] = {"cost": measured.cost}
         log.debug("graphql %s in %.1f ms", operation_name, (time.perf_counter() - started) * 1000)
         headers = {"X-Request-Id": request_id}
         if viewer.role != "anonymous":
@@ -313,3 +499,27 @@ class GraphQLHTTP:
             headers["Cache-Control"] = "private, no-store"
             headers["Vary"] = "Authorization"
         return self._json(payload, 200, media, headers)
+
+    def _too_complex(self, exc: TooComplex, media: str) -> Response:
+        return self._request_error(
+            400,
+            [
+                _error(
+                    str(exc),
+                    "QUERY_TOO_COMPLEX",
+                    limit=exc.limit,
+                    value=exc.value,
+                    measure=exc.what,
+                )
+            ],
+            media,
+        )
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(request: Request) -> str:
+    """The caller's X-Request-Id when it is a sane token (it is echoed and logged), else a new one."""
+    given = request.headers.get("x-request-id")
+    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex

@@ -20,6 +20,33 @@ class Settings(BaseSettings):
     workers: int = 1
     # Largest `first` a connection accepts; past it the query is refused.
     max_page_size: int = 100
+
+    # Abuse limits (README "Limits and security"). Queries past these answer
+    # QUERY_TOO_COMPLEX with the computed value and the limit.
+    max_query_depth: int = 12
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5_000
+    max_query_cost: int = 20_000
+    # Schema introspection for anonymous clients (editors always have it, for GraphiQL).
+    introspection: bool = True
+    # Request bodies: anonymous clients, and requests carrying a token (catalog imports).
+    max_body_bytes: int = 1_048_576
+    max_body_bytes_authenticated: int = 10_485_760
+    # Seconds a client may take to send its body, and a request may take to execute.
+    body_timeout_seconds: float = 10.0
+    execution_timeout_seconds: float = 10.0
+    # Seconds a connection may take to send its request headers (slowloris guard).
+    header_timeout_seconds: float = 10.0
+    # Connections a worker serves at once; more get 503 from uvicorn.
+    limit_concurrency: int = 1_000
+    # Requests per window: per client address without a token, per token with one.
+    rate_limit_anonymous: int = 600
+    rate_limit_authenticated: int = 3_000
+    rate_limit_window_seconds: int = 60
+    # Shared state (rate limits, response cache) for several workers and instances.
+    redis_url: str | None = None
+    # Namespace of Compendium's keys in that Redis (several deployments may share one).
+    redis_prefix: str = "compendium:"
     # How long a published review stays current before it is due for re-review.
     review_interval_days: int = 365
     # A fact change regenerates the drafts of the reviews it affects in the same

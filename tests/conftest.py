@@ -7,6 +7,7 @@ each test gets its own copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -119,6 +120,23 @@ async def api(demo_url: str) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(app, client)
+
+
+@pytest.fixture
+async def make_api(demo_url: str) -> AsyncIterator[Callable[..., Any]]:
+    """Builds more apps over this test's demo database, with settings overridden."""
+    stack = contextlib.AsyncExitStack()
+
+    async def make(**overrides: Any) -> Api:
+        app = create_app(Settings(database_url=overrides.pop("database_url", demo_url), **overrides))
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        )
+        return Api(app, client)
+
+    async with stack:
+        yield make
 
 
 class Api:

@@ -110,3 +110,20 @@ def open_backend(root: Path) -> SQLiteDatabases | PostgresDatabases:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(reason + " (CI must run the suite on PostgreSQL)", pytrace=False)
         pytest.skip(reason)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (on a laptop) or fail (under CI) when a service the test needs is not listening."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError as exc:
+        reason = f"{name} at {host}:{port} is unreachable ({exc})"
+        if in_ci():
+            pytest.fail(reason + "; CI must run this test", pytrace=False)
+        pytest.skip(reason)

@@ -14,6 +14,7 @@ the bundle is not).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -245,6 +246,33 @@ def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) ->
                 "--port",
                 str(port),
             ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        _wait_healthy(process, base, stderr_path)
+        yield base
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def serving(database_url: str, tmp: Path, **settings: Any) -> Iterator[str]:
+    """Run `compendium serve` (the production command, with its protocol guards) on a free
+    port with the given ``COMPENDIUM_*`` settings; yields its base URL."""
+    env = _live_env(database_url)
+    for key, value in settings.items():
+        env[f"COMPENDIUM_{key.upper()}"] = str(value)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    stdout_path = tmp / f"serve-{port}.stdout.log"
+    stderr_path = tmp / f"serve-{port}.stderr.log"
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -210,7 +210,8 @@ async def test_get_query(api: Api) -> None:
         },
         headers={"accept": "application/graphql-response+json"},
     )
-    assert r.status_code == 200 and r.json() == {"data": {"review": {"slug": "ketamine--als"}}}
+    assert r.status_code == 200
+    assert r.json() == {"data": {"review": {"slug": "ketamine--als"}}, "extensions": {"cost": 2}}
     assert r.headers["content-type"].startswith("application/graphql-response+json")
 
 
