@@ -128,7 +128,9 @@ async def make_api(demo_url: str) -> AsyncIterator[Callable[..., Any]]:
     stack = contextlib.AsyncExitStack()
 
     async def make(**overrides: Any) -> Api:
-        app = create_app(Settings(database_url=overrides.pop("database_url", demo_url), **overrides))
+        app = create_app(
+            Settings(database_url=overrides.pop("database_url", demo_url), **overrides)
+        )
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")

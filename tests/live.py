@@ -272,7 +272,16 @@ def serving(database_url: str, tmp: Path, **settings: Any) -> Iterator[str]:
     stderr_path = tmp / f"serve-{port}.stderr.log"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -57,12 +57,12 @@ async def test_depth_limit(make_api: Any) -> None:
 
 
 async def test_alias_limit(api: Api) -> None:
-    fields = " ".join(f"a{i}: review(slug: \"ketamine--als\") {{ slug }}" for i in range(31))
+    fields = " ".join(f'a{i}: review(slug: "ketamine--als") {{ slug }}' for i in range(31))
     response = await api.post(f"query A {{ {fields} }}")
     assert response.status_code == 400 and code_of(response) == "QUERY_TOO_COMPLEX"
     ext = response.json()["errors"][0]["extensions"]
     assert (ext["measure"], ext["value"], ext["limit"]) == ("number of aliases", 31, 30)
-    fields = " ".join(f"a{i}: review(slug: \"ketamine--als\") {{ slug }}" for i in range(30))
+    fields = " ".join(f'a{i}: review(slug: "ketamine--als") {{ slug }}' for i in range(30))
     assert (await api.post(f"query A {{ {fields} }}")).status_code == 200
 
 
@@ -182,7 +182,11 @@ async def test_rate_limits_are_shared_through_redis(make_api: Any, redis_url: st
 
 def test_slow_clients_cannot_tie_up_the_server(live_database: str, tmp_path: Path) -> None:
     with serving(
-        live_database, tmp_path, header_timeout_seconds=1, body_timeout_seconds=1, limit_concurrency=50
+        live_database,
+        tmp_path,
+        header_timeout_seconds=1,
+        body_timeout_seconds=1,
+        limit_concurrency=50,
     ) as base:
         port = int(base.rsplit(":", 1)[1])
         slow = []
@@ -193,7 +197,7 @@ def test_slow_clients_cannot_tie_up_the_server(live_database: str, tmp_path: Pat
         body_sock = socket.create_connection(("127.0.0.1", port))
         body_sock.sendall(
             b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{\"query\":"
+            b'Content-Length: 1000\r\n\r\n{"query":'
         )
         # Meanwhile everyone else is served as usual.
         started = time.monotonic()
