@@ -1,10 +1,12 @@
 """HTTP benchmark: Compendium against a plain Starlette endpoint, measured in the same run.
 
-Starts the API (uvicorn, one worker) over a SQLite demo catalog and a plain
-Starlette app that returns the same review JSON as precomputed bytes, then loads
-them alternately with wrk (16 connections, loopback only) and prints requests/s,
-p50 and p99 for the review-page query and a 100-review list query, each as a
-ratio to the plain endpoint.
+Starts, over one SQLite demo catalog: the API (uvicorn, one worker) with its
+response cache, the API with the response cache off (every request executes: the
+miss path), and a plain Starlette app that returns the same JSON as precomputed
+bytes. Loads them alternately with wrk (16 connections, loopback only) and prints
+requests/s, p50 and p99 for the review-page query and a 100-review list query,
+each as a cache hit (a persisted-query GET, answered from the cache) and a miss,
+with the ratio to the plain endpoint.
 
     .venv/bin/python bench/http.py [--duration 10] [--rounds 2]
 
@@ -69,16 +71,41 @@ def wait(url: str, timeout: float = 30) -> None:
 
 
 def graphql_get(base: str, query: str, variables: dict | None = None) -> str:
-    params = {"query": query}
+    """A persisted-query GET: the document's hash, not its text (APQ)."""
+    import hashlib
+
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    params = {"extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})}
     if variables:
         params["variables"] = json.dumps(variables)
     return f"{base}/graphql?{urllib.parse.urlencode(params)}"
 
 
-def fetch(url: str) -> bytes:
+def register(base: str, query: str) -> None:
+    """Register the document for APQ (as a client does after PERSISTED_QUERY_NOT_FOUND)."""
+    import hashlib
+
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    body = json.dumps(
+        {
+            "query": query,
+            "variables": {"slug": "ketamine--als"} if "$slug" in query else {},
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        f"{base}/graphql",
+        data=body,
+        headers={"Content-Type": "application/json", "Accept": "application/graphql-response+json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert b'"errors"' not in r.read()
+
+
+def fetch(url: str) -> tuple[bytes, str]:
     req = urllib.request.Request(url, headers={"Accept": "application/graphql-response+json"})
     with urllib.request.urlopen(req, timeout=10) as r:
-        return r.read()
+        return r.read(), r.headers.get("X-Cache", "")
 
 
 def parse_ms(value: str) -> float:
@@ -111,6 +138,30 @@ def run_wrk(url: str, duration: int, connections: int) -> dict[str, float]:
     return {"rps": rps, "p50": p50, "p99": p99}
 
 
+def start_api(env: dict[str, str], port: int, cache: bool) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={
+            **env,
+            "COMPENDIUM_RESPONSE_CACHE": "true" if cache else "false",
+            # A benchmark is many requests from one address: no rate limit here.
+            "COMPENDIUM_RATE_LIMIT_ANONYMOUS": "100000000",
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
@@ -129,35 +180,30 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        api_port, plain_port = free_port(), free_port()
+        api_port, miss_port, plain_port = free_port(), free_port(), free_port()
         Path(tmp, "plain_app.py").write_text(PLAIN_APP)
-        api = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "server.app:create_app",
-                "--factory",
-                "--port",
-                str(api_port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        api = start_api(env, api_port, cache=True)
+        miss = start_api(env, miss_port, cache=False)
         plain = None
         try:
-            base = f"http://127.0.0.1:{api_port}"
+            base, miss_base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{miss_port}"
             wait(f"{base}/healthz")
-            urls = {
-                "review": graphql_get(base, REVIEW_QUERY, {"slug": "ketamine--als"}),
-                "list": graphql_get(base, LIST_QUERY),
+            wait(f"{miss_base}/healthz")
+            queries = {
+                "review": (REVIEW_QUERY, {"slug": "ketamine--als"}),
+                "list": (LIST_QUERY, None),
             }
-            for name, url in urls.items():
-                body = fetch(url)
+            urls = {}
+            for name, (query, variables) in queries.items():
+                for kind, server in (("hit", base), ("miss", miss_base)):
+                    register(server, query)
+                    urls[f"{name} {kind}"] = graphql_get(server, query, variables)
+                body, _ = fetch(urls[f"{name} hit"])  # fills the cache
                 assert b'"errors"' not in body, body[:300]
+                again, x_cache = fetch(urls[f"{name} hit"])
+                assert x_cache == "HIT" and again == body, x_cache
+                missed, x_cache = fetch(urls[f"{name} miss"])
+                assert x_cache == "" and missed == body
                 Path(tmp, f"{name}.json").write_bytes(body)
             plain = subprocess.Popen(
                 [
@@ -178,9 +224,11 @@ def main() -> None:
             wait(f"{plain_base}/plain/review")
             targets = {
                 "plain review": f"{plain_base}/plain/review",
-                "api review": urls["review"],
+                "review hit": urls["review hit"],
+                "review miss": urls["review miss"],
                 "plain list": f"{plain_base}/plain/list",
-                "api list": urls["list"],
+                "list hit": urls["list hit"],
+                "list miss": urls["list miss"],
             }
             results: dict[str, list[dict[str, float]]] = {k: [] for k in targets}
             for url in targets.values():  # warm-up
@@ -189,7 +237,7 @@ def main() -> None:
                 for target, url in targets.items():
                     results[target].append(run_wrk(url, args.duration, args.connections))
         finally:
-            for proc in (api, plain):
+            for proc in (api, miss, plain):
                 if proc is not None:
                     proc.terminate()
                     proc.wait(timeout=10)
@@ -204,14 +252,23 @@ def main() -> None:
 
     print(f"{args.connections} connections, {args.duration}s x {args.rounds} rounds, interleaved")
     print(f"{'target':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs plain':>10}")
+    ratios = {}
     for kind in ("review", "list"):
         base_line = best(f"plain {kind}")
-        for name in (f"plain {kind}", f"api {kind}"):
+        for name in (f"plain {kind}", f"{kind} hit", f"{kind} miss"):
             r = best(name)
+            ratios[name] = (r["rps"] / base_line["rps"], r["p99"])
             print(
                 f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
-                f"{r['rps'] / base_line['rps']:>9.3f}x"
+                f"{ratios[name][0]:>9.3f}x"
             )
+    print()
+    for name, aim in (("review hit", 0.85), ("list hit", 0.8)):
+        ratio, p99 = ratios[name]
+        verdict = "met" if ratio >= aim and p99 < 3.0 else "NOT met"
+        print(
+            f"aim {name}: >= {aim}x plain and p99 < 3 ms: {ratio:.3f}x, p99 {p99:.2f} ms ({verdict})"
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     async_sessionmaker,
@@ -122,9 +123,16 @@ class Database:
     (``AsyncSession.run_sync``): the same sync functions, no threads.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_url: str | None = None):
         self.url = url
         self.threaded = is_sqlite(url)
+        # Anonymous reads may go to a replica (``COMPENDIUM_DATABASE_READ_URL``); writes,
+        # token lookups and editors' reads always go to the primary.
+        self.replica: Database | None = None
+        if read_url and read_url != url:
+            if is_sqlite(read_url) != self.threaded:
+                raise ValueError("the read replica must be the same kind of database")
+            self.replica = Database(read_url)
         if self.threaded:
             # Sessions hop between worker threads (never two at once: see Context).
             self.engine = make_engine(url, connect_args={"check_same_thread": False})
@@ -141,7 +149,10 @@ class Database:
     def sync_engine(self) -> Engine:
         return self.engine
 
-    def session(self) -> Any:
+    def session(self, read: bool = False) -> Any:
+        """A session on the primary, or on the replica (if any) for ``read``-only work."""
+        if read and self.replica is not None:
+            return self.replica.session()
         return self._sessions()
 
     async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
@@ -150,6 +161,19 @@ class Database:
         return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T:
+        """See ``_transact``; a transaction PostgreSQL aborted as a deadlock victim (or a
+        serialization failure) is retried whole, a few times."""
+        for attempt in range(4):
+            try:
+                return await self._transact(fn, *args)
+            except DBAPIError as exc:
+                code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+                if code not in ("40P01", "40001") or attempt == 3:
+                    raise
+                await anyio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _transact(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(session, *args)`` in its own transaction: committed when it returns,
         rolled back when it raises, so a write lands whole or not at all.
 
@@ -192,6 +216,8 @@ class Database:
             await session.close()
 
     async def dispose(self) -> None:
+        if self.replica is not None:
+            await self.replica.dispose()
         if self.async_engine is not None:
             await self.async_engine.dispose()
         else:

@@ -335,6 +335,10 @@ class ReviewRevision(SQLModel, table=True):
     sections: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     template_version: str = Field(sa_column=Column(String(40), nullable=False))
+    # The research level the approved text was written for (readers get this one).
+    research: Research | None = Field(
+        default=None, sa_column=Column(_enum(Research, "research"), nullable=True)
+    )
     approved_by: str = Field(sa_column=Column(String(200), nullable=False))
     approved_at: datetime = _ts()
     # Content-check findings the reviewer acknowledged when approving this revision.
@@ -401,3 +405,45 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
     delivered_at: datetime | None = _ts(nullable=True)
+
+
+class ChangeEntity(enum.StrEnum):
+    REVIEW = "review"
+    COMPOUND = "compound"
+    CONDITION = "condition"
+
+
+class ChangeOp(enum.StrEnum):
+    UPSERT = "UPSERT"
+    DELETE = "DELETE"
+
+
+class ChangeLog(SQLModel, table=True):
+    """What changed in the published catalog, in order: the feed of mobile delta sync.
+
+    Written only by database triggers (see the change_log migration), in the same
+    transaction as the change, so every write path is captured. The id is the feed
+    position; on SQLite AUTOINCREMENT guarantees it is never reused."""
+
+    __tablename__ = "change_log"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    entity: ChangeEntity = Field(
+        sa_column=Column(_enum(ChangeEntity, "change_entity"), nullable=False)
+    )
+    entity_id: int = Field(sa_column=Column(Integer, nullable=False))
+    slug: str = Field(sa_column=Column(String(200), nullable=False))
+    op: ChangeOp = Field(sa_column=Column(_enum(ChangeOp, "change_op"), nullable=False))
+
+
+class PersistedDocument(SQLModel, table=True):
+    """A trusted GraphQL document (`compendium persisted add`), by the SHA-256 of its text."""
+
+    __tablename__ = "persisted_document"
+
+    sha256: str = Field(sa_column=Column(String(64), primary_key=True))
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    created_at: datetime = _ts()

@@ -63,6 +63,7 @@ def publish_reviews(
                 "sections": sections[rid],
                 "fingerprint": r.fingerprint,
                 "template_version": r.template_version,
+                "research": r.research,
                 "approved_by": approved_by,
                 "approved_at": now,
                 "acknowledged": acknowledged or [],

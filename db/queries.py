@@ -471,3 +471,33 @@ def api_tokens(session: Session) -> list[Any]:
     from db.tokens import list_tokens
 
     return list_tokens(session)
+
+
+# --- change feed (mobile delta sync) -------------------------------------------------------
+
+
+def changes_after(session: Session, position: int, first: int) -> tuple[list[Any], bool]:
+    """Up to ``first`` change-log entries after feed position ``position``, oldest first,
+    and whether more follow. One statement, by primary key."""
+    from db.models import ChangeLog
+
+    L = ChangeLog.__table__  # type: ignore[attr-defined]
+    q = select(L.c.id, L.c.entity, L.c.entity_id, L.c.slug, L.c.op).where(L.c.id > position)
+    rows = list(session.execute(q.order_by(L.c.id).limit(first + 1)).all())
+    return rows[:first], len(rows) > first
+
+
+def change_log_after(session: Session, last: int | None) -> tuple[int, list[tuple[str, int]]]:
+    """Change-log entries after ``last`` (the response cache's poller): (new last, entries).
+    With ``last`` None, only the current position."""
+    from db.models import ChangeLog
+
+    L = ChangeLog.__table__  # type: ignore[attr-defined]
+    if last is None:
+        return int(session.execute(select(func.coalesce(func.max(L.c.id), 0))).scalar() or 0), []
+    rows = session.execute(
+        select(L.c.id, L.c.entity, L.c.entity_id).where(L.c.id > last).order_by(L.c.id).limit(5000)
+    ).all()
+    if not rows:
+        return last, []
+    return int(rows[-1].id), [(str(r.entity), int(r.entity_id)) for r in rows]

@@ -18,12 +18,21 @@ async def compound_citations(ctx: Context, compound_id: int) -> list[dict[str, A
     return citations(await ctx.loaders.citations_by_compound_id.load(compound_id))
 
 
+def seen(ctx: Context, kind: str, row: Any) -> Any:
+    """Note that the response shows this record (for cache invalidation) and return it."""
+    if row is None:
+        ctx.depends(f"list:{kind}s")  # "not there" changes when one is created
+    else:
+        ctx.depends(f"{kind}:{row.id}")
+    return row
+
+
 async def compound(ctx: Context, slug: str) -> Any:
-    return await ctx.loaders.compound_by_slug.load(slug)
+    return seen(ctx, "compound", await ctx.loaders.compound_by_slug.load(slug))
 
 
 async def condition(ctx: Context, slug: str) -> Any:
-    return await ctx.loaders.condition_by_slug.load(slug)
+    return seen(ctx, "condition", await ctx.loaders.condition_by_slug.load(slug))
 
 
 async def compounds_page(
@@ -40,8 +49,10 @@ async def compounds_page(
     result = await ctx.db(
         queries.list_compounds, name, slugs, drug_class, order, first, decode_cursor(after, order)
     )
+    ctx.depends("list:compounds")
     for row in result.rows:
         ctx.loaders.compound_by_id.prime(row.id, row)
+        seen(ctx, "compound", row)
     return result, spec
 
 
@@ -58,8 +69,10 @@ async def conditions_page(
     result = await ctx.db(
         queries.list_conditions, name, slugs, order, first, decode_cursor(after, order)
     )
+    ctx.depends("list:conditions")
     for row in result.rows:
         ctx.loaders.condition_by_id.prime(row.id, row)
+        seen(ctx, "condition", row)
     return result, spec
 
 
@@ -73,4 +86,5 @@ def cursor_of(order_name: str, spec: queries.Order, row: Any) -> str:
 
 
 async def publisher(ctx: Context) -> Any:
+    ctx.depends("publisher")
     return await ctx.once("publisher", queries.publisher_row)

@@ -16,6 +16,7 @@ class ReviewContent:
     fingerprint: str
     approved_by: str | None = None
     approved_at: Any = None
+    research: str | None = None  # of the approved revision (None: the working copy's)
 
 
 @dataclass(slots=True)
@@ -63,7 +64,8 @@ class RevisionPage:
 
 def _from_revision(rev: Any) -> ReviewContent:
     page: Any = RevisionPage(rev)
-    return ReviewContent(page, rev.fingerprint, rev.approved_by, rev.approved_at)
+    research = str(rev.research) if rev.research is not None else None
+    return ReviewContent(page, rev.fingerprint, rev.approved_by, rev.approved_at, research)
 
 
 def _from_working_copy(row: Any, rows: list[Any]) -> ReviewContent:

@@ -70,8 +70,20 @@ class Context:
         self.request = request
         self.request_id = request_id
         self.app_state = app_state  # the app's services (e.g. the webhook dispatcher)
+        # What the response contains (``review:12``, ``list:reviews``...): the response
+        # cache's invalidation tags and the Surrogate-Key header.
+        self.tags: set[str] = set()
         self.loaders = Loaders(self)
         self._memo: dict[Any, asyncio.Future[Any]] = {}
+
+    def depends(self, *tags: str) -> None:
+        self.tags.update(tags)
+
+    async def invalidate(self, *tags: str) -> None:
+        """After a committed change: drop cached responses that contain these records."""
+        cache = getattr(self.app_state, "cache", None)
+        if cache is not None and tags:
+            await cache.invalidate(tags)
 
     @property
     def review_interval(self) -> timedelta:
@@ -81,7 +93,9 @@ class Context:
         """Run a query function of ``db.queries`` on the request's session."""
         async with self._lock:
             if self._session is None:
-                self._session = self.database.session()
+                # Readers' requests may be served by a replica; editors' never are (they
+                # must see their own writes at once).
+                self._session = self.database.session(read=not self.viewer.can_preview)
             return await self.database.run(self._session, fn, *args)
 
     async def once(self, key: Any, fn: Callable[..., T], *args: Any) -> T:

@@ -403,7 +403,12 @@ def delete_evidence(
     )
     return FactsResult(
         row.id,
-        extra={"deleted_reviews": deleted, "slug": f"{compound}/{condition}", "type": "Evidence"},
+        extra={
+            "deleted_reviews": deleted,
+            "slug": f"{compound}/{condition}",
+            "type": "Evidence",
+            "pair": (row.compound_id, row.condition_id),
+        },
     )
 
 

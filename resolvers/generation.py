@@ -28,6 +28,7 @@ from db.reviews import (
     generation_pairs,
     load_facts,
     pair_facts,
+    refresh_fingerprints,
     review_slug,
     write_batch,
 )
@@ -219,6 +220,14 @@ def generate(
         nonlocal done
         with session_scope(engine) as session:
             created, refreshed = write_batch(session, writes, template_row, kind, utcnow())
+            # The facts may have changed since the plan was read (an editor, an import):
+            # record what they make now, in this batch's transaction, so a page composed
+            # from the older facts shows as stale rather than current.
+            refresh_fingerprints(
+                session,
+                sorted({p.compound_id for p, _ in chunk}),
+                sorted({p.condition_id for p, _ in chunk}),
+            )
         report.created += created
         report.refreshed += refreshed
         done += len(chunk)

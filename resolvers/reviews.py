@@ -38,11 +38,14 @@ async def review(
 
 async def view(ctx: Context, row: Any) -> ReviewView | None:
     if not visible(ctx, row):
+        # "Not there" changes when a review is first published.
+        ctx.depends("list:reviews")
         return None
     return (await views(ctx, [row]))[0]
 
 
 async def views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+    ctx.depends(*(f"review:{r.id}" for r in rows))
     return await review_views(ctx, rows, preview=ctx.viewer.can_preview)
 
 
@@ -50,6 +53,7 @@ async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
 ) -> tuple[queries.Page, queries.Order, list[ReviewView]]:
     check_first(first, ctx.settings.max_page_size)
+    ctx.depends("list:reviews")
     f.published_only = not ctx.viewer.can_preview
     spec = queries.review_orders(f.published_only)[order]
     if f.published_only and f.status is not None:
@@ -94,9 +98,17 @@ def updated_at(ctx: Context, row: Any) -> datetime:
     return row.updated_at
 
 
-def is_stale(row: Any) -> bool:
+def is_stale(ctx: Context, row: Any) -> bool:
     """Whether what the review serves (its published revision; its draft when never
     published) was built from facts or a template that changed since."""
+    # The answer moves with the review's inputs, not only with the review.
+    ctx.depends(
+        f"compound:{row.compound_id}",
+        f"condition:{row.condition_id}",
+        f"evidence-pair:{row.compound_id}:{row.condition_id}",
+        "publisher",
+        "templates",
+    )
     served = row.published_fingerprint if row.published_revision_id else row.fingerprint
     return bool(served != row.current_fingerprint)
 

@@ -15,6 +15,7 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
     check_first(first, ctx.settings.max_page_size)
     if len(text) > 200:
         raise BadUserInput("`query` must be at most 200 characters", argument="query")
+    ctx.depends("list:search")
     hits, total = await ctx.db(queries.search, text, first, not ctx.viewer.can_preview)
     loaders = {
         "compound": ctx.loaders.compound_by_id,
@@ -26,6 +27,8 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
         row = await loaders[hit.kind].load(hit.ref_id)
         if row is None or (hit.kind == "review" and not visible(ctx, row)):
             continue
+        if hit.kind != "review":  # reviews are noted when their view is built
+            ctx.depends(f"{hit.kind}:{row.id}")
         out.append((hit.kind, row, hit.score))
     return out, total
 
@@ -38,5 +41,10 @@ async def node(ctx: Context, type_name: str, pk: int) -> Any:
     }[type_name]
     row = await loader.load(pk)
     if type_name == "Review" and not visible(ctx, row):
+        ctx.depends("list:reviews")
         return None
+    if type_name != "Review":
+        from resolvers.catalog import seen
+
+        seen(ctx, type_name.lower(), row)
     return row

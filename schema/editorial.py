@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from resolvers import content_check, document
 from resolvers import revisions as rv
+from resolvers.catalog import seen
 from resolvers.relay import to_global_id
 from schema.catalog import Compound, Condition, _citation
 from schema.common import Citation, Research, SectionKey, TextFormat
@@ -24,11 +25,13 @@ class Evidence:
 
     @strawberry.field(description="The compound.")
     async def compound(self, info: strawberry.Info) -> Compound:
-        return Compound(row=await info.context.loaders.compound_by_id.load(self.row.compound_id))
+        row = await info.context.loaders.compound_by_id.load(self.row.compound_id)
+        return Compound(row=seen(info.context, "compound", row))
 
     @strawberry.field(description="The condition.")
     async def condition(self, info: strawberry.Info) -> Condition:
-        return Condition(row=await info.context.loaders.condition_by_id.load(self.row.condition_id))
+        row = await info.context.loaders.condition_by_id.load(self.row.condition_id)
+        return Condition(row=seen(info.context, "condition", row))
 
     @strawberry.field(description="How much condition-specific research exists.")
     def research(self) -> Research:

@@ -343,6 +343,23 @@ def _deleted(r: ed.FactsResult) -> DeletePayload:
     )
 
 
+# What readers see changes only with facts and with publishing: those invalidate the
+# cached responses that contain the record (and the lists it may enter or leave).
+# Draft work (sections, generation, submission) changes nothing readers get.
+
+
+def _fact_tags(kind: str, record_id: int | None) -> list[str]:
+    return [f"{kind}:{record_id}", f"list:{kind}s", "list:search", "changes"]
+
+
+def _evidence_tags(evidence_id: int | None, compound_id: int, condition_id: int) -> list[str]:
+    return [f"evidence:{evidence_id}", f"evidence-pair:{compound_id}:{condition_id}"]
+
+
+def _review_tags(review_id: int) -> list[str]:
+    return [f"review:{review_id}", "list:reviews", "list:search", "changes"]
+
+
 def _wake_webhooks(ctx: Context) -> None:
     dispatcher = getattr(ctx.app_state, "webhooks", None)
     if dispatcher is not None:
@@ -368,6 +385,7 @@ class Mutation:
         r = await ed.write(
             ctx, ed.create_compound, actor, _record(input), ctx.settings.inline_regeneration_limit
         )
+        await ctx.invalidate(*_fact_tags("compound", r.record_id))
         row = await ctx.loaders.compound_by_id.load(r.record_id)
         return CompoundPayload(compound=Compound(row=row), effect=_effect(r))
 
@@ -393,6 +411,7 @@ class Mutation:
             _record(input),
             ctx.settings.inline_regeneration_limit,
         )
+        await ctx.invalidate(*_fact_tags("compound", r.record_id))
         row = await ctx.loaders.compound_by_id.load(r.record_id)
         return CompoundPayload(compound=Compound(row=row), effect=_effect(r))
 
@@ -408,7 +427,9 @@ class Mutation:
     ) -> DeletePayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        return _deleted(await ed.write(ctx, ed.delete_compound, actor, slug, expected_revision))
+        r = await ed.write(ctx, ed.delete_compound, actor, slug, expected_revision)
+        await ctx.invalidate(*_fact_tags("compound", r.record_id))
+        return _deleted(r)
 
     @strawberry.mutation(description="Create a condition (editor).")
     async def create_condition(
@@ -421,6 +442,7 @@ class Mutation:
         r = await ed.write(
             ctx, ed.create_condition, actor, _record(input), ctx.settings.inline_regeneration_limit
         )
+        await ctx.invalidate(*_fact_tags("condition", r.record_id))
         row = await ctx.loaders.condition_by_id.load(r.record_id)
         return ConditionPayload(condition=Condition(row=row), effect=_effect(r))
 
@@ -446,6 +468,7 @@ class Mutation:
             _record(input),
             ctx.settings.inline_regeneration_limit,
         )
+        await ctx.invalidate(*_fact_tags("condition", r.record_id))
         row = await ctx.loaders.condition_by_id.load(r.record_id)
         return ConditionPayload(condition=Condition(row=row), effect=_effect(r))
 
@@ -461,7 +484,9 @@ class Mutation:
     ) -> DeletePayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        return _deleted(await ed.write(ctx, ed.delete_condition, actor, slug, expected_revision))
+        r = await ed.write(ctx, ed.delete_condition, actor, slug, expected_revision)
+        await ctx.invalidate(*_fact_tags("condition", r.record_id))
+        return _deleted(r)
 
     @strawberry.mutation(
         description="Link a compound and a condition with evidence (editor); the pair's review "
@@ -478,6 +503,7 @@ class Mutation:
             ctx, ed.create_evidence, actor, _record(input), ctx.settings.inline_regeneration_limit
         )
         row = await ctx.loaders.evidence_by_id.load(r.record_id)
+        await ctx.invalidate(*_evidence_tags(row.id, row.compound_id, row.condition_id))
         return EvidencePayload(evidence=Evidence(row=row), effect=_effect(r))
 
     @strawberry.mutation(description="Change the evidence of a pair (editor).")
@@ -502,6 +528,7 @@ class Mutation:
             ctx.settings.inline_regeneration_limit,
         )
         row = await ctx.loaders.evidence_by_id.load(r.record_id)
+        await ctx.invalidate(*_evidence_tags(row.id, row.compound_id, row.condition_id))
         return EvidencePayload(evidence=Evidence(row=row), effect=_effect(r))
 
     @strawberry.mutation(
@@ -517,9 +544,9 @@ class Mutation:
     ) -> DeletePayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        return _deleted(
-            await ed.write(ctx, ed.delete_evidence, actor, compound, condition, expected_revision)
-        )
+        r = await ed.write(ctx, ed.delete_evidence, actor, compound, condition, expected_revision)
+        await ctx.invalidate(*_evidence_tags(r.record_id, *r.extra["pair"]))
+        return _deleted(r)
 
     @strawberry.mutation(
         description="Create or change the publisher (editor). It is on every page: every "
@@ -546,6 +573,7 @@ class Mutation:
             input.record(),
             ctx.settings.inline_regeneration_limit,
         )
+        await ctx.invalidate("publisher")
         from db import queries
 
         row = await ctx.db(queries.publisher_row)
@@ -581,6 +609,8 @@ class Mutation:
             generate,
             ctx.settings.inline_regeneration_limit,
         )
+        # Anything may have changed (templates included): start the cache afresh.
+        await ctx.invalidate("*")
         report = r.report
         assert report is not None
         kinds = ["publisher", "compounds", "conditions", "evidence", "templates"]
@@ -738,6 +768,7 @@ class Mutation:
             ctx.settings.webhook_urls,
         )
         _wake_webhooks(ctx)
+        await ctx.invalidate(*_review_tags(outcome.review_id))
         return await _review_payload(ctx, outcome.review_id, outcome.acknowledged)
 
     @strawberry.mutation(
@@ -766,6 +797,7 @@ class Mutation:
             ctx.settings.webhook_urls,
         )
         _wake_webhooks(ctx)
+        await ctx.invalidate(*_review_tags(review_id))
         return await _review_payload(ctx, review_id)
 
     @strawberry.mutation(
@@ -794,6 +826,7 @@ class Mutation:
             ctx.settings.webhook_urls,
         )
         _wake_webhooks(ctx)
+        await ctx.invalidate(*_review_tags(review_id))
         return await _review_payload(ctx, review_id)
 
     @strawberry.mutation(description="Bring an archived review back as a DRAFT (editor).")

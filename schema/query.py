@@ -13,10 +13,12 @@ from db.queries import AuditFilter as AuditFilterData
 from db.queries import ReviewFilter as ReviewFilterData
 from resolvers import admin as ra
 from resolvers import catalog as rc
+from resolvers import changes as rch
 from resolvers import reviews as rr
 from resolvers import search as rs
 from resolvers.relay import from_global_id
 from schema.catalog import Compound, Condition
+from schema.changes import ChangeFeed
 from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
 from schema.editorial import ApiToken, AuditEntry, Publisher
 from schema.review import Review
@@ -308,3 +310,23 @@ class Query:
     @strawberry.field(description="Every API token, revoked ones included (admins only).")
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
         return [ApiToken(row=row) for row in await ra.api_tokens(info.context)]
+
+    @strawberry.field(
+        description="Delta sync of the published catalog (what anonymous readers see, whoever "
+        "asks), with deletions: the changes since a cursor, oldest first. Start with `since: "
+        "null`, apply each UPSERT and DELETE, keep `cursor` and repeat while `hasMore`."
+    )
+    async def changes(
+        self,
+        info: strawberry.Info,
+        since: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A `cursor` from an earlier answer; null for the whole catalog."
+            ),
+        ] = None,
+        first: Annotated[
+            int, strawberry.argument(description="At most this many changes (at most 100).")
+        ] = 100,
+    ) -> ChangeFeed:
+        return ChangeFeed(feed=await rch.changes(info.context, since, first))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from resolvers import catalog as rc
 from resolvers import document
 from resolvers import reviews as r
 from resolvers import revisions as rv
@@ -173,16 +174,16 @@ class Review(Node):
         return self.view.content.page.title
 
     @strawberry.field(description="The compound reviewed.")
-    def compound(self) -> Compound:
-        return Compound(row=self.view.compound)
+    def compound(self, info: strawberry.Info) -> Compound:
+        return Compound(row=rc.seen(info.context, "compound", self.view.compound))
 
     @strawberry.field(description="The condition reviewed.")
-    def condition(self) -> Condition:
-        return Condition(row=self.view.condition)
+    def condition(self, info: strawberry.Info) -> Condition:
+        return Condition(row=rc.seen(info.context, "condition", self.view.condition))
 
     @strawberry.field(description="How much condition-specific research exists.")
     def research(self) -> Research:
-        return Research(str(self.row.research))
+        return Research(self.view.content.research or str(self.row.research))
 
     @strawberry.field(description="Publisher and medical advisor line.")
     def byline(self) -> Byline | None:
@@ -243,8 +244,8 @@ class Review(Node):
         "never published) was built from facts or a template that changed since. A stale "
         "published page keeps serving the approved text until a new revision is approved."
     )
-    def is_stale(self) -> bool:
-        return r.is_stale(self.row)
+    def is_stale(self, info: strawberry.Info) -> bool:
+        return r.is_stale(info.context, self.row)
 
     @strawberry.field(description="The evidence linking the compound and the condition.")
     async def evidence(
@@ -255,7 +256,8 @@ class Review(Node):
         row = await info.context.loaders.evidence_by_pair.load(
             (self.row.compound_id, self.row.condition_id)
         )
-        return Evidence(row=row) if row is not None else None
+        info.context.depends(f"evidence-pair:{self.row.compound_id}:{self.row.condition_id}")
+        return Evidence(row=rc.seen(info.context, "evidence", row)) if row is not None else None
 
     @strawberry.field(
         description="Published revisions, oldest first: exactly what each reviewer approved "

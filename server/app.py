@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from db import queries
 from db.engine import Database
+from server.fastpath import FastPath
 from server.http import GraphQLHTTP
 from server.preview import routes as preview_routes
 from server.settings import Settings, get_settings
@@ -38,6 +39,39 @@ def make_rate_limiter(settings: Settings) -> Any:
     return MemoryRateLimiter(window)
 
 
+def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
+    """The response cache, the persisted-query registry and the change-log poller."""
+    from server.cache import (
+        ChangePoller,
+        MemoryStore,
+        RedisStore,
+        ResponseCache,
+        http_purge_hook,
+    )
+    from server.persisted import PersistedQueries
+
+    redis_client = None
+    store: Any
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        redis_client = redis.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+        store = RedisStore(
+            redis_client, f"{settings.redis_prefix}cache:", settings.cache_ttl_seconds
+        )
+    else:
+        store = MemoryStore(settings.cache_max_entries)
+    cache = ResponseCache(store, settings.cache_ttl_seconds, enabled=settings.response_cache)
+    if settings.cdn_purge_url:
+        cache.purge_hooks.append(http_purge_hook(settings.cdn_purge_url, settings.webhook_secret))
+    persisted = PersistedQueries(
+        database, settings.trusted_documents_only, redis_client, settings.redis_prefix
+    )
+    return cache, persisted, ChangePoller(database, cache, settings.cache_poll_seconds)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     from schema import schema
@@ -48,9 +82,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         from server.webhooks import WebhookDispatcher
 
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.database_read_url)
         state.database = database
         state.rate_limiter = make_rate_limiter(settings)
+        state.cache, state.persisted, poller = make_cache(settings, database)
+        if settings.response_cache:
+            try:
+                await poller.poll()  # where the change log is now: the cache starts empty
+            except Exception:
+                log.warning("change log unavailable at start-up", exc_info=True)
+            poller.start()
         # Always there, so a mutation can call state.webhooks.wake() unconditionally.
         webhooks = WebhookDispatcher(database, settings)
         state.webhooks = webhooks
@@ -60,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await webhooks.stop()
+            await poller.stop()
+            await state.cache.close()
             await state.rate_limiter.close()
             await database.dispose()
 
@@ -73,6 +116,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         session = database.session()
         try:
             await database.run(session, queries.ping)
+            if database.replica is not None:
+                replica = database.session(read=True)
+                try:
+                    await database.run(replica, queries.ping)
+                finally:
+                    await database.close(replica)
         except Exception as exc:  # any failure means: not ready
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse(
@@ -83,10 +132,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await database.close(session)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    async def metrics(_request: Request) -> Response:
+        from server.observability import metrics_body, observe_pool
+
+        if state.database is not None:
+            observe_pool(state.database)
+        body, content_type = metrics_body()
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *preview_routes(),  # /preview/{slug} and /preview/session (server/preview.py)
     ]
     try:
@@ -96,10 +154,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     except ImportError:  # pragma: no cover - assets module not present
         pass
 
-    middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
+    middleware = [
+        # Outermost: a cached anonymous GET is answered before anything else runs.
+        Middleware(FastPath, state=state),
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
     if settings.cors_origins:
         middleware.insert(
-            0,
+            1,
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

@@ -227,12 +227,25 @@ def serve_cmd(
     settings = get_settings()
     from server.protocol import GuardedHttpToolsProtocol
 
+    worker_count = workers or settings.workers
+    if worker_count > 1:
+        # Each worker writes its metrics here; /metrics adds them up (prometheus_client's
+        # multiprocess mode). Workers are spawned, so they see this before importing it.
+        import os
+        import tempfile
+
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="compendium-metrics-")
+        )
+        os.environ["COMPENDIUM_WORKERS"] = str(worker_count)
+    from server.observability import logging_config
+
     uvicorn.run(
         "server.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=worker_count,
         proxy_headers=True,
         # A slow or silent client must not hold a connection for long: idle keep-alive
         # connections close after 5 s, request headers must arrive within the header
@@ -243,7 +256,8 @@ def serve_cmd(
         limit_concurrency=settings.limit_concurrency,
         backlog=2048,
         timeout_graceful_shutdown=10,
-        log_level="info",
+        log_config=logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,
     )
 
 
@@ -369,6 +383,65 @@ def token_revoke(
     if not revoked:
         _fail(f"no active token named '{name}'")
     out.print(f"revoked token '{name}'", highlight=False, markup=False)
+
+
+persisted_app = typer.Typer(
+    help="Trusted documents: the GraphQL documents anonymous clients may run when "
+    "COMPENDIUM_TRUSTED_DOCUMENTS_ONLY is on.",
+    no_args_is_help=True,
+)
+app.add_typer(persisted_app, name="persisted")
+
+
+@persisted_app.command("add")
+def persisted_add(
+    files: Annotated[list[Path], typer.Argument(help="GraphQL documents (.graphql files).")],
+) -> None:
+    """Register documents (each file is one document, checked against the schema); prints
+    each one's SHA-256, which clients send as `extensions.persistedQuery.sha256Hash`."""
+    from graphql import parse, validate
+
+    from db.engine import session_scope
+    from db.persisted import add_document
+    from schema import schema
+
+    documents = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"{path}: cannot read: {exc}")
+            return
+        try:
+            errors = validate(schema._schema, parse(text))
+        except Exception as exc:  # a GraphQLError from parse
+            _fail(f"{path}: {exc}")
+            return
+        if errors:
+            _fail(f"{path}: " + "; ".join(e.message for e in errors))
+            return
+        documents.append((path, text))
+    with session_scope(_engine()) as session:
+        for path, text in documents:
+            digest, new = add_document(session, text, path.name)
+            out.print(
+                f"{digest}  {path}" + ("" if new else "  (already registered)"), highlight=False
+            )
+
+
+@persisted_app.command("list")
+def persisted_list() -> None:
+    """List the registered documents: SHA-256, name and when they were added."""
+    from db.engine import session_scope
+    from db.persisted import list_documents
+
+    with session_scope(_engine()) as session:
+        rows = list_documents(session)
+    if not rows:
+        out.print("no trusted documents (add some with `compendium persisted add`)")
+        return
+    for row in rows:
+        out.print(f"{row.sha256}  {row.name}  {_when(row.created_at)}", highlight=False)
 
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"

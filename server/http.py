@@ -42,8 +42,20 @@ from starlette.responses import HTMLResponse, Response
 
 from resolvers.context import Context
 from server.auth import Unauthenticated, request_viewer
+from server.cache import Entry, cache_key, surrogate_keys
 from server.limits import QueryLimits, TooComplex, count_tokens, measure, rate_key
 from server.limits import check as check_limits
+from server.observability import (
+    CACHE,
+    LATENCY,
+    REQUESTS,
+    count_errors,
+    observe_pool,
+    operation_label,
+    request_id_var,
+    span,
+)
+from server.persisted import PersistedError
 
 log = logging.getLogger("compendium.http")
 
@@ -150,6 +162,10 @@ class GraphQLHTTP:
         )
         self._documents = _LRU(1024)
         self._validated = _LRU(1024)
+        self.cache_control = (
+            f"public, max-age={self.settings.cache_max_age}, "
+            f"stale-while-revalidate={self.settings.cache_stale_while_revalidate}"
+        )
 
     # --- request parsing ------------------------------------------------------------------
 
@@ -207,13 +223,11 @@ class GraphQLHTTP:
             raise RequestError(400, "the request body must be a JSON object (batching is off)")
         return params
 
-    def _document(self, params: dict[str, Any]) -> tuple[str, DocumentNode]:
+    def _check_params(self, params: dict[str, Any]) -> None:
         query = params.get("query")
-        if query is None or query == "":
-            raise RequestError(400, "`query` is required")
-        if not isinstance(query, str):
+        if query is not None and not isinstance(query, str):
             raise RequestError(400, "`query` must be a string")
-        if len(query) > MAX_QUERY_LENGTH:
+        if isinstance(query, str) and len(query) > MAX_QUERY_LENGTH:
             raise RequestError(413, f"`query` is longer than {MAX_QUERY_LENGTH} characters")
         for key, kind in (("variables", dict), ("extensions", dict), ("operationName", str)):
             value = params.get(key)
@@ -221,6 +235,8 @@ class GraphQLHTTP:
                 raise RequestError(
                     400, f"`{key}` must be {'an object' if kind is dict else 'a string'}"
                 )
+
+    def _document(self, query: str) -> DocumentNode:
         document = self._documents.get(query)
         if document is None:
             try:
@@ -232,7 +248,7 @@ class GraphQLHTTP:
                     ) from None
                 raise
             self._documents.put(query, document)
-        return query, document
+        return document
 
     def _validate(self, query: str, document: DocumentNode) -> list[GraphQLError]:
         errors = self._validated.get(query)
@@ -250,6 +266,8 @@ class GraphQLHTTP:
         media: str,
         headers: dict[str, str] | None = None,
     ) -> Response:
+        if "errors" in payload:
+            count_errors(payload)
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return Response(body, status_code=status, media_type=media, headers=headers)
 
@@ -301,8 +319,30 @@ class GraphQLHTTP:
 
     async def handle(self, request: Request) -> Response:
         request_id = _request_id(request)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        meta: dict[str, Any] = {}
+        response = await self._guarded(request, request_id, meta)
+        elapsed = time.perf_counter() - started
+        operation = "(cache hit)" if meta.get("cached") else operation_label(meta.get("operation"))
+        REQUESTS.labels(operation, str(response.status_code)).inc()
+        LATENCY.labels(operation).observe(elapsed)
+        observe_pool(self.state.database)
+        log.info(
+            "graphql request",
+            extra={
+                "operation": operation,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "cache": response.headers.get("x-cache", "-"),
+            },
+        )
+        request_id_var.reset(token)
+        return response
+
+    async def _guarded(self, request: Request, request_id: str, meta: dict[str, Any]) -> Response:
         try:
-            return await self._handle(request, request_id)
+            return await self._handle(request, request_id, meta)
         except Exception:
             # Never a traceback, a path or SQL to the client: the detail goes to the log.
             log.exception("unexpected error handling request %s", request_id)
@@ -357,7 +397,7 @@ class GraphQLHTTP:
             log.warning("rate limiter unavailable; request let through", exc_info=True)
         return None
 
-    async def _handle(self, request: Request, request_id: str) -> Response:
+    async def _handle(self, request: Request, request_id: str, meta: dict[str, Any]) -> Response:
         if request.method not in ("GET", "POST"):
             return Response(status_code=405, headers={"Allow": "GET, POST"})
         if request.method == "GET" and _wants_html(request):
@@ -377,9 +417,32 @@ class GraphQLHTTP:
         if limited is not None:
             return limited
         started = time.perf_counter()
+        anonymous = "authorization" not in request.headers
+        cache = self.state.cache
         try:
             params = await self._params(request)
-            query, document = self._document(params)
+            meta["operation"] = params.get("operationName")
+            self._check_params(params)
+            resolved = await self.state.persisted.resolve(params, anonymous)
+            if resolved is None:
+                raise RequestError(400, "`query` is required")
+            query = resolved.query
+            key = None
+            if anonymous and cache.enabled:
+                # Before parsing anything: a cached answer for this document and these variables.
+                key = cache_key(
+                    resolved.doc_hash, params.get("operationName"), params.get("variables"), media
+                )
+                entry = await cache.get(key)
+                CACHE.labels("miss" if entry is None else "hit").inc()
+                if entry is not None:
+                    meta["cached"] = True
+                    if request.method == "GET":
+                        cache.link_fast(key, (request.scope["query_string"], media))
+                    return self._cached(entry, request, request_id)
+            document = self._document(query)
+        except PersistedError as exc:
+            return self._request_error(400, [_error(exc.message, exc.code)], media)
         except RequestError as exc:
             return self._json(
                 {"errors": [_error(exc.message, "BAD_USER_INPUT")]}, exc.status, media, exc.headers
@@ -393,6 +456,8 @@ class GraphQLHTTP:
             return self._request_error(400, [self._format(e, request_id) for e in errors], media)
         operation_name = params.get("operationName")
         operation = get_operation_ast(document, operation_name)
+        if isinstance(operation, OperationDefinitionNode) and operation.name is not None:
+            meta["operation"] = operation.name.value
         if not isinstance(operation, OperationDefinitionNode):
             message = (
                 f"no operation named '{operation_name}'"
@@ -453,14 +518,15 @@ class GraphQLHTTP:
         result: ExecutionResult
         try:
             async with asyncio.timeout(self.settings.execution_timeout_seconds):
-                outcome = execute(
-                    self.schema,
-                    document,
-                    context_value=context,
-                    variable_values=variables,
-                    operation_name=operation_name,
-                )
-                result = await outcome if hasattr(outcome, "__await__") else outcome  # type: ignore[misc]
+                with span("graphql", operation=meta.get("operation") or "", request_id=request_id):
+                    outcome = execute(
+                        self.schema,
+                        document,
+                        context_value=context,
+                        variable_values=variables,
+                        operation_name=operation_name,
+                    )
+                    result = await outcome if hasattr(outcome, "__await__") else outcome  # type: ignore[misc]
         except TimeoutError:
             log.warning("request %s stopped after the execution timeout", request_id)
             return self._json(
@@ -498,7 +564,33 @@ class GraphQLHTTP:
             # Drafts and editorial data: never stored by a browser or a shared cache.
             headers["Cache-Control"] = "private, no-store"
             headers["Vary"] = "Authorization"
-        return self._json(payload, 200, media, headers)
+            return self._json(payload, 200, media, headers)
+        if result.errors or operation.operation is not OperationType.QUERY or key is None:
+            headers["Cache-Control"] = "no-store"
+            return self._json(payload, 200, media, headers)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        fast = (request.scope["query_string"], media) if request.method == "GET" else None
+        entry = await cache.put(key, body, media, context.tags, fast)
+        return self._cached(entry, request, request_id, hit=False)
+
+    def _cached(
+        self, entry: Entry, request: Request, request_id: str, hit: bool = True
+    ) -> Response:
+        """A cacheable anonymous answer: ETag and Surrogate-Key; public caching for GET."""
+        headers = {
+            "ETag": entry.etag,
+            "Surrogate-Key": surrogate_keys(entry.tags),
+            "X-Cache": "HIT" if hit else "MISS",
+            "X-Request-Id": request_id,
+        }
+        if request.method == "GET":
+            headers["Cache-Control"] = self.cache_control
+            headers["Vary"] = "Accept, Accept-Encoding, Authorization"
+            if _etag_matches(request.headers.get("if-none-match"), entry.etag):
+                return Response(status_code=304, headers=headers)
+        else:
+            headers["Cache-Control"] = "no-store"
+        return Response(entry.body, status_code=200, media_type=entry.media, headers=headers)
 
     def _too_complex(self, exc: TooComplex, media: str) -> Response:
         return self._request_error(
@@ -514,6 +606,14 @@ class GraphQLHTTP:
             ],
             media,
         )
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

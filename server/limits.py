@@ -119,7 +119,11 @@ def measure(
         return default if isinstance(default, int) else LIST_ESTIMATE
 
     def walk(
-        selection_set: SelectionSetNode | None, parent: Any, items: int, depth: int | None
+        selection_set: SelectionSetNode | None,
+        parent: Any,
+        items: int,
+        depth: int | None,
+        paged: bool = False,
     ) -> int:
         if selection_set is None:
             return 0
@@ -144,26 +148,28 @@ def measure(
                 child_items = items
                 first = first_of(sel, field_def)
                 if first is not None:
-                    # A connection (or search): what is inside counts `first` times;
-                    # its `edges` list is those same items, not a further multiple.
+                    # A paged field (connection, search, change feed): what is inside counts
+                    # `first` times; its items list (`edges`, `changes`) is those same items.
                     child_items = items * max(first, 1)
-                elif is_list and not (
-                    name == "edges" and getattr(parent, "name", "").endswith("Connection")
-                ):
+                elif is_list and not paged:
                     child_items = items * LIST_ESTIMATE
                 cost += walk(
-                    sel.selection_set, named, child_items, None if depth is None else depth + 1
+                    sel.selection_set,
+                    named,
+                    child_items,
+                    None if depth is None else depth + 1,
+                    paged=first is not None,
                 )
             elif isinstance(sel, InlineFragmentNode):
                 target = parent
                 if sel.type_condition is not None:
                     target = schema.get_type(sel.type_condition.name.value) or parent
-                cost += walk(sel.selection_set, target, items, depth)
+                cost += walk(sel.selection_set, target, items, depth, paged)
             elif isinstance(sel, FragmentSpreadNode):
                 frag = fragments.get(sel.name.value)
                 if frag is not None:
                     target = schema.get_type(frag.type_condition.name.value) or parent
-                    cost += walk(frag.selection_set, target, items, depth)
+                    cost += walk(frag.selection_set, target, items, depth, paged)
         return cost
 
     m.cost = walk(operation.selection_set, root, 1, 1)

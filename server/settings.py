@@ -13,11 +13,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPENDIUM_", extra="ignore")
 
     database_url: str = "sqlite:///./compendium.db"
+    # Optional read replica for anonymous readers (same kind of database).
+    database_read_url: str | None = None
     # Browser origins allowed to call the API (CORS); empty: same origin only.
     cors_origins: list[str] = []
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Logs of `compendium serve`: JSON lines with request ids (json) or plain text (text).
+    log_format: str = "json"
+    log_level: str = "info"
     # Largest `first` a connection accepts; past it the query is refused.
     max_page_size: int = 100
 
@@ -47,6 +52,22 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Namespace of Compendium's keys in that Redis (several deployments may share one).
     redis_prefix: str = "compendium:"
+
+    # Response cache for anonymous queries (README "Caching"): in process, or in Redis
+    # when `redis_url` is set. Entries live at most `cache_ttl_seconds`.
+    response_cache: bool = True
+    cache_ttl_seconds: int = 300
+    cache_max_entries: int = 10_000
+    # How often each process reads the database's change log to drop entries that
+    # other processes (the CLI, other workers or instances) made stale.
+    cache_poll_seconds: float = 1.0
+    # Cache-Control of anonymous GET responses (browsers and CDNs).
+    cache_max_age: int = 60
+    cache_stale_while_revalidate: int = 300
+    # A URL that receives the surrogate keys to purge after each change (CDN purge hook).
+    cdn_purge_url: str | None = None
+    # Anonymous clients may run only documents registered with `compendium persisted add`.
+    trusted_documents_only: bool = False
     # How long a published review stays current before it is due for re-review.
     review_interval_days: int = 365
     # A fact change regenerates the drafts of the reviews it affects in the same

@@ -1,0 +1,40 @@
+"""Trusted documents: GraphQL documents registered by operators (`compendium persisted`)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from db.models import PersistedDocument, utcnow
+
+T = PersistedDocument.__table__  # type: ignore[attr-defined]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def add_document(session: Session, text: str, name: str) -> tuple[str, bool]:
+    """Register a document; returns its hash and whether it was new (adding twice is a no-op)."""
+    digest = sha256(text)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    inserted = session.execute(
+        insert(T)
+        .values(sha256=digest, document=text, name=name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["sha256"])
+        .returning(T.c.sha256)
+    ).scalar()
+    return digest, inserted is not None
+
+
+def document_by_hash(session: Session, digest: str) -> str | None:
+    return session.execute(select(T.c.document).where(T.c.sha256 == digest)).scalar()
+
+
+def list_documents(session: Session) -> list[Any]:
+    return list(session.execute(select(T.c.sha256, T.c.name, T.c.created_at).order_by(T.c.name)))

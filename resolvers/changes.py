@@ -1,0 +1,150 @@
+"""Delta sync for mobile apps: the change feed of the published catalog.
+
+The database writes the log itself (triggers, see the change_log migration); this
+reads a page of it. The feed describes what anonymous readers see, whoever asks:
+review nodes are always the published revision.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from db import queries
+from resolvers.content import ReviewView, review_views
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.relay import check_first, to_global_id
+
+TYPE_NAMES = {"review": "Review", "compound": "Compound", "condition": "Condition"}
+# Feed positions are log ids, an INTEGER column.
+MAX_POSITION = 2**31 - 1
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"change:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The feed position of a cursor; 0 (the start) for none."""
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, digits = raw.partition(":")
+        if kind == "change" and digits.isascii() and digits.isdigit():
+            position = int(digits)
+            if position <= MAX_POSITION:
+                return position
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadUserInput(
+        "`since` is not a cursor of the change feed (pass a `cursor` it returned, or null "
+        "to start from the beginning)",
+        argument="since",
+    )
+
+
+class PublishedReviewRow:
+    """A review row as anonymous readers see it, for every caller: the feed mirrors the
+    published catalog, so an editor's draft status or edit time must not leak into it."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Any):
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+    @property
+    def status(self) -> str:
+        return "PUBLISHED"
+
+    @property
+    def updated_at(self) -> Any:
+        return self._row.published_at
+
+
+@dataclass(slots=True)
+class Change:
+    op: str  # UPSERT or DELETE
+    entity: str  # review, compound or condition
+    id: str  # global id
+    slug: str
+    cursor: str
+    # A compound or condition row, or a review's published view; None for DELETE.
+    node: Any = None
+
+
+@dataclass(slots=True)
+class Feed:
+    changes: list[Change]
+    cursor: str
+    has_more: bool
+
+
+async def changes(ctx: Context, since: str | None, first: int) -> Feed:
+    check_first(first, ctx.settings.max_page_size)
+    position = decode_cursor(since)
+    rows, has_more = await ctx.db(queries.changes_after, position, first)
+    if not rows:
+        return Feed([], encode_cursor(position), has_more)
+    # Several entries for one record within the page: only the last one matters. The slug
+    # is part of the key: SQLite reuses the id of a deleted newest row, and the tombstone
+    # of the old record must not be collapsed into the new one's upsert.
+    last: dict[tuple[str, int, str], Any] = {}
+    for row in rows:
+        last[(str(row.entity), row.entity_id, row.slug)] = row
+    entries = sorted(last.values(), key=lambda r: r.id)
+    nodes = await _nodes(ctx, [r for r in entries if str(r.op) == "UPSERT"])
+    out = []
+    for r in entries:
+        entity = str(r.entity)
+        node = nodes.get((entity, r.entity_id, r.slug))
+        # An upsert whose record has since been deleted or unpublished (a later page
+        # says so too) is already a deletion for the client.
+        out.append(
+            Change(
+                op="UPSERT" if node is not None else "DELETE",
+                entity=entity,
+                id=to_global_id(TYPE_NAMES[entity], r.entity_id),
+                slug=r.slug,
+                cursor=encode_cursor(r.id),
+                node=node,
+            )
+        )
+    return Feed(out, encode_cursor(rows[-1].id), has_more)
+
+
+async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str], Any]:
+    """The current published state of the upserted records, in a fixed number of
+    batched loads whatever the page size."""
+    ids: dict[str, list[int]] = {entity: [] for entity in TYPE_NAMES}
+    for r in upserts:
+        ids[str(r.entity)].append(r.entity_id)
+    loaded = await ctx.loaders.review_by_id.load_many(ids["review"])
+    reviews = [
+        PublishedReviewRow(r)
+        for r in loaded
+        if r is not None and r.published_revision_id is not None
+    ]
+    # The reviews' compounds and conditions join the same batches as the upserted ones.
+    compounds = await ctx.loaders.compound_by_id.load_many(
+        ids["compound"] + [r.compound_id for r in reviews]
+    )
+    conditions = await ctx.loaders.condition_by_id.load_many(
+        ids["condition"] + [r.condition_id for r in reviews]
+    )
+    views: list[ReviewView] = await review_views(ctx, reviews, preview=False)
+    # Keyed by slug too: a reused id may name another record now (see above).
+    out: dict[tuple[str, int, str], Any] = {}
+    for entity, rows in (("compound", compounds), ("condition", conditions)):
+        for row in rows[: len(ids[entity])]:
+            if row is not None:
+                out[(entity, row.id, row.slug)] = row
+    for view in views:
+        out[("review", view.row.id, view.row.slug)] = view
+    return out
