@@ -88,6 +88,7 @@ class Feed:
 
 async def changes(ctx: Context, since: str | None, first: int) -> Feed:
     check_first(first, ctx.settings.max_page_size)
+    ctx.depends("changes")  # any new entry changes the answer (see the response cache)
     position = decode_cursor(since)
     rows, has_more = await ctx.db(queries.changes_after, position, first)
     if not rows:

@@ -336,3 +336,31 @@ async def test_redis_cache_is_shared_and_invalidated_for_every_instance(
     )
     after = await get(two, COMPOUND, {"slug": "ketamine"})
     assert after.headers["x-cache"] == "MISS" and "Ketamine (shared)" in after.text
+
+
+async def test_change_feed_answers_are_invalidated_by_new_entries(api: Api, demo_url: str) -> None:
+    feed = "query F($since: String) { changes(since: $since, first: 5) { cursor hasMore } }"
+    first = await get(api, feed, {"since": None})
+    end = first.json()["data"]["changes"]
+    # Page to the end of the feed, then ask for "what's new" twice: cached.
+    since = end["cursor"]
+    while True:
+        page = (await get(api, feed, {"since": since})).json()["data"]["changes"]
+        if not page["hasMore"]:
+            break
+        since = page["cursor"]
+    tail = await get(api, feed, {"since": since})
+    assert (await get(api, feed, {"since": since})).headers["x-cache"] == "HIT"
+    editor = {"authorization": f"Bearer {tokens(demo_url)['editor']}"}
+    rev = (
+        await api.post('query C { compound(slug: "lithium") { revision } }', headers=editor)
+    ).json()["data"]["compound"]["revision"]
+    await api.post(
+        """mutation U($rev: Int!) { updateCompound(slug: "lithium", expectedRevision: $rev,
+           input: {evidenceLevel: "Revised."}) { compound { slug } } }""",
+        {"rev": rev},
+        headers=editor,
+    )
+    again = await get(api, feed, {"since": since})
+    assert again.headers["x-cache"] == "MISS"
+    assert again.json()["data"]["changes"]["cursor"] != tail.json()["data"]["changes"]["cursor"]
