@@ -701,3 +701,21 @@ async def test_editor_list_query_count_is_constant(api: Api, as_role: Any) -> No
         counts[first] = len(api.statements)
     # One token lookup, the count and the page, then one statement per relation.
     assert counts[1] == counts[10] == counts[100] <= 10, counts
+
+
+async def test_readers_keep_the_approved_research_level(as_role: Any) -> None:
+    """Regeneration after an evidence change rewrites the draft; readers keep the level the
+    reviewer approved (the text depends on it) until the new draft is published."""
+    editor, anonymous = as_role("editor"), as_role(None)
+    query = 'query R { review(slug: "ketamine--als") { research evidence { revision } } }'
+    before = (await editor.data(query))["review"]
+    assert before["research"] == "LIMITED"
+    changed = await editor.data(
+        'mutation E($rev: Int!) { updateEvidence(compound: "ketamine", condition: "als", '
+        "expectedRevision: $rev, input: {research: SPECIFIC}) { effect { regeneratedReviews } } }",
+        {"rev": before["evidence"]["revision"]},
+    )
+    assert changed["updateEvidence"]["effect"]["regeneratedReviews"] == 1
+    assert (await editor.data(query))["review"]["research"] == "SPECIFIC"
+    reader = await anonymous.data('query R { review(slug: "ketamine--als") { research isStale } }')
+    assert reader["review"] == {"research": "LIMITED", "isStale": True}
