@@ -187,17 +187,45 @@ def _after_facts(
     return result
 
 
-def create_compound(
-    session: Session, actor: Actor, record: dict[str, Any], limit: int
+@dataclass(frozen=True, slots=True)
+class CatalogKind:
+    """A compound or a condition: the same units of work, on different tables."""
+
+    name: str  # "compound"
+    table: Any
+    section: str  # the catalog file's list, e.g. "compounds"
+
+    @property
+    def type_name(self) -> str:
+        return self.name.capitalize()
+
+    def record(self, session: Session, row: Any) -> dict[str, Any]:
+        if self.name == "compound":
+            cites = importer.citations_of_owner(session, "compound", row.id)
+            return importer.compound_record(row, cites)
+        return importer.condition_record(row)
+
+    def scope(self, record_id: int) -> dict[str, list[int]]:
+        """The generation scope of the record's reviews."""
+        return {f"{self.name}_ids": [record_id]}
+
+
+COMPOUND = CatalogKind("compound", ed.C, "compounds")
+CONDITION = CatalogKind("condition", ed.D, "conditions")
+
+
+def create_fact(
+    session: Session, actor: Actor, kind: CatalogKind, record: dict[str, Any], limit: int
 ) -> FactsResult:
-    _taken(session, ed.C, record.get("slug", ""), "compound")
-    catalog = _validated(session, "compounds", record, "input")
+    _taken(session, kind.table, record.get("slug", ""), kind.name)
+    catalog = _validated(session, kind.section, record, "input")
     importer.upsert(session, catalog, refresh=False)
-    row = ed.row_by_slug(session, ed.C, catalog.compounds[0].slug, "compound")
+    slug = getattr(catalog, kind.section)[0].slug
+    row = ed.row_by_slug(session, kind.table, slug, kind.name)
     actor.audit(
         session,
-        "createCompound",
-        "Compound",
+        f"create{kind.type_name}",
+        kind.type_name,
         record_id=row.id,
         record_key=row.slug,
         before=None,
@@ -206,100 +234,45 @@ def create_compound(
     return FactsResult(row.id)
 
 
-def update_compound(
-    session: Session, actor: Actor, slug: str, expected: int, patch: dict[str, Any], limit: int
+def update_fact(
+    session: Session,
+    actor: Actor,
+    kind: CatalogKind,
+    slug: str,
+    expected: int,
+    patch: dict[str, Any],
+    limit: int,
 ) -> FactsResult:
-    row = ed.row_by_slug(session, ed.C, slug, "compound")
-    ed.claim(session, ed.C, row.id, expected, "compound", slug)
-    current = importer.compound_record(
-        row, importer.citations_of_owner(session, "compound", row.id)
-    )
-    catalog = _validated(session, "compounds", {**current, **patch, "slug": slug}, "input")
-    importer.upsert(session, catalog, refresh=False)
-    after = ed.revision_of(session, ed.C, row.id)
+    row = ed.row_by_slug(session, kind.table, slug, kind.name)
+    ed.claim(session, kind.table, row.id, expected, kind.name, slug)
+    record = {**kind.record(session, row), **patch, "slug": slug}
+    importer.upsert(session, _validated(session, kind.section, record, "input"), refresh=False)
     actor.audit(
         session,
-        "updateCompound",
-        "Compound",
+        f"update{kind.type_name}",
+        kind.type_name,
         record_id=row.id,
         record_key=slug,
         before=expected,
-        after=after,
+        after=ed.revision_of(session, kind.table, row.id),
         detail={"fields": sorted(patch)},
     )
-    return _after_facts(session, FactsResult(row.id), limit, compound_ids=[row.id])
+    return _after_facts(session, FactsResult(row.id), limit, **kind.scope(row.id))
 
 
-def delete_compound(session: Session, actor: Actor, slug: str, expected: int) -> FactsResult:
-    row = ed.row_by_slug(session, ed.C, slug, "compound")
-    ed.claim(session, ed.C, row.id, expected, "compound", slug)
-    _refuse_if_published(ed.published_reviews(session, compound_id=row.id))
-    deleted = ed.delete_reviews_of(session, compound_id=row.id)
-    ed.delete_by_id(session, ed.C, row.id)
-    actor.audit(
-        session,
-        "deleteCompound",
-        "Compound",
-        record_id=row.id,
-        record_key=slug,
-        before=expected,
-        after=None,
-        detail={"deletedReviews": deleted},
-    )
-    return FactsResult(row.id, extra={"deleted_reviews": deleted, "slug": slug, "type": "Compound"})
-
-
-def create_condition(
-    session: Session, actor: Actor, record: dict[str, Any], limit: int
+def delete_fact(
+    session: Session, actor: Actor, kind: CatalogKind, slug: str, expected: int
 ) -> FactsResult:
-    _taken(session, ed.D, record.get("slug", ""), "condition")
-    catalog = _validated(session, "conditions", record, "input")
-    importer.upsert(session, catalog, refresh=False)
-    row = ed.row_by_slug(session, ed.D, catalog.conditions[0].slug, "condition")
+    row = ed.row_by_slug(session, kind.table, slug, kind.name)
+    ed.claim(session, kind.table, row.id, expected, kind.name, slug)
+    scope = {f"{kind.name}_id": row.id}
+    _refuse_if_published(ed.published_reviews(session, **scope))
+    deleted = ed.delete_reviews_of(session, **scope)
+    ed.delete_by_id(session, kind.table, row.id)
     actor.audit(
         session,
-        "createCondition",
-        "Condition",
-        record_id=row.id,
-        record_key=row.slug,
-        before=None,
-        after=row.revision,
-    )
-    return FactsResult(row.id)
-
-
-def update_condition(
-    session: Session, actor: Actor, slug: str, expected: int, patch: dict[str, Any], limit: int
-) -> FactsResult:
-    row = ed.row_by_slug(session, ed.D, slug, "condition")
-    ed.claim(session, ed.D, row.id, expected, "condition", slug)
-    current = importer.condition_record(row)
-    catalog = _validated(session, "conditions", {**current, **patch, "slug": slug}, "input")
-    importer.upsert(session, catalog, refresh=False)
-    after = ed.revision_of(session, ed.D, row.id)
-    actor.audit(
-        session,
-        "updateCondition",
-        "Condition",
-        record_id=row.id,
-        record_key=slug,
-        before=expected,
-        after=after,
-        detail={"fields": sorted(patch)},
-    )
-    return _after_facts(session, FactsResult(row.id), limit, condition_ids=[row.id])
-
-
-def delete_condition(session: Session, actor: Actor, slug: str, expected: int) -> FactsResult:
-    row = ed.row_by_slug(session, ed.D, slug, "condition")
-    ed.claim(session, ed.D, row.id, expected, "condition", slug)
-    _refuse_if_published(ed.published_reviews(session, condition_id=row.id))
-    deleted = ed.delete_reviews_of(session, condition_id=row.id)
-    ed.delete_by_id(session, ed.D, row.id)
-    actor.audit(
-        session,
-        "deleteCondition",
-        "Condition",
+        f"delete{kind.type_name}",
+        kind.type_name,
         record_id=row.id,
         record_key=slug,
         before=expected,
@@ -307,7 +280,7 @@ def delete_condition(session: Session, actor: Actor, slug: str, expected: int) -
         detail={"deletedReviews": deleted},
     )
     return FactsResult(
-        row.id, extra={"deleted_reviews": deleted, "slug": slug, "type": "Condition"}
+        row.id, extra={"deleted_reviews": deleted, "slug": slug, "type": kind.type_name}
     )
 
 

@@ -360,6 +360,29 @@ def _review_tags(review_id: int) -> list[str]:
     return [f"review:{review_id}", "list:reviews", "list:search", "changes"]
 
 
+async def _write_fact(
+    info: strawberry.Info, unit: Any, kind: ed.CatalogKind, *args: Any
+) -> tuple[Any, FactsEffect]:
+    """Create or update a compound or condition; its row as stored now and the effect."""
+    ctx = _ctx(info)
+    actor = ed.require(ctx, "edit")
+    limit = ctx.settings.inline_regeneration_limit
+    r = await ed.write(ctx, unit, actor, kind, *args, limit)
+    await ctx.invalidate(*_fact_tags(kind.name, r.record_id))
+    loader = ctx.loaders.compound_by_id if kind is ed.COMPOUND else ctx.loaders.condition_by_id
+    return await loader.load(r.record_id), _effect(r)
+
+
+async def _delete_fact(
+    info: strawberry.Info, kind: ed.CatalogKind, slug: str, expected: int
+) -> DeletePayload:
+    ctx = _ctx(info)
+    actor = ed.require(ctx, "edit")
+    r = await ed.write(ctx, ed.delete_fact, actor, kind, slug, expected)
+    await ctx.invalidate(*_fact_tags(kind.name, r.record_id))
+    return _deleted(r)
+
+
 def _wake_webhooks(ctx: Context) -> None:
     dispatcher = getattr(ctx.app_state, "webhooks", None)
     if dispatcher is not None:
@@ -380,14 +403,8 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[CompoundInput, strawberry.argument(description="The compound.")],
     ) -> CompoundPayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(
-            ctx, ed.create_compound, actor, _record(input), ctx.settings.inline_regeneration_limit
-        )
-        await ctx.invalidate(*_fact_tags("compound", r.record_id))
-        row = await ctx.loaders.compound_by_id.load(r.record_id)
-        return CompoundPayload(compound=Compound(row=row), effect=_effect(r))
+        row, effect = await _write_fact(info, ed.create_fact, ed.COMPOUND, _record(input))
+        return CompoundPayload(compound=Compound(row=row), effect=effect)
 
     @strawberry.mutation(
         description="Change a compound's facts (editor). Its published reviews keep serving the "
@@ -400,20 +417,10 @@ class Mutation:
         expected_revision: Expected,
         input: Annotated[CompoundPatch, strawberry.argument(description="The changes.")],
     ) -> CompoundPayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(
-            ctx,
-            ed.update_compound,
-            actor,
-            slug,
-            expected_revision,
-            _record(input),
-            ctx.settings.inline_regeneration_limit,
+        row, effect = await _write_fact(
+            info, ed.update_fact, ed.COMPOUND, slug, expected_revision, _record(input)
         )
-        await ctx.invalidate(*_fact_tags("compound", r.record_id))
-        row = await ctx.loaders.compound_by_id.load(r.record_id)
-        return CompoundPayload(compound=Compound(row=row), effect=_effect(r))
+        return CompoundPayload(compound=Compound(row=row), effect=effect)
 
     @strawberry.mutation(
         description="Delete a compound with its evidence and unpublished reviews (editor); "
@@ -425,11 +432,7 @@ class Mutation:
         slug: Annotated[str, strawberry.argument(description="Compound slug.")],
         expected_revision: Expected,
     ) -> DeletePayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(ctx, ed.delete_compound, actor, slug, expected_revision)
-        await ctx.invalidate(*_fact_tags("compound", r.record_id))
-        return _deleted(r)
+        return await _delete_fact(info, ed.COMPOUND, slug, expected_revision)
 
     @strawberry.mutation(description="Create a condition (editor).")
     async def create_condition(
@@ -437,14 +440,8 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[ConditionInput, strawberry.argument(description="The condition.")],
     ) -> ConditionPayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(
-            ctx, ed.create_condition, actor, _record(input), ctx.settings.inline_regeneration_limit
-        )
-        await ctx.invalidate(*_fact_tags("condition", r.record_id))
-        row = await ctx.loaders.condition_by_id.load(r.record_id)
-        return ConditionPayload(condition=Condition(row=row), effect=_effect(r))
+        row, effect = await _write_fact(info, ed.create_fact, ed.CONDITION, _record(input))
+        return ConditionPayload(condition=Condition(row=row), effect=effect)
 
     @strawberry.mutation(
         description="Change a condition's facts (editor); its reviews are handled as for "
@@ -457,20 +454,10 @@ class Mutation:
         expected_revision: Expected,
         input: Annotated[ConditionPatch, strawberry.argument(description="The changes.")],
     ) -> ConditionPayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(
-            ctx,
-            ed.update_condition,
-            actor,
-            slug,
-            expected_revision,
-            _record(input),
-            ctx.settings.inline_regeneration_limit,
+        row, effect = await _write_fact(
+            info, ed.update_fact, ed.CONDITION, slug, expected_revision, _record(input)
         )
-        await ctx.invalidate(*_fact_tags("condition", r.record_id))
-        row = await ctx.loaders.condition_by_id.load(r.record_id)
-        return ConditionPayload(condition=Condition(row=row), effect=_effect(r))
+        return ConditionPayload(condition=Condition(row=row), effect=effect)
 
     @strawberry.mutation(
         description="Delete a condition with its evidence and unpublished reviews (editor); "
@@ -482,11 +469,7 @@ class Mutation:
         slug: Annotated[str, strawberry.argument(description="Condition slug.")],
         expected_revision: Expected,
     ) -> DeletePayload:
-        ctx = _ctx(info)
-        actor = ed.require(ctx, "edit")
-        r = await ed.write(ctx, ed.delete_condition, actor, slug, expected_revision)
-        await ctx.invalidate(*_fact_tags("condition", r.record_id))
-        return _deleted(r)
+        return await _delete_fact(info, ed.CONDITION, slug, expected_revision)
 
     @strawberry.mutation(
         description="Link a compound and a condition with evidence (editor); the pair's review "
