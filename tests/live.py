@@ -226,37 +226,9 @@ def live_editor_token(live_database: str) -> str:
 
 @pytest.fixture(scope="module")
 def live_server(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running server with the demo catalog loaded (in ``live_database``)."""
-    tmp = tmp_path_factory.mktemp("live")
-    env = _live_env(live_database)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    stdout_path = tmp / "server.stdout.log"
-    stderr_path = tmp / "server.stderr.log"
-    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "server.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-        )
-    try:
-        _wait_healthy(process, base, stderr_path)
+    """Base URL of a running server (`compendium serve`) over ``live_database``."""
+    with serving(live_database, tmp_path_factory.mktemp("live")) as base:
         yield base
-    finally:
-        _stop(process)
 
 
 @contextlib.contextmanager
