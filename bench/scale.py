@@ -18,7 +18,7 @@ the servers' resident memory (peak while loaded, and after), the plans and timin
 list's SQL statements, and the aims, met or not.
 
     .venv/bin/python bench/scale.py [--backends sqlite,postgresql] [--compounds 1000]
-        [--conditions 200] [--requests 300] [--rounds 3]
+        [--conditions 200] [--requests 100] [--rounds 10]
         [--postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 
 A quick try: `--compounds 100 --conditions 20`. The full size takes several minutes per
@@ -41,6 +41,7 @@ import math
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,6 +195,7 @@ class Backend:
     """Fresh databases on one backend, removed by close()."""
 
     name = ""
+    keep = False  # leave the databases in place (for EXPLAIN by hand); say where they are
 
     def create(self, label: str) -> str:
         raise NotImplementedError
@@ -205,20 +207,25 @@ class Backend:
 class SQLiteBackend(Backend):
     name = "sqlite"
 
-    def __init__(self) -> None:
-        self.tmp = tempfile.TemporaryDirectory(prefix="compendium_scale_")
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep
+        self.dir = tempfile.mkdtemp(prefix="compendium_scale_")
 
     def create(self, label: str) -> str:
-        return f"sqlite:///{self.tmp.name}/{label}.db"
+        return f"sqlite:///{self.dir}/{label}.db"
 
     def close(self) -> None:
-        self.tmp.cleanup()
+        if self.keep:
+            print(f"kept the SQLite databases in {self.dir} (remove it when done)")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class PostgresBackend(Backend):
     name = "postgresql"
 
-    def __init__(self, server_url: str):
+    def __init__(self, server_url: str, keep: bool = False):
+        self.keep = keep
         self.server = make_url(server_url)
         # AUTOCOMMIT: CREATE/DROP DATABASE cannot run in a transaction.
         self.admin = create_engine(
@@ -234,9 +241,19 @@ class PostgresBackend(Backend):
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         self.created.append(name)
+        return self.url(name)
+
+    def url(self, name: str) -> str:
         return self.server.set(database=name).render_as_string(hide_password=False)
 
     def close(self) -> None:
+        if self.keep:
+            print(
+                "kept the PostgreSQL databases "
+                + ", ".join(self.url(name) for name in self.created)
+                + " (DROP DATABASE them when done)"
+            )
+            self.created = []
         for name in self.created:
             try:
                 with self.admin.connect() as conn:
@@ -317,12 +334,15 @@ def build_big(url: str, compounds: int, conditions: int, workdir: Path) -> Catal
     return cat
 
 
-def analyze(url: str) -> None:
-    """PostgreSQL: the statistics autovacuum would gather shortly after a bulk load."""
+def vacuum_analyze(url: str) -> str:
+    """PostgreSQL: what autovacuum does shortly after a bulk load (publishing rewrites every
+    review row: without it half the table is dead rows, and no index-only scan is possible).
+    Returns the server's autovacuum setting (test servers often turn it off)."""
     engine = make_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
+            conn.execute(text("VACUUM (ANALYZE)"))
+            return str(conn.execute(text("SHOW autovacuum")).scalar())
     finally:
         engine.dispose()
 
@@ -497,7 +517,9 @@ async def measure(
                 # does not always favour the same one.
                 order = cats if round_ % 2 == 0 else list(reversed(cats))
                 for cat in order:
-                    bodies = payloads(cat, kind, requests, rng)
+                    # Search is the slowest request: a third as many keep the run short.
+                    n = requests if kind != "search" else max(10, requests // 3)
+                    bodies = payloads(cat, kind, n, rng)
                     results[(cat.label, kind)].append(await load(client, cat, bodies, concurrency))
     await asyncio.sleep(1.0)
     for cat in cats:
@@ -660,9 +682,10 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> li
     big = build_big(backend.create("big"), args.compounds, args.conditions, workdir)
     for cat in (demo, big):
         cat.size = database_size(cat.url)
+    autovacuum = ""
     if backend.name == "postgresql":
         for cat in (demo, big):
-            analyze(cat.url)
+            autovacuum = vacuum_analyze(cat.url)
     reviews = big.build["published"]
     print(f"migrate (`compendium db upgrade`):          {big.build['migrate']:8.1f} s")
     print(f"import (`compendium import`, JSON file):    {big.build['import']:8.1f} s")
@@ -680,7 +703,10 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> li
         + (" (file + -wal)" if backend.name == "sqlite" else " (pg_database_size)")
     )
     if backend.name == "postgresql":
-        print("(ANALYZE run on both databases after loading, as autovacuum would)")
+        print(
+            f"(VACUUM (ANALYZE) run on both databases after loading, as autovacuum would; "
+            f"this server has autovacuum {autovacuum})"
+        )
     sys.stdout.flush()
 
     kinds = ["review", "list"] + (["search"] if args.search else [])
@@ -723,15 +749,16 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path) -> li
                 f"{kind:<8}{cat.label:<9}{r['rps']:>8.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
                 f"{p50x:>7.2f}x{p99x:>7.2f}x{int(r['errors']):>8}"
             )
-        per_round = [
-            f"{percentile(run.latencies_ms, 50):.1f}/{percentile(run.latencies_ms, 99):.1f}"
-            for run in results[("big", kind)]
-        ]
-        demo_round = [
-            f"{percentile(run.latencies_ms, 50):.1f}/{percentile(run.latencies_ms, 99):.1f}"
-            for run in results[("demo", kind)]
-        ]
-        print(f"{'':<8}rounds p50/p99 ms: demo {' '.join(demo_round)}; big {' '.join(per_round)}")
+        # Each round's big/demo ratio (the two ran back to back): how steady the ratio is
+        # while the machine's load comes and goes.
+        paired = sorted(
+            percentile(b.latencies_ms, 50) / percentile(d.latencies_ms, 50)
+            for d, b in zip(results[("demo", kind)], results[("big", kind)], strict=True)
+        )
+        print(
+            f"{'':<8}p50 ratio per round: median {percentile(paired, 50):.2f}x, "
+            f"range {paired[0]:.2f}x-{paired[-1]:.2f}x"
+        )
     for kind in kinds:
         for label in ("demo", "big"):
             first = (
@@ -799,8 +826,12 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--compounds", type=int, default=1000)
     parser.add_argument("--conditions", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=300, help="per target and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    # Many short rounds: the demo and big catalogs alternate often, so a burst of load
+    # from elsewhere on the machine lands on both rather than on one.
+    parser.add_argument(
+        "--requests", type=int, default=100, help="per target and round (search: a third)"
+    )
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
         "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -813,6 +844,9 @@ def main() -> None:
         dest="explain",
         action="store_false",
         help="skip the SQL timings and plans per request",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the databases at the end (and print where)"
     )
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -827,7 +861,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="compendium_scale_work_") as tmp:
         for name in backends:
             backend: Backend = (
-                SQLiteBackend() if name == "sqlite" else PostgresBackend(args.postgres_url)
+                SQLiteBackend(args.keep)
+                if name == "sqlite"
+                else PostgresBackend(args.postgres_url, args.keep)
             )
             started = time.perf_counter()
             try:

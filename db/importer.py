@@ -249,6 +249,10 @@ def parse_text(text: str, source: str = "<catalog>", fmt: str | None = None) -> 
         raise CatalogInvalid(
             source, [CatalogProblem("(file)", f"invalid JSON: {exc.msg}", exc.lineno)]
         ) from None
+    except RecursionError:
+        raise CatalogInvalid(
+            source, [CatalogProblem("(file)", "nested too deeply to be a catalog")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -313,8 +317,17 @@ def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogI
 
     compound_slugs = slugs_of(raw_compounds, "compounds")
     condition_slugs = slugs_of(raw_conditions, "conditions")
-    refs_c = {r.get("compound") for r in raw_evidence if isinstance(r, dict)} - compound_slugs
-    refs_d = {r.get("condition") for r in raw_evidence if isinstance(r, dict)} - condition_slugs
+    # (Only text can be a reference; anything else is reported by the model's validation.)
+    refs_c = {
+        r.get("compound")
+        for r in raw_evidence
+        if isinstance(r, dict) and isinstance(r.get("compound"), str)
+    } - compound_slugs
+    refs_d = {
+        r.get("condition")
+        for r in raw_evidence
+        if isinstance(r, dict) and isinstance(r.get("condition"), str)
+    } - condition_slugs
     known_c = (
         set(
             session.exec(
@@ -342,9 +355,11 @@ def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogI
         if not isinstance(row, dict):
             continue
         c, d = row.get("compound"), row.get("condition")
-        if isinstance(c, str) and c not in compound_slugs and c not in known_c:
+        if not isinstance(c, str) or not isinstance(d, str):
+            continue
+        if c not in compound_slugs and c not in known_c:
             problems.append(CatalogProblem(f"evidence[{i}].compound", f"unknown compound '{c}'"))
-        if isinstance(d, str) and d not in condition_slugs and d not in known_d:
+        if d not in condition_slugs and d not in known_d:
             problems.append(CatalogProblem(f"evidence[{i}].condition", f"unknown condition '{d}'"))
         if (c, d) in pairs:
             problems.append(

@@ -15,7 +15,11 @@ async def audit_page(
 ) -> queries.Page:
     require(ctx, "admin")
     check_first(first, ctx.settings.max_page_size)
-    return await ctx.db(queries.list_audit, f, first, decode_cursor(after, "AT_DESC"))
+    if f.since is not None:
+        from resolvers.reviews import _utc
+
+        f.since = _utc(f.since, "since")
+    return await ctx.db(queries.list_audit, f, first, decode_cursor(after, "AT_DESC", "int"))
 
 
 async def api_tokens(ctx: Context) -> list[Any]:

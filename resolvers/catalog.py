@@ -7,7 +7,7 @@ from typing import Any
 from db import queries
 from db.facts import citation_facts
 from resolvers.context import Context
-from resolvers.relay import check_first, decode_cursor, encode_cursor
+from resolvers.relay import check_first, decode_cursor, encode_cursor, order_kind
 
 
 def citations(rows: list[Any]) -> list[dict[str, Any]]:
@@ -47,7 +47,13 @@ async def compounds_page(
     check_first(first, ctx.settings.max_page_size)
     spec = queries.COMPOUND_ORDERS[order]
     result = await ctx.db(
-        queries.list_compounds, name, slugs, drug_class, order, first, decode_cursor(after, order)
+        queries.list_compounds,
+        name,
+        slugs,
+        drug_class,
+        order,
+        first,
+        decode_cursor(after, order, order_kind(spec.column)),
     )
     ctx.depends("list:compounds")
     for row in result.rows:
@@ -67,7 +73,12 @@ async def conditions_page(
     check_first(first, ctx.settings.max_page_size)
     spec = queries.CONDITION_ORDERS[order]
     result = await ctx.db(
-        queries.list_conditions, name, slugs, order, first, decode_cursor(after, order)
+        queries.list_conditions,
+        name,
+        slugs,
+        order,
+        first,
+        decode_cursor(after, order, order_kind(spec.column)),
     )
     ctx.depends("list:conditions")
     for row in result.rows:

@@ -107,8 +107,13 @@ class Context:
             try:
                 future.set_result(await self.db(fn, *args))
             except BaseException as exc:
-                future.set_exception(exc)
                 del self._memo[key]
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    # Waiters, if any, get it; with none, it must not be logged as lost.
+                    future.exception()
                 raise
         return await future  # type: ignore[no-any-return]
 

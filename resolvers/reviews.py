@@ -10,7 +10,7 @@ from resolvers import document
 from resolvers.content import ReviewView, canonical_path, review_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.relay import check_first, decode_cursor
+from resolvers.relay import check_first, decode_cursor, order_kind
 
 
 def visible(ctx: Context, row: Any) -> bool:
@@ -61,8 +61,24 @@ async def reviews_page(
             # Readers asking for drafts get an empty list, never an error that confirms they exist.
             return queries.Page(rows=[], total=0, has_next=False), spec, []
         f.status = None  # readers see published revisions, whatever the working copy's status
-    result = await ctx.db(queries.list_reviews, f, order, first, decode_cursor(after, order))
+    if f.updated_since is not None:
+        f.updated_since = _utc(f.updated_since, "updatedSince")
+    keyset = decode_cursor(after, order, order_kind(spec.column))
+    result = await ctx.db(queries.list_reviews, f, order, first, keyset)
     return result, spec, await views(ctx, result.rows)
+
+
+def _utc(value: datetime, argument: str) -> datetime:
+    """An instant as UTC; the edges of the calendar (year 1 or 9999 in a far time zone)
+    have no UTC equivalent and are refused."""
+    from datetime import UTC
+
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise BadUserInput(
+            f"`{argument}` is outside the range of dates this API handles", argument=argument
+        ) from None
 
 
 def text(v: ReviewView, fmt: str) -> str:

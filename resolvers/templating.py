@@ -480,6 +480,17 @@ def _dedupe(problems: list[TemplateProblem]) -> list[TemplateProblem]:
     return out
 
 
+def _short(value: Any, quoted: bool = False) -> str:
+    """A value for a message: only text is shown, and only its start. (A YAML alias bomb
+    is small as a file and enormous as a string: never print a structure.)"""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    text = value if len(value) <= 60 else value[:60] + "…"
+    return repr(text) if quoted else text
+
+
 def check_source(
     source: Any, path: str = "template", env: SandboxedEnvironment | None = None
 ) -> list[TemplateProblem]:
@@ -488,14 +499,16 @@ def check_source(
     if not isinstance(source, dict):
         return [TemplateProblem(path, "a template must be a mapping")]
     problems: list[TemplateProblem] = []
-    kind = str(source.get("kind", "")).upper()
+    kind = _short(source.get("kind", "")).upper()
     if kind != "SAFETY":
         problems.append(
-            TemplateProblem(f"{path}.kind", f"unknown review kind {source.get('kind')!r}")
+            TemplateProblem(
+                f"{path}.kind", f"unknown review kind {_short(source.get('kind'), quoted=True)}"
+            )
         )
     version = source.get("version")
     if not isinstance(version, (str, int, float)) or not re.fullmatch(
-        r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}", str(version)
+        r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}", _short(version)
     ):
         problems.append(
             TemplateProblem(f"{path}.version", 'a version (e.g. "2026.11.1") is required')
@@ -519,12 +532,13 @@ def check_source(
         if not isinstance(s, dict):
             problems.append(TemplateProblem(spath, "a section must be a mapping"))
             continue
-        key = str(s.get("key", "")).lower()
+        key = _short(s.get("key", "")).lower()
         if key not in SECTION_KEYS:
             problems.append(
                 TemplateProblem(
                     f"{spath}.key",
-                    f"unknown section key {s.get('key')!r} (one of {', '.join(SECTION_KEYS)})",
+                    f"unknown section key {_short(s.get('key'), quoted=True)} "
+                    f"(one of {', '.join(SECTION_KEYS)})",
                 )
             )
         elif key in keys:

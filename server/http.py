@@ -67,11 +67,18 @@ MAX_QUERY_LENGTH = 100_000
 class RequestError(Exception):
     """A request that cannot be executed at all (answered without ``data``)."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.extensions = extensions
 
 
 class _LRU:
@@ -208,7 +215,7 @@ class GraphQLHTTP:
                 if raw:
                     try:
                         params[key] = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise RequestError(400, f"`{key}` is not valid JSON") from None
             return params
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -217,13 +224,23 @@ class GraphQLHTTP:
         body = await self._body(request)
         try:
             params = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # (RecursionError: JSON nested deeper than the parser goes.)
             raise RequestError(400, "the request body is not valid JSON") from None
         if not isinstance(params, dict):
             raise RequestError(400, "the request body must be a JSON object (batching is off)")
         return params
 
     def _check_params(self, params: dict[str, Any]) -> None:
+        problem = _bad_text(params.get("variables"), "variables")
+        if problem:
+            path, message = problem
+            raise RequestError(
+                400, f"`{path}` {message}", problems=[{"path": path, "message": message}]
+            )
+        self._check_fields(params)
+
+    def _check_fields(self, params: dict[str, Any]) -> None:
         query = params.get("query")
         if query is not None and not isinstance(query, str):
             raise RequestError(400, "`query` must be a string")
@@ -445,12 +462,23 @@ class GraphQLHTTP:
             return self._request_error(400, [_error(exc.message, exc.code)], media)
         except RequestError as exc:
             return self._json(
-                {"errors": [_error(exc.message, "BAD_USER_INPUT")]}, exc.status, media, exc.headers
+                {"errors": [_error(exc.message, "BAD_USER_INPUT", **exc.extensions)]},
+                exc.status,
+                media,
+                exc.headers,
             )
         except TooComplex as exc:
             return self._too_complex(exc, media)
         except GraphQLError as exc:
             return self._request_error(400, [self._format(exc, request_id)], media)
+        problem = _bad_literals(query, document)
+        if problem:
+            error = _error(
+                f"the query {problem}",
+                "BAD_USER_INPUT",
+                problems=[{"path": "query", "message": problem}],
+            )
+            return self._request_error(400, [error], media)
         errors = self._validate(query, document)
         if errors:
             return self._request_error(400, [self._format(e, request_id) for e in errors], media)
@@ -606,6 +634,68 @@ class GraphQLHTTP:
             ],
             media,
         )
+
+
+def _text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not Unicode text)"
+    return None
+
+
+def _bad_text(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """Where and why a JSON value holds what cannot be text for the database (NUL, lone
+    surrogates: PostgreSQL and the drivers refuse them), or None."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (path, problem) if problem else None
+    if depth > 64:
+        return path, "is nested too deeply"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _bad_text(k, path, depth + 1) or _bad_text(v, f"{path}.{k}", depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _bad_text(v, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
+_LITERAL_CHECKS: _LRU = _LRU(1024)
+
+
+def _bad_literals(query: str, document: DocumentNode) -> str | None:
+    """The same check for the string literals of a document (cached by its text)."""
+    cached = _LITERAL_CHECKS.get(query)
+    if cached is not None:
+        return cached or None
+    problem = ""
+    for node in _string_values(document):
+        found = _text_problem(node)
+        if found:
+            problem = found
+            break
+    _LITERAL_CHECKS.put(query, problem)
+    return problem or None
+
+
+def _string_values(document: DocumentNode) -> list[str]:
+    from graphql import StringValueNode, Visitor, visit
+
+    found: list[str] = []
+
+    class Collect(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+            found.append(node.value)
+
+    visit(document, Collect())
+    return found
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
