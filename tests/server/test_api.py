@@ -164,13 +164,26 @@ async def test_compounds_and_conditions(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ['"', "*", "NEAR", ")", 'ketamine NEAR( "als*', "AND OR NOT", "^-:", "ke\u0000t"]
+    "text", ['"', "*", "NEAR", ")", 'ketamine NEAR( "als*', "AND OR NOT", "^-:", "ke\u0001t"]
 )
 async def test_search_treats_syntax_as_text(api: Api, text: str) -> None:
     data = await api.data(
         "query S($q: String!) { search(query: $q) { totalCount edges { score } } }", {"q": text}
     )
     assert data["search"]["totalCount"] >= 0
+
+
+async def test_nul_is_refused_with_its_path(api: Api) -> None:
+    # No database text can hold NUL (PostgreSQL refuses it): refused before execution.
+    response = await api.post(
+        "query S($q: String!) { search(query: $q) { totalCount } }", {"q": "ke\u0000t"}
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["problems"] == [
+        {"path": "variables.q", "message": "contains a NUL character"}
+    ]
 
 
 async def test_search_ranks_and_finds_aliases(api: Api) -> None:
