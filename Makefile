@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := server/static/graphiql/graphiql.js
 
-.PHONY: install serve test check bench bench-http clean
+.PHONY: install serve test check bench bench-http bench-scale clean
 
 install: $(STAMP) $(ASSETS)
 
@@ -46,6 +46,10 @@ bench: install
 
 bench-http: install
 	$(BIN)/python bench/http.py
+
+# 200,000 reviews on SQLite and PostgreSQL against the demo catalog (several minutes).
+bench-scale: install
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) node_modules server/static .pytest_cache .mypy_cache .ruff_cache

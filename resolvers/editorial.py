@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db import editorial as ed
-from db import importer, tokens
+from db import importer, queries, tokens
 from db.importer import CatalogInvalid
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, utcnow
 from db.publishing import publish_reviews
@@ -113,6 +113,28 @@ async def write(ctx: Context, fn: Callable[..., T], *args: Any) -> T:
     except IntegrityError:
         # A unique key taken by a concurrent write between our check and our insert.
         raise ConflictError("the record was changed concurrently; reload and retry") from None
+
+
+def _with_snapshot(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def unit(session: Session, *args: Any) -> tuple[Any, Any, list[Any]]:
+        out = fn(session, *args)
+        review_id = out.review_id if isinstance(out, PublishOutcome) else out
+        rows = queries.reviews_by_ids(session, [review_id])
+        sections = queries.sections_by_review_ids(session, [review_id])
+        return out, rows.get(review_id), sections.get(review_id, [])
+
+    return unit
+
+
+async def write_review(ctx: Context, fn: Callable[..., T], *args: Any) -> T:
+    """``write`` for units that change one review: the payload shows the review exactly as
+    this mutation left it (read in its own transaction), not as a later writer did; the
+    `revision` it reports is the one to pass as `expectedRevision` next."""
+    out, row, sections = await write(ctx, _with_snapshot(fn), *args)
+    review_id = out.review_id if isinstance(out, PublishOutcome) else out
+    ctx.loaders.review_by_id.prime(review_id, row)
+    ctx.loaders.sections_by_review_id.prime(review_id, sections)
+    return out  # type: ignore[no-any-return]
 
 
 # --- facts: validation through the catalog's own rules --------------------------------------

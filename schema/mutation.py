@@ -625,7 +625,9 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(ctx, ed.generate_review, actor, compound, condition, kind.name)
+        review_id = await ed.write_review(
+            ctx, ed.generate_review, actor, compound, condition, kind.name
+        )
         return await _review_payload(ctx, review_id)
 
     @strawberry.mutation(
@@ -678,7 +680,7 @@ class Mutation:
         blocks = ed.section_blocks(body, key.name)
         keep = heading is strawberry.UNSET
         ed.check_heading(None if keep else heading)
-        review_id = await ed.write(
+        review_id = await ed.write_review(
             ctx,
             ed.update_section,
             actor,
@@ -705,7 +707,7 @@ class Mutation:
     ) -> SectionPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(
+        review_id = await ed.write_review(
             ctx, ed.reset_section, actor, review, key.name, expected_revision
         )
         return await _section_payload(ctx, review_id, key.name)
@@ -719,7 +721,9 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(ctx, ed.submit_for_review, actor, review, expected_revision)
+        review_id = await ed.write_review(
+            ctx, ed.submit_for_review, actor, review, expected_revision
+        )
         return await _review_payload(ctx, review_id)
 
     @strawberry.mutation(
@@ -740,7 +744,7 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "publish")
-        outcome = await ed.write(
+        outcome = await ed.write_review(
             ctx,
             ed.publish_review,
             actor,
@@ -769,7 +773,7 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(
+        review_id = await ed.write_review(
             ctx,
             ed.unpublish_review,
             actor,
@@ -798,7 +802,7 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(
+        review_id = await ed.write_review(
             ctx,
             ed.unpublish_review,
             actor,
@@ -818,7 +822,7 @@ class Mutation:
     ) -> ReviewPayload:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
-        review_id = await ed.write(ctx, ed.restore_review, actor, review, expected_revision)
+        review_id = await ed.write_review(ctx, ed.restore_review, actor, review, expected_revision)
         return await _review_payload(ctx, review_id)
 
     @strawberry.mutation(description="Create an API token (admin); its secret is shown once.")
