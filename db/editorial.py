@@ -16,27 +16,12 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import (
-    AuditEntry,
-    Compound,
-    Condition,
-    Evidence,
-    Publisher,
-    Review,
-    ReviewRevision,
-    ReviewSection,
-    ReviewStatus,
-    utcnow,
-)
+from db.models import AuditEntry, ReviewStatus, utcnow
+from db.queries import C, D, E, P, R, S, V
 
-C = Compound.__table__  # type: ignore[attr-defined]
-D = Condition.__table__  # type: ignore[attr-defined]
-E = Evidence.__table__  # type: ignore[attr-defined]
-P = Publisher.__table__  # type: ignore[attr-defined]
-R = Review.__table__  # type: ignore[attr-defined]
-S = ReviewSection.__table__  # type: ignore[attr-defined]
-V = ReviewRevision.__table__  # type: ignore[attr-defined]
 A = AuditEntry.__table__  # type: ignore[attr-defined]
+
+__all__ = ["A", "C", "D", "E", "P", "R", "S", "V"]
 
 
 class EditorialError(Exception):

@@ -549,6 +549,44 @@ def regenerate_stale(session: Session, actor: Actor, limit: int) -> GenerationRe
     return report
 
 
+def _claim_section(session: Session, slug: str, key: str, expected: int) -> tuple[Any, Any]:
+    """The review and its section, the section locked at ``expected`` (or CONFLICT)."""
+    review = _review(session, slug)
+    if review.status == ReviewStatus.ARCHIVED:
+        raise ed.Refused("the review is archived; restore it first", "ARCHIVED")
+    section = ed.section_row(session, review.id, key, slug)
+    ed.claim(session, ed.S, section.id, expected, "section", f"{slug}/{key}")
+    return review, section
+
+
+def _write_section(
+    session: Session,
+    actor: Actor,
+    action: str,
+    review: Any,
+    section: Any,
+    expected: int,
+    blocks: list[dict[str, Any]],
+    heading: str | None,
+    origin: str,
+) -> int:
+    now = utcnow()
+    after = ed.update_section(session, section.id, now, blocks, heading, origin)
+    # The review's own revision moves too: a reviewer approving revision N of the
+    # review approves exactly the sections it had then.
+    ed.set_review(session, review.id, now, status=ed.draft_status(review.status))
+    actor.audit(
+        session,
+        action,
+        "ReviewSection",
+        record_id=section.id,
+        record_key=f"{review.slug}/{section.key}",
+        before=expected,
+        after=after,
+    )
+    return int(review.id)
+
+
 def update_section(
     session: Session,
     actor: Actor,
@@ -559,60 +597,38 @@ def update_section(
     heading: str | None,
     keep_heading: bool,
 ) -> int:
-    review = _review(session, slug)
-    if review.status == ReviewStatus.ARCHIVED:
-        raise ed.Refused("the review is archived; restore it first", "ARCHIVED")
-    section = ed.section_row(session, review.id, key, slug)
-    ed.claim(session, ed.S, section.id, expected, "section", f"{slug}/{key}")
-    now = utcnow()
-    after = ed.update_section(
+    review, section = _claim_section(session, slug, key, expected)
+    heading = section.heading if keep_heading else heading
+    return _write_section(
         session,
-        section.id,
-        now,
+        actor,
+        "updateSection",
+        review,
+        section,
+        expected,
         blocks,
-        section.heading if keep_heading else heading,
+        heading,
         SectionOrigin.EDITED,
     )
-    # The review's own revision moves too: a reviewer approving revision N of the
-    # review approves exactly the sections it had then.
-    ed.set_review(session, review.id, now, status=ed.draft_status(review.status))
-    actor.audit(
-        session,
-        "updateSection",
-        "ReviewSection",
-        record_id=section.id,
-        record_key=f"{slug}/{key}",
-        before=expected,
-        after=after,
-    )
-    return int(review.id)
 
 
 def reset_section(session: Session, actor: Actor, slug: str, key: str, expected: int) -> int:
-    review = _review(session, slug)
-    if review.status == ReviewStatus.ARCHIVED:
-        raise ed.Refused("the review is archived; restore it first", "ARCHIVED")
-    section = ed.section_row(session, review.id, key, slug)
-    ed.claim(session, ed.S, section.id, expected, "section", f"{slug}/{key}")
+    review, section = _claim_section(session, slug, key, expected)
     page = _pair_page(session, review)
     generated = next((s for s in page.sections if s.key == key), None)
     if generated is None:
         raise ed.Refused(f"the current template has no {key} section", "NO_SUCH_SECTION")
-    now = utcnow()
-    after = ed.update_section(
-        session, section.id, now, generated.blocks, generated.heading, SectionOrigin.GENERATED
-    )
-    ed.set_review(session, review.id, now, status=ed.draft_status(review.status))
-    actor.audit(
+    return _write_section(
         session,
+        actor,
         "resetSection",
-        "ReviewSection",
-        record_id=section.id,
-        record_key=f"{slug}/{key}",
-        before=expected,
-        after=after,
+        review,
+        section,
+        expected,
+        generated.blocks,
+        generated.heading,
+        SectionOrigin.GENERATED,
     )
-    return int(review.id)
 
 
 def _gate_problems(review: Any, sections: list[document.Section]) -> list[dict[str, str]]:
