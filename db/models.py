@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
@@ -246,6 +247,26 @@ class Review(SQLModel, table=True):
         Index("ix_review_status_updated", "status", "updated_at"),
         # Readers' lists: published reviews, newest publication first.
         Index("ix_review_published_at", "published_at"),
+        # Readers' lists of one condition (or compound), by research level, newest first:
+        # the page is read off the index instead of every review of the condition.
+        Index(
+            "ix_review_public_condition",
+            "condition_id",
+            "research",
+            "published_at",
+            "id",
+            sqlite_where=text("published_revision_id IS NOT NULL"),
+            postgresql_where=text("published_revision_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_review_public_compound",
+            "compound_id",
+            "research",
+            "published_at",
+            "id",
+            sqlite_where=text("published_revision_id IS NOT NULL"),
+            postgresql_where=text("published_revision_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -241,12 +241,20 @@ SERVED_FINGERPRINT = case(
 IS_STALE = R.c.current_fingerprint != SERVED_FINGERPRINT
 
 
+def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
+    # One slug: `= (scalar subquery)`, which PostgreSQL plans as an index range on the
+    # partial list indexes; `IN (SELECT ...)` made it walk the whole published_at index.
+    if len(slugs) == 1:
+        return column == select(table.c.id).where(table.c.slug == slugs[0]).scalar_subquery()
+    return column.in_(select(table.c.id).where(table.c.slug.in_(slugs)))
+
+
 def review_query(f: ReviewFilter) -> Select[Any]:
     q = select(R)
     if f.compound:
-        q = q.where(R.c.compound_id.in_(select(C.c.id).where(C.c.slug.in_(f.compound))))
+        q = q.where(_by_slugs(R.c.compound_id, C, f.compound))
     if f.condition:
-        q = q.where(R.c.condition_id.in_(select(D.c.id).where(D.c.slug.in_(f.condition))))
+        q = q.where(_by_slugs(R.c.condition_id, D, f.condition))
     if f.research:
         q = q.where(R.c.research == f.research)
     if f.kind:

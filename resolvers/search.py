@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from db import queries
@@ -22,9 +23,10 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
         "condition": ctx.loaders.condition_by_id,
         "review": ctx.loaders.review_by_id,
     }
+    # All at once, so each loader batches its keys into one statement.
+    rows = await asyncio.gather(*(loaders[hit.kind].load(hit.ref_id) for hit in hits))
     out = []
-    for hit in hits:
-        row = await loaders[hit.kind].load(hit.ref_id)
+    for hit, row in zip(hits, rows, strict=True):
         if row is None or (hit.kind == "review" and not visible(ctx, row)):
             continue
         if hit.kind != "review":  # reviews are noted when their view is built

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from datetime import datetime
 from typing import Annotated, Any
@@ -277,10 +278,11 @@ class Query:
         first: First = 20,
     ) -> SearchConnection:
         hits, total = await rs.search(info.context, query, first)
+        nodes = await asyncio.gather(*(_node(info, kind, row) for kind, row, _ in hits))
         return SearchConnection(
             edges=[
-                SearchEdge(node=await _node(info, kind, row), score=score)
-                for kind, row, score in hits
+                SearchEdge(node=node, score=score)
+                for node, (_, _, score) in zip(nodes, hits, strict=True)
             ],
             total_count=total,
         )

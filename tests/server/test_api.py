@@ -341,3 +341,15 @@ def test_every_type_field_and_argument_has_a_description() -> None:
         if isinstance(t, GraphQLUnionType):
             pass
     assert not missing, missing
+
+
+async def test_search_query_count_is_constant(api: Api) -> None:
+    query = """query S($first: Int!) { search(query: "ketamine", first: $first) { edges {
+        node { __typename ... on Review { title compound { name } } ... on Compound { name } } } } }"""
+    counts = {}
+    for first in (5, 15):  # (both mix compounds and reviews)
+        api.statements.clear()
+        data = await api.data(query, {"first": first})
+        assert len(data["search"]["edges"]) == first
+        counts[first] = len(api.statements)
+    assert counts[5] == counts[15] <= 8, counts
