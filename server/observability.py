@@ -126,7 +126,8 @@ def span(name: str, **attributes: Any) -> Iterator[Any]:
 
 # --- logs -----------------------------------------------------------------------------------
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# (uvicorn adds `color_message`, the same text with terminal colour codes.)
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
