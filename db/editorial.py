@@ -9,7 +9,6 @@ matches; the other sees no row and answers CONFLICT instead of overwriting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -155,15 +154,8 @@ def delete_reviews_of(
         where.append(R.c.compound_id == compound_id)
     if condition_id is not None:
         where.append(R.c.condition_id == condition_id)
-    ids = list(session.execute(select(R.c.id).where(and_(*where))).scalars())
-    if ids:
-        # Bulk deletes bypass ON DELETE CASCADE ordering issues with the
-        # review -> revision foreign key, so children go first, explicitly.
-        session.execute(update(R).where(R.c.id.in_(ids)).values(published_revision_id=None))
-        session.execute(delete(S).where(S.c.review_id.in_(ids)))
-        session.execute(delete(V).where(V.c.review_id.in_(ids)))
-        session.execute(delete(R).where(R.c.id.in_(ids)))
-    return len(ids)
+    result = session.execute(delete(R).where(and_(*where)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- review state --------------------------------------------------------------------------
@@ -187,16 +179,6 @@ def set_review(session: Session, review_id: int, now: datetime, **values: Any) -
 def draft_status(status: str) -> str:
     """The status after the working copy changed: back to DRAFT unless archived."""
     return ReviewStatus.ARCHIVED if status == ReviewStatus.ARCHIVED else ReviewStatus.DRAFT
-
-
-def revisions_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {i: [] for i in review_ids}
-    result = session.execute(
-        select(V).where(V.c.review_id.in_(list(review_ids))).order_by(V.c.review_id, V.c.number)
-    )
-    for row in result:
-        out[row.review_id].append(row)
-    return out
 
 
 # --- audit ---------------------------------------------------------------------------------

@@ -438,9 +438,14 @@ def active_template_version(session: Session, kind: str) -> str | None:
 
 
 def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
-    from db.editorial import revisions_of
-
-    return revisions_of(session, ids)
+    """Every published revision of the reviews, oldest first."""
+    out: dict[int, list[Any]] = {i: [] for i in ids}
+    result = session.execute(
+        select(V).where(V.c.review_id.in_(list(ids))).order_by(V.c.review_id, V.c.number)
+    )
+    for row in result:
+        out[row.review_id].append(row)
+    return out
 
 
 def evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:

@@ -8,6 +8,7 @@ from db import queries
 from resolvers.context import Context
 from resolvers.editorial import require
 from resolvers.relay import check_first, decode_cursor
+from resolvers.reviews import as_utc
 
 
 async def audit_page(
@@ -16,9 +17,7 @@ async def audit_page(
     require(ctx, "admin")
     check_first(first, ctx.settings.max_page_size)
     if f.since is not None:
-        from resolvers.reviews import _utc
-
-        f.since = _utc(f.since, "since")
+        f.since = as_utc(f.since, "since")
     return await ctx.db(queries.list_audit, f, first, decode_cursor(after, "AT_DESC", "int"))
 
 

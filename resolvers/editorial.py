@@ -53,6 +53,7 @@ MAX_CATALOG_CHARS = 5_000_000
 MAX_REASON_CHARS = 1_000
 
 _ROLE_NEEDED = {
+    "preview": "an editor, reviewer or admin",
     "edit": "an editor, reviewer or admin",
     "publish": "a reviewer",
     "admin": "an admin",

@@ -62,13 +62,13 @@ async def reviews_page(
             return queries.Page(rows=[], total=0, has_next=False), spec, []
         f.status = None  # readers see published revisions, whatever the working copy's status
     if f.updated_since is not None:
-        f.updated_since = _utc(f.updated_since, "updatedSince")
+        f.updated_since = as_utc(f.updated_since, "updatedSince")
     keyset = decode_cursor(after, order, order_kind(spec.column))
     result = await ctx.db(queries.list_reviews, f, order, first, keyset)
     return result, spec, await views(ctx, result.rows)
 
 
-def _utc(value: datetime, argument: str) -> datetime:
+def as_utc(value: datetime, argument: str) -> datetime:
     """An instant as UTC; the edges of the calendar (year 1 or 9999 in a far time zone)
     have no UTC equivalent and are refused."""
     from datetime import UTC

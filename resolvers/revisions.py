@@ -9,15 +9,14 @@ from typing import Any
 from resolvers import content_check, document
 from resolvers.content import ReviewView
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, ForbiddenError, UnauthenticatedError
+from resolvers.errors import BadUserInput
 
 
 def require_preview(ctx: Context) -> None:
     """Editorial history is for editors, reviewers and admins."""
-    if ctx.viewer.role == "anonymous":
-        raise UnauthenticatedError("this needs an API token: send `Authorization: Bearer <token>`")
-    if not ctx.viewer.can_preview:
-        raise ForbiddenError(f"the {ctx.viewer.role} role may not see editorial history")
+    from resolvers.editorial import require
+
+    require(ctx, "preview")
 
 
 def revision_sections(rev: Any) -> list[document.Section]:

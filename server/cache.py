@@ -78,9 +78,17 @@ class Entry:
     def from_bytes(raw: bytes) -> Entry:
         n = int.from_bytes(raw[:4], "big")
         head = json.loads(raw[4 : 4 + n])
-        body = raw[4 + n :]
-        gz = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_MIN else None
-        return Entry(body, head["m"], frozenset(head["t"]), head["e"], head["x"], gz)
+        # No gzip copy: only the in-process fast path serves one (Redis entries go through
+        # the normal path, whose middleware compresses).
+        return Entry(raw[4 + n :], head["m"], frozenset(head["t"]), head["e"], head["x"])
+
+
+def cache_control(settings: Any) -> str:
+    """Cache-Control of anonymous GET answers (browsers and CDNs)."""
+    return (
+        f"public, max-age={settings.cache_max_age}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
+    )
 
 
 def surrogate_keys(tags: Iterable[str]) -> str:
@@ -232,30 +240,22 @@ class RedisStore:
 
 
 class ResponseCache:
-    """The store, the purge hooks and the counters the metrics report."""
+    """The store and the purge hooks (lookups are counted in ``server.observability``)."""
 
     def __init__(self, store: MemoryStore | RedisStore, ttl: float, enabled: bool = True):
         self.store = store
         self.ttl = ttl
         self.enabled = enabled
         self.purge_hooks: list[PurgeHook] = []
-        self.hits = 0
-        self.misses = 0
-        self.invalidations = 0
 
     async def get(self, key: str) -> Entry | None:
         if not self.enabled:
             return None
         try:
-            entry = await self.store.get(key)
+            return await self.store.get(key)
         except Exception:
             log.warning("response cache unavailable (get)", exc_info=True)
             return None
-        if entry is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return entry
 
     def link_fast(self, key: str, fast: tuple[bytes, str]) -> None:
         """Let the fast path find an entry by this raw GET query string too."""
@@ -264,10 +264,7 @@ class ResponseCache:
     def get_fast(self, raw: bytes, media: str) -> Entry | None:
         if not self.enabled:
             return None
-        entry = self.store.get_fast(raw, media)
-        if entry is not None:
-            self.hits += 1
-        return entry
+        return self.store.get_fast(raw, media)
 
     async def put(
         self, key: str, body: bytes, media: str, tags: Iterable[str], fast: tuple[bytes, str] | None
@@ -296,7 +293,6 @@ class ResponseCache:
             log.error("response cache invalidation failed; clearing the local view", exc_info=True)
             self.enabled = False
             dropped = 0
-        self.invalidations += 1
         if purge:
             for hook in self.purge_hooks:
                 try:

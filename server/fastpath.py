@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from server.cache import Entry, surrogate_keys
+from server.cache import Entry, cache_control, surrogate_keys
+from server.http import GRAPHQL_RESPONSE, JSON
 from server.limits import rate_key
 from server.observability import CACHE, REQUESTS
 
@@ -23,8 +24,6 @@ CACHE_FAST = CACHE.labels("hit_before_parsing")
 REQUESTS_FAST = REQUESTS.labels("(cache hit)", "200")
 
 Scope = dict[str, Any]
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
 
 
 def _media(accept: bytes | None) -> str | None:
@@ -94,11 +93,7 @@ class FastPath:
                 (b"content-type", entry.media.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"etag", entry.etag.encode()),
-                (
-                    b"cache-control",
-                    f"public, max-age={settings.cache_max_age}, "
-                    f"stale-while-revalidate={settings.cache_stale_while_revalidate}".encode(),
-                ),
+                (b"cache-control", cache_control(settings).encode()),
                 (b"vary", b"Accept, Accept-Encoding, Authorization"),
                 (b"surrogate-key", surrogate_keys(entry.tags).encode()),
                 (b"x-cache", b"HIT"),

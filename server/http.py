@@ -42,7 +42,7 @@ from starlette.responses import HTMLResponse, Response
 
 from resolvers.context import Context
 from server.auth import Unauthenticated, request_viewer
-from server.cache import Entry, cache_key, surrogate_keys
+from server.cache import Entry, cache_control, cache_key, surrogate_keys
 from server.limits import QueryLimits, TooComplex, count_tokens, measure, rate_key
 from server.limits import check as check_limits
 from server.observability import (
@@ -169,10 +169,7 @@ class GraphQLHTTP:
         )
         self._documents = _LRU(1024)
         self._validated = _LRU(1024)
-        self.cache_control = (
-            f"public, max-age={self.settings.cache_max_age}, "
-            f"stale-while-revalidate={self.settings.cache_stale_while_revalidate}"
-        )
+        self.cache_control = cache_control(self.settings)
 
     # --- request parsing ------------------------------------------------------------------
 
@@ -232,15 +229,6 @@ class GraphQLHTTP:
         return params
 
     def _check_params(self, params: dict[str, Any]) -> None:
-        problem = _bad_text(params.get("variables"), "variables")
-        if problem:
-            path, message = problem
-            raise RequestError(
-                400, f"`{path}` {message}", problems=[{"path": path, "message": message}]
-            )
-        self._check_fields(params)
-
-    def _check_fields(self, params: dict[str, Any]) -> None:
         query = params.get("query")
         if query is not None and not isinstance(query, str):
             raise RequestError(400, "`query` must be a string")
@@ -252,6 +240,12 @@ class GraphQLHTTP:
                 raise RequestError(
                     400, f"`{key}` must be {'an object' if kind is dict else 'a string'}"
                 )
+        problem = _bad_text(params.get("variables"), "variables")
+        if problem:
+            path, message = problem
+            raise RequestError(
+                400, f"`{path}` {message}", problems=[{"path": path, "message": message}]
+            )
 
     def _document(self, query: str) -> DocumentNode:
         document = self._documents.get(query)
@@ -433,7 +427,6 @@ class GraphQLHTTP:
         limited = await self._rate_limited(request, media)
         if limited is not None:
             return limited
-        started = time.perf_counter()
         anonymous = "authorization" not in request.headers
         cache = self.state.cache
         try:
@@ -532,7 +525,7 @@ class GraphQLHTTP:
         }
         measured = measure(self.schema, operation, fragments, variables)
         try:
-            check_limits(measured, None, self.limits)
+            check_limits(measured, self.limits)
         except TooComplex as exc:
             return self._too_complex(exc, media)
         context = Context(
@@ -586,7 +579,6 @@ class GraphQLHTTP:
         if result.errors:
             payload["errors"] = [self._format(e, request_id) for e in result.errors]
         payload["extensions"] = {"cost": measured.cost}
-        log.debug("graphql %s in %.1f ms", operation_name, (time.perf_counter() - started) * 1000)
         headers = {"X-Request-Id": request_id}
         if viewer.role != "anonymous":
             # Drafts and editorial data: never stored by a browser or a shared cache.

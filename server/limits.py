@@ -176,7 +176,8 @@ def measure(
     return m
 
 
-def check(m: Measure, tokens: int | None, limits: QueryLimits) -> None:
+def check(m: Measure, limits: QueryLimits) -> None:
+    """Depth, aliases and cost (tokens are bounded while parsing, see ``count_tokens``)."""
     for what, value, limit in (
         ("depth", m.depth, limits.depth),
         ("number of aliases", m.aliases, limits.aliases),
@@ -184,8 +185,6 @@ def check(m: Measure, tokens: int | None, limits: QueryLimits) -> None:
     ):
         if value > limit:
             raise TooComplex(what, value, limit)
-    if tokens is not None and tokens > limits.tokens:
-        raise TooComplex("number of tokens", tokens, limits.tokens)
 
 
 # --- rates ---------------------------------------------------------------------------------
