@@ -307,13 +307,14 @@ def publish_all(url: str, batch: int = 5000) -> int:
         published = 0
         for start in range(0, len(ids), batch):
             with session_scope(engine) as session:
-                published += publish_reviews(
+                approval = publish_reviews(
                     session,
                     ids[start : start + batch],
                     "Dr. Bench (fictional) (bench sign-off)",
                     utcnow(),
                     timedelta(days=365),
                 )
+                published += len(approval.reviews)
         return published
     finally:
         engine.dispose()

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
@@ -245,30 +244,8 @@ class Review(SQLModel, table=True):
         UniqueConstraint("compound_id", "condition_id", "kind", name="uq_review_pair_kind"),
         Index("ix_review_condition", "condition_id"),
         Index("ix_review_status_updated", "status", "updated_at"),
-        # Readers' lists: published reviews, newest publication first.
         Index("ix_review_published_at", "published_at"),
-        # Readers' lists of one condition (or compound), by research level, newest first:
-        # the page is read off the index instead of every review of the condition.
-        Index(
-            "ix_review_public_condition",
-            "condition_id",
-            "research",
-            "published_at",
-            "id",
-            sqlite_where=text("published_revision_id IS NOT NULL"),
-            postgresql_where=text("published_revision_id IS NOT NULL"),
-        ),
-        Index(
-            "ix_review_public_compound",
-            "compound_id",
-            "research",
-            "published_at",
-            "id",
-            sqlite_where=text("published_revision_id IS NOT NULL"),
-            postgresql_where=text("published_revision_id IS NOT NULL"),
-        ),
     )
-
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
     kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
@@ -338,6 +315,12 @@ class ReviewSection(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+def _fact_version_fk() -> Any:
+    return Field(
+        default=None, sa_column=Column(Integer, ForeignKey("fact_version.id"), nullable=True)
+    )
+
+
 class ReviewRevision(SQLModel, table=True):
     """An immutable snapshot of exactly what a medical reviewer approved."""
 
@@ -366,6 +349,12 @@ class ReviewRevision(SQLModel, table=True):
     acknowledged: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
+    # The facts the approved page was generated from (db/read_model.py); null only for
+    # revisions approved before facts were snapshotted.
+    compound_version_id: int | None = _fact_version_fk()
+    condition_version_id: int | None = _fact_version_fk()
+    evidence_version_id: int | None = _fact_version_fk()
+    publisher_version_id: int | None = _fact_version_fk()
 
 
 class ApiToken(SQLModel, table=True):
@@ -432,6 +421,10 @@ class ChangeEntity(enum.StrEnum):
     REVIEW = "review"
     COMPOUND = "compound"
     CONDITION = "condition"
+    # Not in the public feed (its contract names the three above); logged so that every
+    # process drops cached answers containing the approved evidence or publisher.
+    EVIDENCE = "evidence"
+    PUBLISHER = "publisher"
 
 
 class ChangeOp(enum.StrEnum):
@@ -442,8 +435,9 @@ class ChangeOp(enum.StrEnum):
 class ChangeLog(SQLModel, table=True):
     """What changed in the published catalog, in order: the feed of mobile delta sync.
 
-    Written only by database triggers (see the change_log migration), in the same
-    transaction as the change, so every write path is captured. The id is the feed
+    Written only by database triggers on the read model's ``public_*`` tables (see the
+    change_log and published_read_model migrations), in the same transaction as the
+    approval, so every write path is captured and working-copy edits log nothing. The id is the feed
     position; on SQLite AUTOINCREMENT guarantees it is never reused."""
 
     __tablename__ = "change_log"

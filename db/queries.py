@@ -45,6 +45,12 @@ from db.models import (
     ReviewSection,
     UTCDateTime,
 )
+from db.tables import (
+    FACT_VERSION,
+    PUBLIC_COMPOUND,
+    PUBLIC_CONDITION,
+    PUBLIC_REVIEW,
+)
 
 C = Compound.__table__  # type: ignore[attr-defined]
 D = Condition.__table__  # type: ignore[attr-defined]
@@ -189,23 +195,15 @@ def page(
     return Page(rows=rows[:first], total=total, has_next=len(rows) > first)
 
 
+PUBLISHED_AT_OR_EPOCH = func.coalesce(R.c.published_at, datetime(1970, 1, 1))
+# Editors' review list (the working copies); readers' is in db/public.py.
 REVIEW_ORDERS = {
     "UPDATED_AT_DESC": Order("updated_at", R.c.updated_at, True),
     "UPDATED_AT_ASC": Order("updated_at", R.c.updated_at, False),
-    # Never-published reviews (visible to editors) sort last, not out of the keyset.
-    "PUBLISHED_AT_DESC": Order(
-        "published_at", func.coalesce(R.c.published_at, datetime(1970, 1, 1)), True
-    ),
+    # Never-published reviews sort last, not out of the keyset.
+    "PUBLISHED_AT_DESC": Order("published_at_or_epoch", PUBLISHED_AT_OR_EPOCH, True),
     "SLUG_ASC": Order("slug", R.c.slug, False),
     "TITLE_ASC": Order("title", R.c.title, False),
-}
-# Readers see published revisions: "updated" for them means "a new revision was
-# published", whatever happens to the working copy meanwhile.
-PUBLIC_REVIEW_ORDERS = {
-    **REVIEW_ORDERS,
-    "UPDATED_AT_DESC": Order("published_at", R.c.published_at, True),
-    "UPDATED_AT_ASC": Order("published_at", R.c.published_at, False),
-    "PUBLISHED_AT_DESC": Order("published_at", R.c.published_at, True),
 }
 COMPOUND_ORDERS = {
     "NAME_ASC": Order("name", C.c.name, False),
@@ -230,7 +228,6 @@ class ReviewFilter:
     stale: bool | None = None
     overdue: bool | None = None
     now: datetime | None = None
-    published_only: bool = True
 
 
 # What a review serves (its published revision, or its draft when never published)
@@ -242,15 +239,12 @@ IS_STALE = R.c.current_fingerprint != SERVED_FINGERPRINT
 
 
 def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
-    # One slug: `= (scalar subquery)`, which PostgreSQL plans as an index range on the
-    # partial list indexes; `IN (SELECT ...)` made it walk the whole published_at index.
-    if len(slugs) == 1:
-        return column == select(table.c.id).where(table.c.slug == slugs[0]).scalar_subquery()
     return column.in_(select(table.c.id).where(table.c.slug.in_(slugs)))
 
 
 def review_query(f: ReviewFilter) -> Select[Any]:
-    q = select(R)
+    """Editors' review list: the working copies, whatever their status."""
+    q = select(R, PUBLISHED_AT_OR_EPOCH.label("published_at_or_epoch"))
     if f.compound:
         q = q.where(_by_slugs(R.c.compound_id, C, f.compound))
     if f.condition:
@@ -261,11 +255,8 @@ def review_query(f: ReviewFilter) -> Select[Any]:
         q = q.where(R.c.kind == f.kind)
     if f.status:
         q = q.where(R.c.status.in_(f.status))
-    if f.published_only:
-        q = q.where(R.c.published_revision_id.is_not(None))
     if f.updated_since is not None:
-        column = R.c.published_at if f.published_only else R.c.updated_at
-        q = q.where(column > f.updated_since)
+        q = q.where(R.c.updated_at > f.updated_since)
     if f.stale is not None:
         q = q.where(IS_STALE if f.stale else ~IS_STALE)
     if f.overdue is not None:
@@ -276,23 +267,30 @@ def review_query(f: ReviewFilter) -> Select[Any]:
     return q
 
 
-def review_orders(published_only: bool) -> dict[str, Order]:
-    return PUBLIC_REVIEW_ORDERS if published_only else REVIEW_ORDERS
-
-
 def list_reviews(
     session: Session, f: ReviewFilter, order: str, first: int, after: list[Any] | None
 ) -> Page:
-    spec = review_orders(f.published_only)[order]
-    return page(session, review_query(f), spec, R.c.id, first, after)
+    return page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
 
 
-def _name_filter(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
+def _name_filter(
+    table: Any, public: Any, name: str | None, slugs: list[str] | None, unapproved: bool | None
+) -> Select[Any]:
     q = select(table)
     if slugs:
         q = q.where(table.c.slug.in_(slugs))
     if name:
         q = q.where(func.lower(table.c.name).contains(name.lower(), autoescape=True))
+    if unapproved is not None:
+        # The working facts differ from the approved copy's (or none was ever approved).
+        approved_hash = (
+            select(FACT_VERSION.c.content_hash)
+            .join(public, public.c.version_id == FACT_VERSION.c.id)
+            .where(public.c.id == table.c.id)
+            .scalar_subquery()
+        )
+        pending = or_(approved_hash.is_(None), approved_hash != table.c.content_hash)
+        q = q.where(pending if unapproved else ~pending)
     return q
 
 
@@ -301,11 +299,12 @@ def list_compounds(
     name: str | None,
     slugs: list[str] | None,
     drug_class: str | None,
+    unapproved: bool | None,
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(C, name, slugs)
+    q = _name_filter(C, PUBLIC_COMPOUND, name, slugs, unapproved)
     if drug_class:
         q = q.where(func.lower(C.c.drug_class).contains(drug_class.lower(), autoescape=True))
     return page(session, q, COMPOUND_ORDERS[order], C.c.id, first, after)
@@ -315,11 +314,12 @@ def list_conditions(
     session: Session,
     name: str | None,
     slugs: list[str] | None,
+    unapproved: bool | None,
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(D, name, slugs)
+    q = _name_filter(D, PUBLIC_CONDITION, name, slugs, unapproved)
     return page(session, q, CONDITION_ORDERS[order], D.c.id, first, after)
 
 
@@ -349,24 +349,20 @@ class Hit:
     score: float
 
 
-def search(session: Session, text_: str, first: int, published_only: bool) -> tuple[list[Hit], int]:
+def search(session: Session, text_: str, first: int) -> tuple[list[Hit], int]:
+    """The index holds approved records only (triggers on the public_* tables): what
+    readers may find; editors find the same records and get their working copies."""
     match = fts_query(text_)
     if match is None:
         return [], 0
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        visible = (
-            "(kind <> 'review' OR ref_id IN (SELECT id FROM review "
-            "WHERE published_revision_id IS NOT NULL))"
-            if published_only
-            else "1 = 1"
-        )
         # bm25() only works in the query that does the MATCH: rank there, count outside.
         sql = text(
             "SELECT kind, ref_id, score, count(*) OVER () AS total FROM ("
             "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
             "FROM search_index WHERE search_index MATCH :match) AS hits "
-            f"WHERE {visible} ORDER BY score, kind, ref_id LIMIT :limit"
+            "ORDER BY score, kind, ref_id LIMIT :limit"
         )
         result = session.execute(sql, {"match": match, "limit": first})
         rows = result.all()
@@ -374,31 +370,23 @@ def search(session: Session, text_: str, first: int, published_only: bool) -> tu
         # bm25 is lower-is-better; expose higher-is-better scores.
         return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
     if dialect == "postgresql":
-        return _search_postgres(session, _WORD.findall(text_)[:12], first, published_only)
-    return _search_portable(session, _WORD.findall(text_)[:12], first, published_only)
+        return _search_postgres(session, _WORD.findall(text_)[:12], first)
+    return _search_portable(session, _WORD.findall(text_)[:12], first)
 
 
-def _search_postgres(
-    session: Session, words: list[str], first: int, published_only: bool
-) -> tuple[list[Hit], int]:
+def _search_postgres(session: Session, words: list[str], first: int) -> tuple[list[Hit], int]:
     """Full-text search over the tsvector index (GIN), same semantics as the FTS5 path:
     any word may match, the last one as a prefix, names weigh most."""
     # Words are \w+ runs only, so no tsquery operator can reach the query.
     terms = [w.lower() for w in words]
     terms[-1] += ":*"
-    visible = (
-        "(kind <> 'review' OR ref_id IN (SELECT id FROM review "
-        "WHERE published_revision_id IS NOT NULL))"
-        if published_only
-        else "TRUE"
-    )
     # Weights {D, C, B, A}; normalization 1 divides by 1 + log(length): a short record
     # (a compound's name) ranks above a long one that merely mentions it.
     sql = text(
         "SELECT kind, ref_id, ts_rank_cd('{0.1, 0.1, 0.6, 1.0}', document, q, 1) AS score, "
         "count(*) OVER () AS total "
         "FROM search_index, to_tsquery('simple', :q) AS q "
-        f"WHERE document @@ q AND {visible} "
+        "WHERE document @@ q "
         "ORDER BY score DESC, kind, ref_id LIMIT :limit"
     )
     rows = session.execute(sql, {"q": " | ".join(terms), "limit": first}).all()
@@ -406,20 +394,18 @@ def _search_postgres(
     return [Hit(r.kind, r.ref_id, float(r.score)) for r in rows], int(total)
 
 
-def _search_portable(
-    session: Session, words: list[str], first: int, published_only: bool
-) -> tuple[list[Hit], int]:
+def _search_portable(session: Session, words: list[str], first: int) -> tuple[list[Hit], int]:
     """Substring search for databases without the FTS index (ranked by where words match)."""
     hits: list[Hit] = []
-    for kind, table, name_col in (("compound", C, C.c.name), ("condition", D, D.c.name)):
+    for kind, table in (("compound", PUBLIC_COMPOUND), ("condition", PUBLIC_CONDITION)):
+        name_col = table.c.name
         cond = and_(*[func.lower(name_col).contains(w.lower(), autoescape=True) for w in words])
         for row in session.execute(select(table.c.id).where(cond).limit(first)):
             hits.append(Hit(kind, row.id, 2.0))
-    cond = and_(*[func.lower(R.c.title).contains(w.lower(), autoescape=True) for w in words])
-    q = select(R.c.id).where(cond)
-    if published_only:
-        q = q.where(R.c.published_revision_id.is_not(None))
-    for row in session.execute(q.order_by(R.c.id).limit(first)):
+    title = PUBLIC_REVIEW.c.title
+    cond = and_(*[func.lower(title).contains(w.lower(), autoescape=True) for w in words])
+    q = select(PUBLIC_REVIEW.c.id).where(cond)
+    for row in session.execute(q.order_by(PUBLIC_REVIEW.c.id).limit(first)):
         hits.append(Hit("review", row.id, 1.0))
     return hits[:first], len(hits)
 
@@ -489,13 +475,19 @@ def api_tokens(session: Session) -> list[Any]:
 # --- change feed (mobile delta sync) -------------------------------------------------------
 
 
+FEED_ENTITIES = ("review", "compound", "condition")
+
+
 def changes_after(session: Session, position: int, first: int) -> tuple[list[Any], bool]:
     """Up to ``first`` change-log entries after feed position ``position``, oldest first,
     and whether more follow. One statement, by primary key."""
     from db.models import ChangeLog
 
     L = ChangeLog.__table__  # type: ignore[attr-defined]
-    q = select(L.c.id, L.c.entity, L.c.entity_id, L.c.slug, L.c.op).where(L.c.id > position)
+    # Evidence and publisher entries are for the caches of other processes, not the feed.
+    q = select(L.c.id, L.c.entity, L.c.entity_id, L.c.slug, L.c.op).where(
+        L.c.id > position, L.c.entity.in_(FEED_ENTITIES)
+    )
     rows = list(session.execute(q.order_by(L.c.id).limit(first + 1)).all())
     return rows[:first], len(rows) > first
 

@@ -1,12 +1,18 @@
-"""Resolvers for compounds and conditions."""
+"""Resolvers for the facts: compounds, conditions, evidence and the publisher.
+
+Readers (no token) get the approved copy of a record (``public_*`` with its fact
+version) and nothing of a record no reviewer approved; editors get the working
+copy, with the approved one beside it (``approved``, ``hasUnapprovedChanges``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from db import queries
+from db import public, queries
 from db.facts import citation_facts
 from resolvers.context import Context
+from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
 from resolvers.relay import check_first, decode_cursor, encode_cursor, order_kind
 
 
@@ -14,25 +20,64 @@ def citations(rows: list[Any]) -> list[dict[str, Any]]:
     return [citation_facts(str(c.kind), c.value, c.title) for c in rows]
 
 
-async def compound_citations(ctx: Context, compound_id: int) -> list[dict[str, Any]]:
-    return citations(await ctx.loaders.citations_by_compound_id.load(compound_id))
+def seen(ctx: Context, kind: str, record_id: int | None) -> None:
+    """Note that the response shows this record's approved copy (or that it is not there),
+    for the response cache's invalidation and the Surrogate-Key header."""
+    ctx.depends(f"list:{kind}s" if record_id is None else f"{kind}:{record_id}")
 
 
-def seen(ctx: Context, kind: str, row: Any) -> Any:
-    """Note that the response shows this record (for cache invalidation) and return it."""
-    if row is None:
-        ctx.depends(f"list:{kind}s")  # "not there" changes when one is created
-    else:
-        ctx.depends(f"{kind}:{row.id}")
-    return row
+# --- compounds and conditions --------------------------------------------------------------
 
 
-async def compound(ctx: Context, slug: str) -> Any:
-    return seen(ctx, "compound", await ctx.loaders.compound_by_slug.load(slug))
+async def compound(ctx: Context, slug: str) -> CompoundRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.compound_by_slug.load(slug)
+        return CompoundRecord.working(row) if row is not None else None
+    version = await ctx.loaders.approved_compound_by_slug.load(slug)
+    seen(ctx, "compound", version.id if version is not None else None)
+    return CompoundRecord.snapshot(version) if version is not None else None
 
 
-async def condition(ctx: Context, slug: str) -> Any:
-    return seen(ctx, "condition", await ctx.loaders.condition_by_slug.load(slug))
+async def condition(ctx: Context, slug: str) -> ConditionRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.condition_by_slug.load(slug)
+        return ConditionRecord.working(row) if row is not None else None
+    version = await ctx.loaders.approved_condition_by_slug.load(slug)
+    seen(ctx, "condition", version.id if version is not None else None)
+    return ConditionRecord.snapshot(version) if version is not None else None
+
+
+async def compound_by_id(ctx: Context, record_id: int) -> CompoundRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.compound_by_id.load(record_id)
+        return CompoundRecord.working(row) if row is not None else None
+    return await approved_compound(ctx, record_id)
+
+
+async def condition_by_id(ctx: Context, record_id: int) -> ConditionRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.condition_by_id.load(record_id)
+        return ConditionRecord.working(row) if row is not None else None
+    return await approved_condition(ctx, record_id)
+
+
+async def approved_compound(ctx: Context, record_id: int) -> CompoundRecord | None:
+    """The compound's approved copy; None when no reviewer approved it yet."""
+    version = await ctx.loaders.approved_compound_by_id.load(record_id)
+    seen(ctx, "compound", record_id if version is not None else None)
+    return CompoundRecord.snapshot(version) if version is not None else None
+
+
+async def approved_condition(ctx: Context, record_id: int) -> ConditionRecord | None:
+    version = await ctx.loaders.approved_condition_by_id.load(record_id)
+    seen(ctx, "condition", record_id if version is not None else None)
+    return ConditionRecord.snapshot(version) if version is not None else None
+
+
+async def compound_citations(ctx: Context, record: CompoundRecord) -> list[dict[str, Any]]:
+    if record.citations is not None:
+        return record.citations
+    return citations(await ctx.loaders.citations_by_compound_id.load(record.id))
 
 
 async def compounds_page(
@@ -43,23 +88,24 @@ async def compounds_page(
     name: str | None,
     slugs: list[str] | None,
     drug_class: str | None,
-) -> tuple[queries.Page, queries.Order]:
+    unapproved: bool | None,
+) -> tuple[queries.Page, queries.Order, list[CompoundRecord]]:
     check_first(first, ctx.settings.max_page_size)
-    spec = queries.COMPOUND_ORDERS[order]
-    result = await ctx.db(
-        queries.list_compounds,
-        name,
-        slugs,
-        drug_class,
-        order,
-        first,
-        decode_cursor(after, order, order_kind(spec.column)),
-    )
+    preview = ctx.viewer.can_preview
+    spec = (queries.COMPOUND_ORDERS if preview else public.COMPOUND_ORDERS)[order]
+    keyset = decode_cursor(after, order, order_kind(spec.column))
+    if preview:
+        result = await ctx.db(
+            queries.list_compounds, name, slugs, drug_class, unapproved, order, first, keyset
+        )
+        return result, spec, [CompoundRecord.working(row) for row in result.rows]
     ctx.depends("list:compounds")
+    if unapproved:  # readers only ever see approved copies
+        return queries.Page(rows=[], total=0, has_next=False), spec, []
+    result = await ctx.db(public.list_compounds, name, slugs, drug_class, order, first, keyset)
     for row in result.rows:
-        ctx.loaders.compound_by_id.prime(row.id, row)
-        seen(ctx, "compound", row)
-    return result, spec
+        seen(ctx, "compound", row.id)
+    return result, spec, [CompoundRecord.snapshot(row) for row in result.rows]
 
 
 async def conditions_page(
@@ -69,33 +115,106 @@ async def conditions_page(
     order: str,
     name: str | None,
     slugs: list[str] | None,
-) -> tuple[queries.Page, queries.Order]:
+    unapproved: bool | None,
+) -> tuple[queries.Page, queries.Order, list[ConditionRecord]]:
     check_first(first, ctx.settings.max_page_size)
-    spec = queries.CONDITION_ORDERS[order]
-    result = await ctx.db(
-        queries.list_conditions,
-        name,
-        slugs,
-        order,
-        first,
-        decode_cursor(after, order, order_kind(spec.column)),
-    )
+    preview = ctx.viewer.can_preview
+    spec = (queries.CONDITION_ORDERS if preview else public.CONDITION_ORDERS)[order]
+    keyset = decode_cursor(after, order, order_kind(spec.column))
+    if preview:
+        result = await ctx.db(
+            queries.list_conditions, name, slugs, unapproved, order, first, keyset
+        )
+        return result, spec, [ConditionRecord.working(row) for row in result.rows]
     ctx.depends("list:conditions")
+    if unapproved:
+        return queries.Page(rows=[], total=0, has_next=False), spec, []
+    result = await ctx.db(public.list_conditions, name, slugs, order, first, keyset)
     for row in result.rows:
-        ctx.loaders.condition_by_id.prime(row.id, row)
-        seen(ctx, "condition", row)
-    return result, spec
+        seen(ctx, "condition", row.id)
+    return result, spec, [ConditionRecord.snapshot(row) for row in result.rows]
 
 
 def cursor_of(order_name: str, spec: queries.Order, row: Any) -> str:
-    value = getattr(row, spec.name)
-    if value is None and spec.name == "published_at":
-        from datetime import datetime
-
-        value = datetime(1970, 1, 1)
-    return encode_cursor(order_name, value, row.id)
+    return encode_cursor(order_name, getattr(row, spec.name), row.id)
 
 
-async def publisher(ctx: Context) -> Any:
+# --- evidence ------------------------------------------------------------------------------
+
+
+async def evidence_of_pair(
+    ctx: Context, compound_id: int, condition_id: int
+) -> EvidenceRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.evidence_by_pair.load((compound_id, condition_id))
+        return EvidenceRecord.working(row) if row is not None else None
+    return await approved_evidence(ctx, compound_id, condition_id)
+
+
+async def approved_evidence(
+    ctx: Context, compound_id: int, condition_id: int
+) -> EvidenceRecord | None:
+    version = await ctx.loaders.approved_evidence_by_pair.load((compound_id, condition_id))
+    if version is None:
+        return None
+    ctx.depends(f"evidence:{version.id}")
+    return EvidenceRecord.snapshot(version, compound_id, condition_id)
+
+
+async def evidence_citations(ctx: Context, record: EvidenceRecord) -> list[dict[str, Any]]:
+    if record.citations is not None:
+        return record.citations
+    return citations(await ctx.loaders.citations_by_evidence_id.load(record.id))
+
+
+async def evidence_compound(ctx: Context, record: EvidenceRecord) -> CompoundRecord | None:
+    if record.compound is not None:
+        return record.compound
+    return await compound_by_id(ctx, record.compound_id)
+
+
+async def evidence_condition(ctx: Context, record: EvidenceRecord) -> ConditionRecord | None:
+    if record.condition is not None:
+        return record.condition
+    return await condition_by_id(ctx, record.condition_id)
+
+
+# --- the publisher -------------------------------------------------------------------------
+
+
+async def publisher(ctx: Context) -> PublisherRecord | None:
+    if ctx.viewer.can_preview:
+        row = await ctx.once("publisher", queries.publisher_row)
+        return PublisherRecord.working(row) if row is not None else None
+    return await approved_publisher(ctx)
+
+
+async def approved_publisher(ctx: Context) -> PublisherRecord | None:
     ctx.depends("publisher")
-    return await ctx.once("publisher", queries.publisher_row)
+    version = await ctx.once("approved-publisher", public.approved_publisher)
+    return PublisherRecord.snapshot(version) if version is not None else None
+
+
+# --- what an editor is about to make public --------------------------------------------------
+
+
+async def approved_of(ctx: Context, record: Any) -> Any:
+    """The approved copy of a working record (None when never approved); a snapshot is its
+    own approved copy."""
+    if record.approved:
+        return record
+    if isinstance(record, CompoundRecord):
+        return await approved_compound(ctx, record.id)
+    if isinstance(record, ConditionRecord):
+        return await approved_condition(ctx, record.id)
+    if isinstance(record, EvidenceRecord):
+        return await approved_evidence(ctx, record.compound_id, record.condition_id)
+    return await approved_publisher(ctx)
+
+
+async def has_unapproved_changes(ctx: Context, record: Any) -> bool:
+    """Whether the working copy's facts differ from what readers get."""
+    if record.approved:
+        return False
+    approved = await approved_of(ctx, record)
+    return approved is None or approved.content_hash != record.content_hash

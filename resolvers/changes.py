@@ -1,8 +1,10 @@
 """Delta sync for mobile apps: the change feed of the published catalog.
 
-The database writes the log itself (triggers, see the change_log migration); this
-reads a page of it. The feed describes what anonymous readers see, whoever asks:
-review nodes are always the published revision.
+The database writes the log itself (triggers on the published read model's tables,
+see the published_read_model migration): an approval is an UPSERT, a working-copy
+edit logs nothing. This reads a page of it. The feed describes what anonymous
+readers see, whoever asks: nodes are always the approved copies and the published
+revision.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from db import queries
-from resolvers.content import ReviewView, review_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
+from resolvers.records import CompoundRecord, ConditionRecord
 from resolvers.relay import check_first, to_global_id
+from resolvers.reviews import public_views
 
 TYPE_NAMES = {"review": "Review", "compound": "Compound", "condition": "Condition"}
 # Feed positions are log ids, an INTEGER column.
@@ -47,27 +50,6 @@ def decode_cursor(cursor: str | None) -> int:
     )
 
 
-class PublishedReviewRow:
-    """A review row as anonymous readers see it, for every caller: the feed mirrors the
-    published catalog, so an editor's draft status or edit time must not leak into it."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: Any):
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
-
-    @property
-    def status(self) -> str:
-        return "PUBLISHED"
-
-    @property
-    def updated_at(self) -> Any:
-        return self._row.published_at
-
-
 @dataclass(slots=True)
 class Change:
     op: str  # UPSERT or DELETE
@@ -75,7 +57,8 @@ class Change:
     id: str  # global id
     slug: str
     cursor: str
-    # A compound or condition row, or a review's published view; None for DELETE.
+    # A compound's or condition's approved record, or a review's published view; None for
+    # DELETE.
     node: Any = None
 
 
@@ -121,31 +104,27 @@ async def changes(ctx: Context, since: str | None, first: int) -> Feed:
 
 
 async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str], Any]:
-    """The current published state of the upserted records, in a fixed number of
-    batched loads whatever the page size."""
+    """The approved state of the upserted records (what readers get, whoever asks), in a
+    fixed number of batched loads whatever the page size."""
     ids: dict[str, list[int]] = {entity: [] for entity in TYPE_NAMES}
     for r in upserts:
         ids[str(r.entity)].append(r.entity_id)
-    loaded = await ctx.loaders.review_by_id.load_many(ids["review"])
     reviews = [
-        PublishedReviewRow(r)
-        for r in loaded
-        if r is not None and r.published_revision_id is not None
+        r for r in await ctx.loaders.public_review_by_id.load_many(ids["review"]) if r is not None
     ]
-    # The reviews' compounds and conditions join the same batches as the upserted ones.
-    compounds = await ctx.loaders.compound_by_id.load_many(
-        ids["compound"] + [r.compound_id for r in reviews]
-    )
-    conditions = await ctx.loaders.condition_by_id.load_many(
-        ids["condition"] + [r.condition_id for r in reviews]
-    )
-    views: list[ReviewView] = await review_views(ctx, reviews, preview=False)
+    compounds = await ctx.loaders.approved_compound_by_id.load_many(ids["compound"])
+    conditions = await ctx.loaders.approved_condition_by_id.load_many(ids["condition"])
+    views = await public_views(ctx, reviews)
     # Keyed by slug too: a reused id may name another record now (see above).
     out: dict[tuple[str, int, str], Any] = {}
-    for entity, rows in (("compound", compounds), ("condition", conditions)):
-        for row in rows[: len(ids[entity])]:
-            if row is not None:
-                out[(entity, row.id, row.slug)] = row
+    for version in compounds:
+        if version is not None:
+            compound = CompoundRecord.snapshot(version)
+            out[("compound", compound.id, compound.slug)] = compound
+    for version in conditions:
+        if version is not None:
+            condition = ConditionRecord.snapshot(version)
+            out[("condition", condition.id, condition.slug)] = condition
     for view in views:
-        out[("review", view.row.id, view.row.slug)] = view
+        out[("review", view.id, view.slug)] = view
     return out

@@ -1,32 +1,24 @@
-"""What a review shows: the published revision for readers, the working copy in preview."""
+"""What a review shows: its published revision for readers, the working copy to editors.
+
+A ``ReviewView`` is everything the review's fields read, loaded up front with a
+fixed number of batched loads for any number of reviews, so the fields are plain
+attribute reads:
+
+* readers (and the change feed, whoever asks): the ``public_review`` row, its
+  published revision and the fact versions it was approved with (``published``);
+* editors: the working review row, its sections and the working facts.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from resolvers.context import Context
-from resolvers.document import Page, Section
-
-
-@dataclass(slots=True)
-class ReviewContent:
-    page: Page
-    fingerprint: str
-    approved_by: str | None = None
-    approved_at: Any = None
-    research: str | None = None  # of the approved revision (None: the working copy's)
-
-
-@dataclass(slots=True)
-class ReviewView:
-    """A review row with the content this viewer gets (loaded once, up front)."""
-
-    row: Any
-    content: ReviewContent
-    compound: Any = None
-    condition: Any = None
+from resolvers.document import Page, PageLike, Section
+from resolvers.records import CompoundRecord, ConditionRecord
 
 
 class RevisionPage:
@@ -62,39 +54,124 @@ class RevisionPage:
         return self._sections
 
 
-def _from_revision(rev: Any) -> ReviewContent:
-    page: Any = RevisionPage(rev)
-    research = str(rev.research) if rev.research is not None else None
-    return ReviewContent(page, rev.fingerprint, rev.approved_by, rev.approved_at, research)
+@dataclass(slots=True)
+class ReviewView:
+    """One review as this viewer gets it."""
+
+    id: int
+    slug: str
+    kind: str
+    status: str
+    # Working copy: the record's revision (for expectedRevision); published: the revision number.
+    revision: int
+    has_unpublished_changes: bool
+    page: PageLike
+    research: str
+    compound: CompoundRecord
+    condition: ConditionRecord
+    published_at: datetime | None
+    updated_at: datetime
+    last_reviewed_at: datetime | None
+    review_due_at: datetime | None
+    template_version: str
+    fingerprint: str  # of the facts and template the shown content was generated from
+    approved_by: str | None
+    approved_at: datetime | None
+    # True: the published read model (what readers get); False: the working copy.
+    published: bool
+    # The public_review row (published) or the working review row.
+    row: Any
+
+    @property
+    def compound_id(self) -> int:
+        return self.compound.id
+
+    @property
+    def condition_id(self) -> int:
+        return self.condition.id
 
 
-def _from_working_copy(row: Any, rows: list[Any]) -> ReviewContent:
-    sections = [
-        Section(s.key, s.position, s.heading, s.blocks, str(s.origin), s.revision) for s in rows
-    ]
-    page = Page(row.title, row.byline, row.notice, sections, row.description)
-    return ReviewContent(page, row.fingerprint)
-
-
-async def review_views(ctx: Context, rows: list[Any], preview: bool) -> list[ReviewView]:
-    """Content, compound and condition of many reviews, each with one batched load.
-
-    Loading them up front (rather than in each field) keeps the review's fields
-    synchronous, which spares the executor a task per field per review."""
-    if preview:
-        sections = await ctx.loaders.sections_by_review_id.load_many([r.id for r in rows])
-        contents = [_from_working_copy(r, s) for r, s in zip(rows, sections, strict=True)]
-    else:
-        revisions = await ctx.loaders.revision_by_id.load_many(
-            [r.published_revision_id for r in rows]
+async def published_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+    """Readers' views of public_review rows: two batched loads (revisions, fact versions)."""
+    revisions = await ctx.loaders.revision_by_id.load_many([r.revision_id for r in rows])
+    versions = await ctx.loaders.fact_version_by_id.load_many(
+        [v for r in rows for v in (r.compound_version_id, r.condition_version_id)]
+    )
+    out = []
+    for i, (row, rev) in enumerate(zip(rows, revisions, strict=True)):
+        out.append(
+            ReviewView(
+                id=row.id,
+                slug=row.slug,
+                kind=str(row.kind),
+                status="PUBLISHED",
+                revision=row.number,
+                has_unpublished_changes=False,
+                page=RevisionPage(rev),
+                research=str(row.research),
+                compound=CompoundRecord.snapshot(versions[2 * i]),
+                condition=ConditionRecord.snapshot(versions[2 * i + 1]),
+                published_at=row.published_at,
+                updated_at=row.published_at,
+                last_reviewed_at=row.last_reviewed_at,
+                review_due_at=row.review_due_at,
+                template_version=row.template_version,
+                fingerprint=rev.fingerprint,
+                approved_by=rev.approved_by,
+                approved_at=rev.approved_at,
+                published=True,
+                row=row,
+            )
         )
-        contents = [_from_revision(v) for v in revisions]
+    return out
+
+
+async def working_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+    """Editors' views of working review rows: sections, compounds, conditions (batched)."""
+    sections = await ctx.loaders.sections_by_review_id.load_many([r.id for r in rows])
     compounds = await ctx.loaders.compound_by_id.load_many([r.compound_id for r in rows])
     conditions = await ctx.loaders.condition_by_id.load_many([r.condition_id for r in rows])
-    return [
-        ReviewView(r, c, compound, condition)
-        for r, c, compound, condition in zip(rows, contents, compounds, conditions, strict=True)
-    ]
+    out = []
+    for row, section_rows, compound, condition in zip(
+        rows, sections, compounds, conditions, strict=True
+    ):
+        page = Page(
+            row.title,
+            row.byline,
+            row.notice,
+            [
+                Section(s.key, s.position, s.heading, s.blocks, str(s.origin), s.revision)
+                for s in section_rows
+            ],
+            row.description,
+        )
+        out.append(
+            ReviewView(
+                id=row.id,
+                slug=row.slug,
+                kind=str(row.kind),
+                status=str(row.status),
+                revision=row.revision,
+                has_unpublished_changes=(
+                    row.published_revision_id is None or str(row.status) != "PUBLISHED"
+                ),
+                page=page,
+                research=str(row.research),
+                compound=CompoundRecord.working(compound),
+                condition=ConditionRecord.working(condition),
+                published_at=row.published_at,
+                updated_at=row.updated_at,
+                last_reviewed_at=row.last_reviewed_at,
+                review_due_at=row.review_due_at,
+                template_version=row.template_version,
+                fingerprint=row.fingerprint,
+                approved_by=None,
+                approved_at=None,
+                published=False,
+                row=row,
+            )
+        )
+    return out
 
 
 def canonical_path(slug: str) -> str:

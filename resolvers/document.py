@@ -19,7 +19,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Block = dict[str, Any]
 Span = dict[str, Any]
@@ -59,6 +59,21 @@ class Page:
     description: str = ""
 
 
+class PageLike(Protocol):
+    """A page, stored or composed (a published revision decodes its sections lazily)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def byline(self) -> str: ...
+    @property
+    def notice(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def sections(self) -> list[Section]: ...
+
+
 # --- helpers over the block structure ---------------------------------------------------
 
 
@@ -92,7 +107,7 @@ def body_plain(blocks: Iterable[Block]) -> str:
     return "\n".join(line for b in blocks for line in block_lines(b))
 
 
-def page_lines(page: Page) -> list[str]:
+def page_lines(page: PageLike) -> list[str]:
     """The page as a reader sees it: one line per heading, paragraph and list item."""
     lines = [page.title]
     if page.byline:
@@ -144,7 +159,7 @@ def body_markdown(blocks: Iterable[Block]) -> str:
     return "\n\n".join(parts)
 
 
-def page_markdown(page: Page) -> str:
+def page_markdown(page: PageLike) -> str:
     parts = [f"# {md_escape(page.title)}"]
     if page.byline:
         parts.append(f"*{md_escape(page.byline)}*")
@@ -188,7 +203,7 @@ def body_html(blocks: Iterable[Block]) -> str:
     return "\n".join(parts)
 
 
-def page_html(page: Page) -> str:
+def page_html(page: PageLike) -> str:
     parts = ["<article>", f"<h1>{_esc(page.title)}</h1>"]
     if page.byline:
         parts.append(f'<p class="byline">{_esc(page.byline)}</p>')
@@ -219,7 +234,7 @@ def render_body(blocks: Sequence[Block], fmt: TextFormat | str) -> str:
     return body_markdown(blocks)
 
 
-def render_page(page: Page, fmt: TextFormat | str) -> str:
+def render_page(page: PageLike, fmt: TextFormat | str) -> str:
     fmt = TextFormat(fmt)
     if fmt is TextFormat.HTML:
         return page_html(page)

@@ -23,7 +23,7 @@ from db import editorial as ed
 from db import importer, queries, tokens
 from db.importer import CatalogInvalid
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, utcnow
-from db.publishing import publish_reviews
+from db.publishing import Approval, publish_reviews, withdraw
 from db.reviews import (
     active_template,
     evidence_citations,
@@ -678,6 +678,7 @@ def submit_for_review(session: Session, actor: Actor, slug: str, expected: int) 
 class PublishOutcome:
     review_id: int
     acknowledged: list[content_check.Finding]
+    approval: Approval
 
 
 def publish_review(
@@ -712,7 +713,7 @@ def publish_review(
             findings=[f.as_json() for f in unacknowledged],
         )
     now = utcnow()
-    publish_reviews(
+    approval = publish_reviews(
         session, [review.id], actor.name, now, interval, [f.as_json() for f in findings]
     )
     after = ed.revision_of(session, ed.R, review.id)
@@ -727,7 +728,7 @@ def publish_review(
         detail={"acknowledged": [f.id for f in findings]},
     )
     _announce(session, webhook_urls, "review.published", review.id, slug, after, actor)
-    return PublishOutcome(int(review.id), findings)
+    return PublishOutcome(int(review.id), findings, approval)
 
 
 def _announce(
@@ -786,6 +787,7 @@ def unpublish_review(
         published_fingerprint=None,
         published_at=None,
     )
+    withdraw(session, review.id)
     action = "archiveReview" if archive else "unpublishReview"
     actor.audit(
         session,

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
-from db import queries
+from db import public, queries
+from db.tables import PUBLIC_COMPOUND, PUBLIC_CONDITION
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -100,6 +101,49 @@ class ReviewBySlugLoader(_Loader):
         super().__init__(ctx, queries.by_slugs, queries.R)
 
 
+# --- the published read model (readers; editors' `approved` fields) -------------------------
+
+
+class FactVersionByIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.fact_versions_by_ids)
+
+
+class ApprovedCompoundByIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.approved_by_ids, PUBLIC_COMPOUND)
+
+
+class ApprovedConditionByIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.approved_by_ids, PUBLIC_CONDITION)
+
+
+class ApprovedCompoundBySlugLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.approved_by_slugs, PUBLIC_COMPOUND)
+
+
+class ApprovedConditionBySlugLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.approved_by_slugs, PUBLIC_CONDITION)
+
+
+class ApprovedEvidenceByPairLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.approved_evidence_by_pairs)
+
+
+class PublicReviewByIdLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.reviews_by_ids)
+
+
+class PublicReviewBySlugLoader(_Loader):
+    def __init__(self, ctx: Context):
+        super().__init__(ctx, public.reviews_by_slugs)
+
+
 class Loaders:
     """The loaders of one request (created with its context, discarded with it)."""
 
@@ -117,3 +161,11 @@ class Loaders:
         self.compound_by_slug = CompoundBySlugLoader(ctx)
         self.condition_by_slug = ConditionBySlugLoader(ctx)
         self.review_by_slug = ReviewBySlugLoader(ctx)
+        self.fact_version_by_id = FactVersionByIdLoader(ctx)
+        self.approved_compound_by_id = ApprovedCompoundByIdLoader(ctx)
+        self.approved_condition_by_id = ApprovedConditionByIdLoader(ctx)
+        self.approved_compound_by_slug = ApprovedCompoundBySlugLoader(ctx)
+        self.approved_condition_by_slug = ApprovedConditionBySlugLoader(ctx)
+        self.approved_evidence_by_pair = ApprovedEvidenceByPairLoader(ctx)
+        self.public_review_by_id = PublicReviewByIdLoader(ctx)
+        self.public_review_by_slug = PublicReviewBySlugLoader(ctx)

@@ -1,43 +1,57 @@
-"""Resolvers for reviews: lookups, lists, content, SEO and staleness."""
+"""Resolvers for reviews: lookups, lists, content, SEO and staleness.
+
+Readers get the published read model (db/public.py); editors the working copies
+(db/queries.py). Which one is decided here, once per lookup.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from db import queries
-from resolvers import document
-from resolvers.content import ReviewView, canonical_path, review_views
+from db import public, queries
+from resolvers import catalog, document
+from resolvers.content import ReviewView, canonical_path, published_views, working_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
+from resolvers.records import EvidenceRecord
 from resolvers.relay import check_first, decode_cursor, order_kind
-
-
-def visible(ctx: Context, row: Any) -> bool:
-    """Anonymous readers only ever see published reviews."""
-    if row is None:
-        return False
-    if ctx.viewer.can_preview:
-        return True
-    return row.published_revision_id is not None
 
 
 async def review(
     ctx: Context, slug: str | None, compound: str | None, condition: str | None, kind: str
 ) -> ReviewView | None:
+    preview = ctx.viewer.can_preview
     if slug is not None:
         if compound is not None or condition is not None:
             raise BadUserInput("give either `slug`, or `compound` and `condition`, not both")
-        row = await ctx.loaders.review_by_slug.load(slug)
+        loader = ctx.loaders.review_by_slug if preview else ctx.loaders.public_review_by_slug
+        row = await loader.load(slug)
     elif compound is not None and condition is not None:
-        row = await ctx.db(queries.review_by_pair, compound, condition, kind)
+        fetch = queries.review_by_pair if preview else public.review_by_pair
+        row = await ctx.db(fetch, compound, condition, kind)
     else:
         raise BadUserInput("give `slug`, or both `compound` and `condition`")
     return await view(ctx, row)
 
 
+async def review_by_id(ctx: Context, review_id: int) -> ReviewView | None:
+    loader = ctx.loaders.review_by_id if ctx.viewer.can_preview else ctx.loaders.public_review_by_id
+    return await view(ctx, await loader.load(review_id))
+
+
+async def published_review(ctx: Context, review_id: int) -> ReviewView | None:
+    """What anonymous readers get of a review, whoever asks (the change feed, previews)."""
+    row = await ctx.loaders.public_review_by_id.load(review_id)
+    if row is None:
+        ctx.depends("list:reviews")
+        return None
+    return (await public_views(ctx, [row]))[0]
+
+
 async def view(ctx: Context, row: Any) -> ReviewView | None:
-    if not visible(ctx, row):
+    """The view of a row loaded for this viewer (public_review for readers)."""
+    if row is None:
         # "Not there" changes when a review is first published.
         ctx.depends("list:reviews")
         return None
@@ -45,34 +59,53 @@ async def view(ctx: Context, row: Any) -> ReviewView | None:
 
 
 async def views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+    if ctx.viewer.can_preview:
+        return await working_views(ctx, rows)
+    return await public_views(ctx, rows)
+
+
+async def public_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
     ctx.depends(*(f"review:{r.id}" for r in rows))
-    return await review_views(ctx, rows, preview=ctx.viewer.can_preview)
+    return await published_views(ctx, rows)
 
 
 async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
 ) -> tuple[queries.Page, queries.Order, list[ReviewView]]:
     check_first(first, ctx.settings.max_page_size)
-    ctx.depends("list:reviews")
-    f.published_only = not ctx.viewer.can_preview
-    spec = queries.review_orders(f.published_only)[order]
-    if f.published_only and f.status is not None:
-        if "PUBLISHED" not in f.status:
-            # Readers asking for drafts get an empty list, never an error that confirms they exist.
-            return queries.Page(rows=[], total=0, has_next=False), spec, []
-        f.status = None  # readers see published revisions, whatever the working copy's status
     if f.updated_since is not None:
         f.updated_since = as_utc(f.updated_since, "updatedSince")
+    if ctx.viewer.can_preview:
+        spec = queries.REVIEW_ORDERS[order]
+        keyset = decode_cursor(after, order, order_kind(spec.column))
+        result = await ctx.db(queries.list_reviews, f, order, first, keyset)
+        return result, spec, await working_views(ctx, result.rows)
+    ctx.depends("list:reviews")
+    spec = public.REVIEW_ORDERS[order]
     keyset = decode_cursor(after, order, order_kind(spec.column))
-    result = await ctx.db(queries.list_reviews, f, order, first, keyset)
-    return result, spec, await views(ctx, result.rows)
+    if f.status is not None and "PUBLISHED" not in f.status:
+        # Readers asking for drafts get an empty list, never an error that confirms they exist.
+        return queries.Page(rows=[], total=0, has_next=False), spec, []
+    readers = public.ReviewFilter(
+        compound=f.compound,
+        condition=f.condition,
+        research=f.research,
+        kind=f.kind,
+        updated_since=f.updated_since,
+        stale=f.stale,
+        overdue=f.overdue,
+        now=f.now,
+    )
+    if f.stale is not None:
+        # The answer moves with approvals of any review's facts.
+        ctx.depends("list:compounds", "list:conditions", "publisher")
+    result = await ctx.db(public.list_reviews, readers, order, first, keyset)
+    return result, spec, await public_views(ctx, result.rows)
 
 
 def as_utc(value: datetime, argument: str) -> datetime:
     """An instant as UTC; the edges of the calendar (year 1 or 9999 in a far time zone)
     have no UTC equivalent and are refused."""
-    from datetime import UTC
-
     try:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except (OverflowError, ValueError):
@@ -82,62 +115,68 @@ def as_utc(value: datetime, argument: str) -> datetime:
 
 
 def text(v: ReviewView, fmt: str) -> str:
-    return document.render_page(v.content.page, fmt)
-
-
-def sections(v: ReviewView) -> list[document.Section]:
-    return v.content.page.sections
+    return document.render_page(v.page, fmt)
 
 
 def section(v: ReviewView, key: str) -> document.Section | None:
-    return next((s for s in v.content.page.sections if s.key == key), None)
+    return next((s for s in v.page.sections if s.key == key), None)
 
 
 def faq(v: ReviewView) -> list[tuple[str, list[dict[str, Any]]]]:
     return [
         (b["question"], b["answer"])
-        for s in v.content.page.sections
+        for s in v.page.sections
         for b in s.blocks
         if b["type"] == "faq"
     ]
 
 
-def status(ctx: Context, row: Any) -> str:
-    # A reader gets the published revision, whatever is happening to the draft.
-    return str(row.status) if ctx.viewer.can_preview else "PUBLISHED"
-
-
-def updated_at(ctx: Context, row: Any) -> datetime:
-    # Readers see the published revision: it changed when it was published.
-    if not ctx.viewer.can_preview and row.published_at is not None:
-        return row.published_at
-    return row.updated_at
-
-
-def is_stale(ctx: Context, row: Any) -> bool:
-    """Whether what the review serves (its published revision; its draft when never
-    published) was built from facts or a template that changed since."""
-    # The answer moves with the review's inputs, not only with the review.
-    ctx.depends(
-        f"compound:{row.compound_id}",
-        f"condition:{row.condition_id}",
-        f"evidence-pair:{row.compound_id}:{row.condition_id}",
-        "publisher",
-        "templates",
+async def is_stale(ctx: Context, v: ReviewView) -> bool:
+    """Editors: whether what the review serves (its published revision; its draft when never
+    published) was built from facts or a template that changed since. Readers: whether a
+    reviewer has since approved newer facts than those the page was approved with."""
+    if not v.published:
+        row = v.row
+        served = row.published_fingerprint if row.published_revision_id else row.fingerprint
+        return bool(served != row.current_fingerprint)
+    row = v.row
+    # The answer moves with later approvals of the page's facts.
+    ctx.depends(f"compound:{row.compound_id}", f"condition:{row.condition_id}", "publisher")
+    compound = await ctx.loaders.approved_compound_by_id.load(row.compound_id)
+    condition = await ctx.loaders.approved_condition_by_id.load(row.condition_id)
+    evidence = await ctx.loaders.approved_evidence_by_pair.load((row.compound_id, row.condition_id))
+    if evidence is not None:
+        ctx.depends(f"evidence:{evidence.id}")
+    publisher = await ctx.once("approved-publisher", public.approved_publisher)
+    current = (
+        compound.version_id if compound else None,
+        condition.version_id if condition else None,
+        evidence.version_id if evidence else None,
+        publisher.version_id if publisher else None,
     )
-    served = row.published_fingerprint if row.published_revision_id else row.fingerprint
-    return bool(served != row.current_fingerprint)
+    served = (
+        row.compound_version_id,
+        row.condition_version_id,
+        row.evidence_version_id,
+        row.publisher_version_id,
+    )
+    return current != served
 
 
-def has_unpublished_changes(row: Any) -> bool:
-    return row.published_revision_id is None or str(row.status) != "PUBLISHED"
+async def evidence(ctx: Context, v: ReviewView) -> EvidenceRecord | None:
+    """Readers: the evidence as approved with the page; editors: the working copy."""
+    if v.published:
+        version = await ctx.loaders.fact_version_by_id.load(v.row.evidence_version_id)
+        return EvidenceRecord.snapshot(
+            version, v.compound_id, v.condition_id, v.compound, v.condition
+        )
+    return await catalog.evidence_of_pair(ctx, v.compound_id, v.condition_id)
 
 
 def seo(v: ReviewView) -> dict[str, Any]:
-    row, c = v.row, v.content
     compound, condition = v.compound, v.condition
-    page = c.page
-    path = canonical_path(row.slug)
+    page = v.page
+    path = canonical_path(v.slug)
     faq_items = [
         {
             "@type": "Question",
@@ -167,11 +206,11 @@ def seo(v: ReviewView) -> dict[str, Any]:
             },
         ],
     }
-    if c.approved_at is not None:
-        web_page["lastReviewed"] = c.approved_at.date().isoformat()
-        web_page["dateModified"] = c.approved_at.isoformat()
-    if row.published_at is not None:
-        web_page["datePublished"] = row.published_at.isoformat()
+    if v.approved_at is not None:
+        web_page["lastReviewed"] = v.approved_at.date().isoformat()
+        web_page["dateModified"] = v.approved_at.isoformat()
+    if v.published_at is not None:
+        web_page["datePublished"] = v.published_at.isoformat()
     graph = [web_page]
     if faq_items:
         graph.append({"@type": "FAQPage", "@id": f"{path}#faq", "mainEntity": faq_items})

@@ -80,7 +80,7 @@ def diff_sections(
 async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> list[SectionDiff]:
     """Revision ``from_`` against revision ``to``, or against the working copy when omitted."""
     require_preview(ctx)
-    revs = {r.number: r for r in await ctx.loaders.revisions_by_review_id.load(view.row.id)}
+    revs = {r.number: r for r in await ctx.loaders.revisions_by_review_id.load(view.id)}
     missing = [n for n in (from_, to) if n is not None and n not in revs]
     if missing:
         raise BadUserInput(
@@ -91,7 +91,7 @@ async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> li
     if to is not None:
         after = revision_sections(revs[to])
     else:
-        sections = await ctx.loaders.sections_by_review_id.load(view.row.id)
+        sections = await ctx.loaders.sections_by_review_id.load(view.id)
         after = [
             document.Section(s.key, s.position, s.heading, s.blocks, str(s.origin), s.revision)
             for s in sections
@@ -102,4 +102,4 @@ async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> li
 def findings(ctx: Context, view: ReviewView) -> list[content_check.Finding]:
     """What the publish gate would ask a reviewer to acknowledge in the content served to you."""
     require_preview(ctx)
-    return content_check.check_sections(view.content.page.sections)
+    return content_check.check_sections(view.page.sections)

@@ -1,4 +1,4 @@
-"""Search across compounds, conditions and reviews."""
+"""Search across compounds, conditions and reviews, and lookups by global id."""
 
 from __future__ import annotations
 
@@ -6,47 +6,35 @@ import asyncio
 from typing import Any
 
 from db import queries
+from resolvers import catalog, reviews
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.relay import check_first
-from resolvers.reviews import visible
 
 
 async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, Any, float]], int]:
+    """Hits as (kind, record or review view, score). The index holds approved records only;
+    readers get their approved copies, editors their working copies."""
     check_first(first, ctx.settings.max_page_size)
     if len(text) > 200:
         raise BadUserInput("`query` must be at most 200 characters", argument="query")
     ctx.depends("list:search")
-    hits, total = await ctx.db(queries.search, text, first, not ctx.viewer.can_preview)
-    loaders = {
-        "compound": ctx.loaders.compound_by_id,
-        "condition": ctx.loaders.condition_by_id,
-        "review": ctx.loaders.review_by_id,
-    }
+    hits, total = await ctx.db(queries.search, text, first)
     # All at once, so each loader batches its keys into one statement.
-    rows = await asyncio.gather(*(loaders[hit.kind].load(hit.ref_id) for hit in hits))
-    out = []
-    for hit, row in zip(hits, rows, strict=True):
-        if row is None or (hit.kind == "review" and not visible(ctx, row)):
-            continue
-        if hit.kind != "review":  # reviews are noted when their view is built
-            ctx.depends(f"{hit.kind}:{row.id}")
-        out.append((hit.kind, row, hit.score))
+    nodes = await asyncio.gather(*(node(ctx, hit.kind, hit.ref_id) for hit in hits))
+    out = [
+        (hit.kind, found, hit.score)
+        for hit, found in zip(hits, nodes, strict=True)
+        if found is not None
+    ]
     return out, total
 
 
-async def node(ctx: Context, type_name: str, pk: int) -> Any:
-    loader = {
-        "Compound": ctx.loaders.compound_by_id,
-        "Condition": ctx.loaders.condition_by_id,
-        "Review": ctx.loaders.review_by_id,
-    }[type_name]
-    row = await loader.load(pk)
-    if type_name == "Review" and not visible(ctx, row):
-        ctx.depends("list:reviews")
-        return None
-    if type_name != "Review":
-        from resolvers.catalog import seen
-
-        seen(ctx, type_name.lower(), row)
-    return row
+async def node(ctx: Context, kind: str, pk: int) -> Any:
+    """A compound or condition record, or a review view, as this viewer gets it; None when
+    unknown or not visible."""
+    if kind == "review":
+        return await reviews.review_by_id(ctx, pk)
+    if kind == "compound":
+        return await catalog.compound_by_id(ctx, pk)
+    return await catalog.condition_by_id(ctx, pk)

@@ -8,8 +8,27 @@ from typing import Any
 import strawberry
 
 from resolvers import catalog as r
+from resolvers.records import CompoundRecord, ConditionRecord
 from resolvers.relay import to_global_id
 from schema.common import Citation, CitationKind, Node
+
+APPROVED = (
+    "The approved copy readers get: the facts as a medical reviewer last approved them "
+    "(by publishing a review built from them); null when no reviewer has approved this "
+    "record yet. For readers, the record itself."
+)
+UNAPPROVED = (
+    "Whether the working copy differs from the approved copy readers get (always false for "
+    "readers, who only ever get approved copies)."
+)
+REVISION = (
+    "Editors: the working copy's revision, for `expectedRevision` in updates. Readers: the "
+    "number of the approved version they get (it moves only when a reviewer approves)."
+)
+UPDATED_AT = (
+    "Editors: when the working copy's facts last changed. Readers: when the facts they get "
+    "were approved."
+)
 
 
 @strawberry.type(description="Standard codes identifying a compound.")
@@ -30,101 +49,119 @@ def _citation(c: dict[str, Any]) -> Citation:
 
 @strawberry.type(description="A drug, supplement or other compound that reviews are about.")
 class Compound(Node):
-    row: strawberry.Private[Any]
+    record: strawberry.Private[CompoundRecord]
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Compound", self.row.id))
+        return strawberry.ID(to_global_id("Compound", self.record.id))
 
     @strawberry.field(description="URL-safe unique key, e.g. `ketamine`.")
     def slug(self) -> str:
-        return self.row.slug
+        return self.record.slug
 
     @strawberry.field(description='Display name, e.g. "Ketamine (IV / Esketamine)".')
     def name(self) -> str:
-        return self.row.name
+        return self.record.name
 
     @strawberry.field(description="Other names (brands, synonyms).")
     def aliases(self) -> list[str]:
-        return list(self.row.aliases)
+        return self.record.aliases
 
     @strawberry.field(description='Pharmacological class, e.g. "NMDA Antagonist / Anesthetic".')
     def drug_class(self) -> str:
-        return self.row.drug_class
+        return self.record.drug_class
 
     @strawberry.field(description="Known safety characteristics from the literature.")
     def safety_profile(self) -> list[str]:
-        return list(self.row.safety_profile)
+        return self.record.safety_profile
 
     @strawberry.field(description="Regulatory status (e.g. FDA approvals).")
     def regulatory_status(self) -> str:
-        return self.row.regulatory_status
+        return self.record.regulatory_status
 
     @strawberry.field(description="Strength of the evidence base.")
     def evidence_level(self) -> str:
-        return self.row.evidence_level
+        return self.record.evidence_level
 
     @strawberry.field(description="Mechanisms of action.")
     def mechanisms(self) -> list[str]:
-        return list(self.row.mechanisms)
+        return self.record.mechanisms
 
     @strawberry.field(description="Standard codes (RxNorm, MeSH).")
     def codes(self) -> CompoundCodes:
-        return CompoundCodes(rxnorm=self.row.rxnorm, mesh=self.row.mesh)
+        return CompoundCodes(rxnorm=self.record.rxnorm, mesh=self.record.mesh)
 
     @strawberry.field(description="References about the compound.")
     async def citations(self, info: strawberry.Info) -> list[Citation]:
-        return [_citation(c) for c in await r.compound_citations(info.context, self.row.id)]
+        return [_citation(c) for c in await r.compound_citations(info.context, self.record)]
 
-    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    @strawberry.field(description=REVISION)
     def revision(self) -> int:
-        return self.row.revision
+        return self.record.revision
 
-    @strawberry.field(description="When the compound's facts last changed.")
+    @strawberry.field(description=UPDATED_AT)
     def updated_at(self) -> datetime:
-        return self.row.updated_at
+        return self.record.updated_at
+
+    @strawberry.field(description=APPROVED)
+    async def approved(self, info: strawberry.Info) -> Compound | None:
+        record = await r.approved_of(info.context, self.record)
+        return Compound(record=record) if record is not None else None
+
+    @strawberry.field(description=UNAPPROVED)
+    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
+        return await r.has_unapproved_changes(info.context, self.record)
 
 
 @strawberry.type(description="A medical condition that reviews are about.")
 class Condition(Node):
-    row: strawberry.Private[Any]
+    record: strawberry.Private[ConditionRecord]
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Condition", self.row.id))
+        return strawberry.ID(to_global_id("Condition", self.record.id))
 
     @strawberry.field(description="URL-safe unique key, e.g. `als`.")
     def slug(self) -> str:
-        return self.row.slug
+        return self.record.slug
 
     @strawberry.field(description='Short name used in running text, e.g. "ALS".')
     def name(self) -> str:
-        return self.row.name
+        return self.record.name
 
     @strawberry.field(
         description='Full name, e.g. "ALS (Amyotrophic Lateral Sclerosis)"; the name when not set.'
     )
     def full_name(self) -> str:
-        return self.row.full_name or self.row.name
+        return self.record.full_name
 
     @strawberry.field(
         description='Who patients should consult, e.g. "neurologist or ALS specialist".'
     )
     def specialist(self) -> str:
-        return self.row.specialist
+        return self.record.specialist
 
     @strawberry.field(description="Other names.")
     def aliases(self) -> list[str]:
-        return list(self.row.aliases)
+        return self.record.aliases
 
     @strawberry.field(description="Standard codes (ICD-10, MeSH).")
     def codes(self) -> ConditionCodes:
-        return ConditionCodes(icd10=self.row.icd10, mesh=self.row.mesh)
+        return ConditionCodes(icd10=self.record.icd10, mesh=self.record.mesh)
 
-    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    @strawberry.field(description=REVISION)
     def revision(self) -> int:
-        return self.row.revision
+        return self.record.revision
 
-    @strawberry.field(description="When the condition's facts last changed.")
+    @strawberry.field(description=UPDATED_AT)
     def updated_at(self) -> datetime:
-        return self.row.updated_at
+        return self.record.updated_at
+
+    @strawberry.field(description=APPROVED)
+    async def approved(self, info: strawberry.Info) -> Condition | None:
+        record = await r.approved_of(info.context, self.record)
+        return Condition(record=record) if record is not None else None
+
+    @strawberry.field(description=UNAPPROVED)
+    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
+        return await r.has_unapproved_changes(info.context, self.record)

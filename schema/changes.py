@@ -74,8 +74,8 @@ class Change:
         if self.change.entity == "review":
             return Review(view=node)
         if self.change.entity == "compound":
-            return Compound(row=node)
-        return Condition(row=node)
+            return Compound(record=node)
+        return Condition(record=node)
 
     @strawberry.field(
         description="This entry's position; pass it as `since` to resume right after it."

@@ -9,11 +9,20 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from resolvers import catalog as rc
 from resolvers import content_check, document
 from resolvers import revisions as rv
-from resolvers.catalog import seen
+from resolvers.records import EvidenceRecord, PublisherRecord
 from resolvers.relay import to_global_id
-from schema.catalog import Compound, Condition, _citation
+from schema.catalog import (
+    APPROVED,
+    REVISION,
+    UNAPPROVED,
+    UPDATED_AT,
+    Compound,
+    Condition,
+    _citation,
+)
 from schema.common import Citation, Research, SectionKey, TextFormat
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
@@ -21,73 +30,90 @@ FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format
 
 @strawberry.type(description="What is known about one compound in one condition.")
 class Evidence:
-    row: strawberry.Private[Any]
+    record: strawberry.Private[EvidenceRecord]
 
     @strawberry.field(description="The compound.")
     async def compound(self, info: strawberry.Info) -> Compound:
-        row = await info.context.loaders.compound_by_id.load(self.row.compound_id)
-        return Compound(row=seen(info.context, "compound", row))
+        record = await rc.evidence_compound(info.context, self.record)
+        assert record is not None  # evidence is approved with (and deleted with) its compound
+        return Compound(record=record)
 
     @strawberry.field(description="The condition.")
     async def condition(self, info: strawberry.Info) -> Condition:
-        row = await info.context.loaders.condition_by_id.load(self.row.condition_id)
-        return Condition(row=seen(info.context, "condition", row))
+        record = await rc.evidence_condition(info.context, self.record)
+        assert record is not None
+        return Condition(record=record)
 
     @strawberry.field(description="How much condition-specific research exists.")
     def research(self) -> Research:
-        return Research(str(self.row.research))
+        return Research(self.record.research)
 
     @strawberry.field(description="Editorial notes on the evidence.")
     def notes(self) -> str:
-        return self.row.notes
+        return self.record.notes
 
     @strawberry.field(description="References for this pair.")
     async def citations(self, info: strawberry.Info) -> list[Citation]:
-        from resolvers.catalog import citations
+        return [_citation(c) for c in await rc.evidence_citations(info.context, self.record)]
 
-        rows = await info.context.loaders.citations_by_evidence_id.load(self.row.id)
-        return [_citation(c) for c in citations(rows)]
-
-    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    @strawberry.field(description=REVISION)
     def revision(self) -> int:
-        return self.row.revision
+        return self.record.revision
 
-    @strawberry.field(description="When the evidence last changed.")
+    @strawberry.field(description=UPDATED_AT)
     def updated_at(self) -> datetime:
-        return self.row.updated_at
+        return self.record.updated_at
+
+    @strawberry.field(description=APPROVED)
+    async def approved(self, info: strawberry.Info) -> Evidence | None:
+        record = await rc.approved_of(info.context, self.record)
+        return Evidence(record=record) if record is not None else None
+
+    @strawberry.field(description=UNAPPROVED)
+    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
+        return await rc.has_unapproved_changes(info.context, self.record)
 
 
 @strawberry.type(description="The organisation and medical advisor named in every byline.")
 class Publisher:
-    row: strawberry.Private[Any]
+    record: strawberry.Private[PublisherRecord]
 
     @strawberry.field(description="Organisation name.")
     def name(self) -> str:
-        return self.row.name
+        return self.record.name
 
     @strawberry.field(description="Medical advisor's name.")
     def advisor_name(self) -> str:
-        return self.row.advisor_name
+        return self.record.advisor_name
 
     @strawberry.field(description='Medical advisor\'s credentials, e.g. "MD".')
     def advisor_credentials(self) -> str:
-        return self.row.advisor_credentials
+        return self.record.advisor_credentials
 
     @strawberry.field(description="Call to action shown at the end of every page.")
     def cta(self) -> str:
-        return self.row.cta
+        return self.record.cta
 
     @strawberry.field(description="A notice shown under every byline (e.g. demo content).")
     def notice(self) -> str:
-        return self.row.notice
+        return self.record.notice
 
-    @strawberry.field(description="Revision, for `expectedRevision` in updates.")
+    @strawberry.field(description=REVISION)
     def revision(self) -> int:
-        return self.row.revision
+        return self.record.revision
 
-    @strawberry.field(description="When the publisher last changed.")
+    @strawberry.field(description=UPDATED_AT)
     def updated_at(self) -> datetime:
-        return self.row.updated_at
+        return self.record.updated_at
+
+    @strawberry.field(description=APPROVED)
+    async def approved(self, info: strawberry.Info) -> Publisher | None:
+        record = await rc.approved_of(info.context, self.record)
+        return Publisher(record=record) if record is not None else None
+
+    @strawberry.field(description=UNAPPROVED)
+    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
+        return await rc.has_unapproved_changes(info.context, self.record)
 
 
 @strawberry.enum(description="Rules of the publish gate's content check.")

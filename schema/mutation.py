@@ -13,9 +13,12 @@ from typing import Annotated, Any
 
 import strawberry
 
+from db import queries
+from db.publishing import Approval
 from resolvers import editorial as ed
 from resolvers import reviews as rr
 from resolvers.context import Context
+from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
 from schema.catalog import Compound, Condition
 from schema.common import Research, ReviewKind, SectionKey
 from schema.editorial import ApiToken, ContentFinding, Evidence, Publisher, Role
@@ -343,32 +346,38 @@ def _deleted(r: ed.FactsResult) -> DeletePayload:
     )
 
 
-# What readers see changes only with facts and with publishing: those invalidate the
-# cached responses that contain the record (and the lists it may enter or leave).
-# Draft work (sections, generation, submission) changes nothing readers get.
+# What readers see changes only with approvals (publishing) and withdrawals (unpublishing,
+# archiving, deleting a record): those invalidate the cached responses that contain the
+# records (and the lists they may enter or leave). Working-copy edits (facts, sections,
+# generation, submission, imports) change nothing readers get and invalidate nothing.
 
 
 def _fact_tags(kind: str, record_id: int | None) -> list[str]:
     return [f"{kind}:{record_id}", f"list:{kind}s", "list:search", "changes"]
 
 
-def _evidence_tags(evidence_id: int | None, compound_id: int, condition_id: int) -> list[str]:
-    return [f"evidence:{evidence_id}", f"evidence-pair:{compound_id}:{condition_id}"]
-
-
 def _review_tags(review_id: int) -> list[str]:
     return [f"review:{review_id}", "list:reviews", "list:search", "changes"]
+
+
+def _approval_tags(approval: Approval) -> list[str]:
+    tags = [t for rid in approval.reviews for t in _review_tags(rid)]
+    tags += [t for cid in approval.compounds for t in _fact_tags("compound", cid)]
+    tags += [t for did in approval.conditions for t in _fact_tags("condition", did)]
+    tags += [f"evidence:{eid}" for eid in approval.evidence]
+    if approval.publisher:
+        tags.append("publisher")
+    return tags
 
 
 async def _write_fact(
     info: strawberry.Info, unit: Any, kind: ed.CatalogKind, *args: Any
 ) -> tuple[Any, FactsEffect]:
-    """Create or update a compound or condition; its row as stored now and the effect."""
+    """Create or update a compound or condition; its working copy as stored now and the effect."""
     ctx = _ctx(info)
     actor = ed.require(ctx, "edit")
     limit = ctx.settings.inline_regeneration_limit
     r = await ed.write(ctx, unit, actor, kind, *args, limit)
-    await ctx.invalidate(*_fact_tags(kind.name, r.record_id))
     loader = ctx.loaders.compound_by_id if kind is ed.COMPOUND else ctx.loaders.condition_by_id
     return await loader.load(r.record_id), _effect(r)
 
@@ -379,6 +388,7 @@ async def _delete_fact(
     ctx = _ctx(info)
     actor = ed.require(ctx, "edit")
     r = await ed.write(ctx, ed.delete_fact, actor, kind, slug, expected)
+    # Its approved copy (if any) went with it.
     await ctx.invalidate(*_fact_tags(kind.name, r.record_id))
     return _deleted(r)
 
@@ -404,7 +414,7 @@ class Mutation:
         input: Annotated[CompoundInput, strawberry.argument(description="The compound.")],
     ) -> CompoundPayload:
         row, effect = await _write_fact(info, ed.create_fact, ed.COMPOUND, _record(input))
-        return CompoundPayload(compound=Compound(row=row), effect=effect)
+        return CompoundPayload(compound=Compound(record=CompoundRecord.working(row)), effect=effect)
 
     @strawberry.mutation(
         description="Change a compound's facts (editor). Its published reviews keep serving the "
@@ -420,7 +430,7 @@ class Mutation:
         row, effect = await _write_fact(
             info, ed.update_fact, ed.COMPOUND, slug, expected_revision, _record(input)
         )
-        return CompoundPayload(compound=Compound(row=row), effect=effect)
+        return CompoundPayload(compound=Compound(record=CompoundRecord.working(row)), effect=effect)
 
     @strawberry.mutation(
         description="Delete a compound with its evidence and unpublished reviews (editor); "
@@ -441,7 +451,9 @@ class Mutation:
         input: Annotated[ConditionInput, strawberry.argument(description="The condition.")],
     ) -> ConditionPayload:
         row, effect = await _write_fact(info, ed.create_fact, ed.CONDITION, _record(input))
-        return ConditionPayload(condition=Condition(row=row), effect=effect)
+        return ConditionPayload(
+            condition=Condition(record=ConditionRecord.working(row)), effect=effect
+        )
 
     @strawberry.mutation(
         description="Change a condition's facts (editor); its reviews are handled as for "
@@ -457,7 +469,9 @@ class Mutation:
         row, effect = await _write_fact(
             info, ed.update_fact, ed.CONDITION, slug, expected_revision, _record(input)
         )
-        return ConditionPayload(condition=Condition(row=row), effect=effect)
+        return ConditionPayload(
+            condition=Condition(record=ConditionRecord.working(row)), effect=effect
+        )
 
     @strawberry.mutation(
         description="Delete a condition with its evidence and unpublished reviews (editor); "
@@ -486,8 +500,9 @@ class Mutation:
             ctx, ed.create_evidence, actor, _record(input), ctx.settings.inline_regeneration_limit
         )
         row = await ctx.loaders.evidence_by_id.load(r.record_id)
-        await ctx.invalidate(*_evidence_tags(row.id, row.compound_id, row.condition_id))
-        return EvidencePayload(evidence=Evidence(row=row), effect=_effect(r))
+        return EvidencePayload(
+            evidence=Evidence(record=EvidenceRecord.working(row)), effect=_effect(r)
+        )
 
     @strawberry.mutation(description="Change the evidence of a pair (editor).")
     async def update_evidence(
@@ -511,8 +526,9 @@ class Mutation:
             ctx.settings.inline_regeneration_limit,
         )
         row = await ctx.loaders.evidence_by_id.load(r.record_id)
-        await ctx.invalidate(*_evidence_tags(row.id, row.compound_id, row.condition_id))
-        return EvidencePayload(evidence=Evidence(row=row), effect=_effect(r))
+        return EvidencePayload(
+            evidence=Evidence(record=EvidenceRecord.working(row)), effect=_effect(r)
+        )
 
     @strawberry.mutation(
         description="Delete the evidence of a pair and its unpublished review (editor); refused "
@@ -528,7 +544,8 @@ class Mutation:
         ctx = _ctx(info)
         actor = ed.require(ctx, "edit")
         r = await ed.write(ctx, ed.delete_evidence, actor, compound, condition, expected_revision)
-        await ctx.invalidate(*_evidence_tags(r.record_id, *r.extra["pair"]))
+        # Its approved copy (if any) went with it.
+        await ctx.invalidate(f"evidence:{r.record_id}")
         return _deleted(r)
 
     @strawberry.mutation(
@@ -556,11 +573,10 @@ class Mutation:
             input.record(),
             ctx.settings.inline_regeneration_limit,
         )
-        await ctx.invalidate("publisher")
-        from db import queries
-
         row = await ctx.db(queries.publisher_row)
-        return PublisherPayload(publisher=Publisher(row=row), effect=_effect(r))
+        return PublisherPayload(
+            publisher=Publisher(record=PublisherRecord.working(row)), effect=_effect(r)
+        )
 
     @strawberry.mutation(
         description="Import a catalog file's content (editor): validated as a whole first, "
@@ -592,8 +608,6 @@ class Mutation:
             generate,
             ctx.settings.inline_regeneration_limit,
         )
-        # Anything may have changed (templates included): start the cache afresh.
-        await ctx.invalidate("*")
         report = r.report
         assert report is not None
         kinds = ["publisher", "compounds", "conditions", "evidence", "templates"]
@@ -755,7 +769,7 @@ class Mutation:
             ctx.settings.webhook_urls,
         )
         _wake_webhooks(ctx)
-        await ctx.invalidate(*_review_tags(outcome.review_id))
+        await ctx.invalidate(*_approval_tags(outcome.approval))
         return await _review_payload(ctx, outcome.review_id, outcome.acknowledged)
 
     @strawberry.mutation(

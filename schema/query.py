@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from datetime import datetime
 from typing import Annotated, Any
@@ -69,8 +68,8 @@ class ReviewFilter:
     )
     stale: bool | None = strawberry.field(
         default=None,
-        description="Only reviews whose served content is (true) or is not (false) stale: the "
-        "re-review work queue.",
+        description="Only reviews whose served content is (true) or is not (false) stale "
+        "(see `Review.isStale`): for editors, the re-review work queue.",
     )
     overdue: bool | None = strawberry.field(
         default=None,
@@ -102,6 +101,12 @@ class CompoundFilter:
     drug_class: str | None = strawberry.field(
         default=None, description="Case-insensitive part of the drug class."
     )
+    has_unapproved_changes: bool | None = strawberry.field(
+        default=None,
+        description="Editors' work queue: only compounds whose working facts differ (true) or "
+        "do not differ (false) from the approved copy. Readers only ever get approved copies: "
+        "true gives them an empty list.",
+    )
 
 
 @strawberry.input(description="Narrows the condition list.")
@@ -110,6 +115,12 @@ class ConditionFilter:
         default=None, description="Case-insensitive part of the name."
     )
     slugs: list[str] | None = strawberry.field(default=None, description="Exact slugs.")
+    has_unapproved_changes: bool | None = strawberry.field(
+        default=None,
+        description="Editors' work queue: only conditions whose working facts differ (true) or "
+        "do not differ (false) from the approved copy. Readers only ever get approved copies: "
+        "true gives them an empty list.",
+    )
 
 
 SearchResult = Annotated[
@@ -132,8 +143,12 @@ class SearchConnection:
     total_count: int = strawberry.field(description="Number of matching records.")
 
 
-def _connection(result: Any, order: str, spec: Order, wrap: Any) -> Any:
-    edges = [Edge(cursor=rc.cursor_of(order, spec, row), node=wrap(row)) for row in result.rows]
+def _connection(result: Any, order: str, spec: Order, nodes: list[Any]) -> Any:
+    """A connection of ``nodes``, one per row of the page ``result`` (cursors from the rows)."""
+    edges = [
+        Edge(cursor=rc.cursor_of(order, spec, row), node=node)
+        for row, node in zip(result.rows, nodes, strict=True)
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -143,17 +158,13 @@ def _connection(result: Any, order: str, spec: Order, wrap: Any) -> Any:
     )
 
 
-async def _node(info: strawberry.Info, kind: str, row: Any) -> Any:
-    if kind.lower() == "review":
-        view = await rr.view(info.context, row)
-        return Review(view=view) if view is not None else None
-    return _wrap(kind, row)
-
-
-def _wrap(kind: str, row: Any) -> Compound | Condition:
-    if kind.lower() == "compound":
-        return Compound(row=row)
-    return Condition(row=row)
+def _wrap(kind: str, found: Any) -> Compound | Condition | Review:
+    """A search hit or node (a record, or a review view) as its GraphQL type."""
+    if kind == "review":
+        return Review(view=found)
+    if kind == "compound":
+        return Compound(record=found)
+    return Condition(record=found)
 
 
 @strawberry.type(description="Read the catalog and its reviews.")
@@ -165,8 +176,11 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
     ) -> Node | None:
         parsed = from_global_id(id)
-        row = await rs.node(info.context, *parsed) if parsed else None
-        return await _node(info, parsed[0], row) if parsed and row is not None else None
+        if parsed is None:
+            return None
+        kind = parsed[0].lower()
+        found = await rs.node(info.context, kind, parsed[1])
+        return _wrap(kind, found) if found is not None else None
 
     @strawberry.field(description="One compound by slug; null when unknown.")
     async def compound(
@@ -174,8 +188,8 @@ class Query:
         info: strawberry.Info,
         slug: Annotated[str, strawberry.argument(description="Compound slug.")],
     ) -> Compound | None:
-        row = await rc.compound(info.context, slug)
-        return Compound(row=row) if row is not None else None
+        record = await rc.compound(info.context, slug)
+        return Compound(record=record) if record is not None else None
 
     @strawberry.field(description="Compounds, a page at a time.")
     async def compounds(
@@ -191,10 +205,17 @@ class Query:
         ] = CatalogOrder.NAME_ASC,
     ) -> Connection[Compound]:
         f = filter or CompoundFilter()
-        result, spec = await rc.compounds_page(
-            info.context, first, after, order_by.name, f.name, f.slugs, f.drug_class
+        result, spec, records = await rc.compounds_page(
+            info.context,
+            first,
+            after,
+            order_by.name,
+            f.name,
+            f.slugs,
+            f.drug_class,
+            f.has_unapproved_changes,
         )
-        return _connection(result, order_by.name, spec, lambda row: Compound(row=row))
+        return _connection(result, order_by.name, spec, [Compound(record=c) for c in records])
 
     @strawberry.field(description="One condition by slug; null when unknown.")
     async def condition(
@@ -202,8 +223,8 @@ class Query:
         info: strawberry.Info,
         slug: Annotated[str, strawberry.argument(description="Condition slug.")],
     ) -> Condition | None:
-        row = await rc.condition(info.context, slug)
-        return Condition(row=row) if row is not None else None
+        record = await rc.condition(info.context, slug)
+        return Condition(record=record) if record is not None else None
 
     @strawberry.field(description="Conditions, a page at a time.")
     async def conditions(
@@ -219,10 +240,10 @@ class Query:
         ] = CatalogOrder.NAME_ASC,
     ) -> Connection[Condition]:
         f = filter or ConditionFilter()
-        result, spec = await rc.conditions_page(
-            info.context, first, after, order_by.name, f.name, f.slugs
+        result, spec, records = await rc.conditions_page(
+            info.context, first, after, order_by.name, f.name, f.slugs, f.has_unapproved_changes
         )
-        return _connection(result, order_by.name, spec, lambda row: Condition(row=row))
+        return _connection(result, order_by.name, spec, [Condition(record=c) for c in records])
 
     @strawberry.field(
         description="One review by slug, or by compound and condition slugs; null when unknown "
@@ -264,8 +285,7 @@ class Query:
             overdue=f.overdue,
         )
         result, spec, views = await rr.reviews_page(info.context, first, after, order_by.name, data)
-        by_id = {v.row.id: v for v in views}
-        return _connection(result, order_by.name, spec, lambda row: Review(view=by_id[row.id]))
+        return _connection(result, order_by.name, spec, [Review(view=v) for v in views])
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "
@@ -278,19 +298,15 @@ class Query:
         first: First = 20,
     ) -> SearchConnection:
         hits, total = await rs.search(info.context, query, first)
-        nodes = await asyncio.gather(*(_node(info, kind, row) for kind, row, _ in hits))
         return SearchConnection(
-            edges=[
-                SearchEdge(node=node, score=score)
-                for node, (_, _, score) in zip(nodes, hits, strict=True)
-            ],
+            edges=[SearchEdge(node=_wrap(kind, found), score=score) for kind, found, score in hits],
             total_count=total,
         )
 
     @strawberry.field(description="The publisher named in every byline; null before one is set.")
     async def publisher(self, info: strawberry.Info) -> Publisher | None:
-        row = await rc.publisher(info.context)
-        return Publisher(row=row) if row is not None else None
+        record = await rc.publisher(info.context)
+        return Publisher(record=record) if record is not None else None
 
     @strawberry.field(description="The audit log, newest first (admins only).")
     async def audit_log(
@@ -307,7 +323,9 @@ class Query:
             after,
             AuditFilterData(f.actor, f.action, f.record_type, f.record_key, f.since),
         )
-        return _connection(result, "AT_DESC", AUDIT_ORDER, lambda row: AuditEntry(row=row))
+        return _connection(
+            result, "AT_DESC", AUDIT_ORDER, [AuditEntry(row=row) for row in result.rows]
+        )
 
     @strawberry.field(description="Every API token, revoked ones included (admins only).")
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:

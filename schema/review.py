@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers import catalog as rc
 from resolvers import document
 from resolvers import reviews as r
 from resolvers import revisions as rv
 from resolvers.content import ReviewView
 from resolvers.relay import to_global_id
+from resolvers.reviews import evidence as rr_evidence
 from schema.catalog import Compound, Condition
 from schema.common import (
     Block,
@@ -30,9 +30,7 @@ from schema.common import (
     Span,
     TextFormat,
 )
-
-if TYPE_CHECKING:
-    from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
+from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
 
@@ -132,67 +130,68 @@ class ReviewSection:
 class Review(Node):
     view: strawberry.Private[ReviewView]
 
-    @property
-    def row(self) -> Any:
-        return self.view.row
-
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Review", self.row.id))
+        return strawberry.ID(to_global_id("Review", self.view.id))
 
     @strawberry.field(description="URL-safe unique key: `<compound>--<condition>`.")
     def slug(self) -> str:
-        return self.row.slug
+        return self.view.slug
 
     @strawberry.field(description="Kind of review.")
     def kind(self) -> ReviewKind:
-        return ReviewKind(str(self.row.kind))
+        return ReviewKind(self.view.kind)
 
     @strawberry.field(
         description="Editorial status of the working copy (readers, who only ever get the "
         "published revision, always see PUBLISHED)."
     )
-    def status(self, info: strawberry.Info) -> ReviewStatus:
-        return ReviewStatus(r.status(info.context, self.row))
+    def status(self) -> ReviewStatus:
+        return ReviewStatus(self.view.status)
 
     @strawberry.field(
-        description="Revision of the review record; pass it as `expectedRevision` to the "
-        "workflow mutations. It moves with every change, section edits included."
+        description="Editors: revision of the review record; pass it as `expectedRevision` to "
+        "the workflow mutations (it moves with every change, section edits included). "
+        "Readers: the number of the published revision they get."
     )
     def revision(self) -> int:
-        return self.row.revision
+        return self.view.revision
 
     @strawberry.field(
         description="Whether the working copy differs from what readers get (a draft or "
-        "submission pending, or nothing published)."
+        "submission pending, or nothing published); always false for readers."
     )
     def has_unpublished_changes(self) -> bool:
-        return r.has_unpublished_changes(self.row)
+        return self.view.has_unpublished_changes
 
     @strawberry.field(description="Page title (H1).")
     def title(self) -> str:
-        return self.view.content.page.title
+        return self.view.page.title
 
-    @strawberry.field(description="The compound reviewed.")
-    def compound(self, info: strawberry.Info) -> Compound:
-        return Compound(row=rc.seen(info.context, "compound", self.view.compound))
+    @strawberry.field(
+        description="The compound reviewed: for readers, its facts as approved with this page."
+    )
+    def compound(self) -> Compound:
+        return Compound(record=self.view.compound)
 
-    @strawberry.field(description="The condition reviewed.")
-    def condition(self, info: strawberry.Info) -> Condition:
-        return Condition(row=rc.seen(info.context, "condition", self.view.condition))
+    @strawberry.field(
+        description="The condition reviewed: for readers, its facts as approved with this page."
+    )
+    def condition(self) -> Condition:
+        return Condition(record=self.view.condition)
 
     @strawberry.field(description="How much condition-specific research exists.")
     def research(self) -> Research:
-        return Research(self.view.content.research or str(self.row.research))
+        return Research(self.view.research)
 
     @strawberry.field(description="Publisher and medical advisor line.")
     def byline(self) -> Byline | None:
-        page = self.view.content.page
+        page = self.view.page
         return Byline(text=page.byline, notice=page.notice or None) if page.byline else None
 
     @strawberry.field(description="The sections, in page order.")
     def sections(self) -> list[ReviewSection]:
-        return [ReviewSection(section=s) for s in r.sections(self.view)]
+        return [ReviewSection(section=s) for s in self.view.page.sections]
 
     @strawberry.field(description="One section by key, or null when the page has none.")
     def section(
@@ -221,54 +220,50 @@ class Review(Node):
         description="When the revision readers get was published (null when none is)."
     )
     def published_at(self) -> datetime | None:
-        return self.row.published_at
+        return self.view.published_at
 
     @strawberry.field(description="When the content served to you last changed.")
-    def updated_at(self, info: strawberry.Info) -> datetime:
-        return r.updated_at(info.context, self.row)
+    def updated_at(self) -> datetime:
+        return self.view.updated_at
 
     @strawberry.field(description="When a medical reviewer last approved the page.")
     def last_reviewed_at(self) -> datetime | None:
-        return self.row.last_reviewed_at
+        return self.view.last_reviewed_at
 
     @strawberry.field(description="When the page is due for medical re-review.")
     def review_due_at(self) -> datetime | None:
-        return self.row.review_due_at
-
-    @strawberry.field(description="Version of the template the page was generated from.")
-    def template_version(self) -> str:
-        return self.row.template_version
+        return self.view.review_due_at
 
     @strawberry.field(
-        description="True when what the review serves (its published revision; its draft when "
-        "never published) was built from facts or a template that changed since. A stale "
+        description="Version of the template the content served to you was generated from."
+    )
+    def template_version(self) -> str:
+        return self.view.template_version
+
+    @strawberry.field(
+        description="Editors: true when what the review serves (its published revision; its "
+        "draft when never published) was built from facts or a template that changed since. "
+        "Readers: true when a reviewer has since approved newer facts of its compound, "
+        "condition, evidence or publisher than those this page was approved with. A stale "
         "published page keeps serving the approved text until a new revision is approved."
     )
-    def is_stale(self, info: strawberry.Info) -> bool:
-        return r.is_stale(info.context, self.row)
+    async def is_stale(self, info: strawberry.Info) -> bool:
+        return await r.is_stale(info.context, self.view)
 
-    @strawberry.field(description="The evidence linking the compound and the condition.")
-    async def evidence(
-        self, info: strawberry.Info
-    ) -> Annotated[Evidence, strawberry.lazy("schema.editorial")] | None:
-        from schema.editorial import Evidence
-
-        row = await info.context.loaders.evidence_by_pair.load(
-            (self.row.compound_id, self.row.condition_id)
-        )
-        info.context.depends(f"evidence-pair:{self.row.compound_id}:{self.row.condition_id}")
-        return Evidence(row=rc.seen(info.context, "evidence", row)) if row is not None else None
+    @strawberry.field(
+        description="The evidence linking the compound and the condition (for readers: as "
+        "approved with this page)."
+    )
+    async def evidence(self, info: strawberry.Info) -> Evidence | None:
+        record = await rr_evidence(info.context, self.view)
+        return Evidence(record=record) if record is not None else None
 
     @strawberry.field(
         description="Published revisions, oldest first: exactly what each reviewer approved "
         "(editors, reviewers and admins only)."
     )
-    async def revisions(
-        self, info: strawberry.Info
-    ) -> list[Annotated[ReviewRevision, strawberry.lazy("schema.editorial")]]:
-        from schema.editorial import ReviewRevision
-
-        return [ReviewRevision(row=v) for v in await rv.revisions(info.context, self.row.id)]
+    async def revisions(self, info: strawberry.Info) -> list[ReviewRevision]:
+        return [ReviewRevision(row=v) for v in await rv.revisions(info.context, self.view.id)]
 
     @strawberry.field(
         description="Section-by-section differences between revision `from` and revision `to`, "
@@ -284,18 +279,12 @@ class Review(Node):
             int | None,
             strawberry.argument(description="The newer revision's number; omit for the draft."),
         ] = None,
-    ) -> list[Annotated[SectionDiff, strawberry.lazy("schema.editorial")]]:
-        from schema.editorial import SectionDiff
-
+    ) -> list[SectionDiff]:
         return [SectionDiff(d=d) for d in await rv.diff(info.context, self.view, from_, to)]
 
     @strawberry.field(
         description="Content findings (absolute claims, dosing) in the edited sections of the "
         "text you see; publishing needs each acknowledged (editors, reviewers and admins only)."
     )
-    def findings(
-        self, info: strawberry.Info
-    ) -> list[Annotated[ContentFinding, strawberry.lazy("schema.editorial")]]:
-        from schema.editorial import ContentFinding
-
+    def findings(self, info: strawberry.Info) -> list[ContentFinding]:
         return [ContentFinding.of(f) for f in rv.findings(info.context, self.view)]

@@ -311,6 +311,8 @@ TAGS_OF_CHANGE = {
     "review": ("review:{id}", "list:reviews", "list:search", "changes"),
     "compound": ("compound:{id}", "list:compounds", "list:search", "changes"),
     "condition": ("condition:{id}", "list:conditions", "list:search", "changes"),
+    "evidence": ("evidence:{id}",),
+    "publisher": ("publisher",),
 }
 
 

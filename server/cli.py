@@ -167,13 +167,14 @@ def _publish_demo() -> None:
     with session_scope(_engine()) as session:
         pub = publisher(session)
         reviewer = f"{pub.advisor_name} (demo sign-off)" if pub else "demo reviewer (fictional)"
-        count = publish_reviews(
+        approval = publish_reviews(
             session,
             unpublished_review_ids(session, slugs),
             reviewer,
             utcnow(),
             timedelta(days=get_settings().review_interval_days),
         )
+        count = len(approval.reviews)
     out.print(f"published {count} demo reviews, signed off by {reviewer}", highlight=False)
 
 

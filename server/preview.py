@@ -236,15 +236,17 @@ def _unauthenticated(request: Request, reason: str) -> HTMLResponse:
     return response
 
 
-def _banner(view: ReviewView, slug: str, as_reader: bool, viewer: Viewer) -> str:
-    row, content = view.row, view.content
-    status = str(row.status)
+def _banner(
+    working: ReviewView, view: ReviewView, slug: str, as_reader: bool, viewer: Viewer
+) -> str:
+    row = working.row
+    status = view.status
     pill = (
         f'<span class="pill status-{_e(status.lower())}" id="status">'
         f"{_e(STATUS_LABELS.get(status, status))}</span>"
     )
     # Stale: the facts or the template changed since the shown content was generated.
-    stale = bool(row.current_fingerprint) and row.current_fingerprint != content.fingerprint
+    stale = bool(row.current_fingerprint) and row.current_fingerprint != view.fingerprint
     freshness = (
         '<span class="pill stale" id="stale" title="The facts or the template changed since '
         'this content was generated: regenerate it.">STALE</span>'
@@ -255,8 +257,8 @@ def _banner(view: ReviewView, slug: str, as_reader: bool, viewer: Viewer) -> str
     if as_reader:
         mode = "Reader view: the published revision, exactly as readers get it"
         facts = [
-            ("Approved by", content.approved_by or "—"),
-            ("Published", _date(row.published_at)),
+            ("Approved by", view.approved_by or "—"),
+            ("Published", _date(view.published_at)),
             ("Working copy", f"revision {row.revision}, template {row.template_version}"),
         ]
         switch = f'<a class="switch" href="{_e(self_url)}">← Back to the working copy</a>'
@@ -316,7 +318,7 @@ async def preview_page(request: Request) -> Response:
             # Exactly what an anonymous reader gets: the same resolver, no credentials.
             reader = Context(database, state.settings, Viewer(), request=request)
             try:
-                view = await review_resolvers.view(reader, working.row)
+                view = await review_resolvers.published_review(reader, working.id)
             finally:
                 await reader.close()
     finally:
@@ -328,12 +330,12 @@ async def preview_page(request: Request) -> Response:
             "Not published",
             [
                 f"<p>Readers get nothing at this address: the review <code>{_e(slug)}</code> "
-                f"is not published (status {_e(STATUS_LABELS.get(str(working.row.status), working.row.status))}).</p>",
+                f"is not published (status {_e(STATUS_LABELS.get(working.status, working.status))}).</p>",
                 f'<p><a href="{_e(back)}">← Back to the working copy</a></p>',
             ],
         )
-    page = view.content.page
-    body = f"{_banner(view, slug, as_reader, viewer)}\n<main>\n{document.page_html(page)}</main>"
+    page = view.page
+    body = f"{_banner(working, view, slug, as_reader, viewer)}\n<main>\n{document.page_html(page)}</main>"
     prefix = "Reader view" if as_reader else "Preview"
     return _page(200, f"{prefix}: {page.title}", body)
 

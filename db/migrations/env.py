@@ -7,7 +7,8 @@ from typing import Any
 from alembic import context
 from sqlmodel import SQLModel
 
-import db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import db.models
+import db.read_model  # noqa: F401
 from db.engine import is_sqlite, make_engine
 
 config = context.config

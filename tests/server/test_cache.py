@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from db.engine import make_engine, session_scope
 from db.persisted import add_document
 from db.tokens import create_token
-from server.cache import document_hash
+from server.cache import ChangePoller, document_hash
 from tests.conftest import Api
+from tests.workflow import approve, edit_fact, publish_elsewhere
 
 REVIEW = "query Page($slug: String!) { review(slug: $slug) { slug title text(format: PLAIN) } }"
 COMPOUND = "query C($slug: String!) { compound(slug: $slug) { slug name } }"
@@ -179,53 +179,66 @@ async def test_publish_invalidates_exactly_the_entries_with_the_review(
     assert purged == [sorted([review_key, "list:reviews", "list:search", "changes"])]
 
 
-async def test_fact_edit_invalidates_entries_with_that_compound_only(
+async def test_fact_edit_invalidates_nothing_until_a_reviewer_approves_it(
     api: Api, demo_url: str
 ) -> None:
-    editor = {"authorization": f"Bearer {tokens(demo_url)['editor']}"}
+    secrets = tokens(demo_url)
+    purged: list[list[str]] = []
+
+    async def hook(keys: list[str]) -> None:
+        purged.append(keys)
+
+    api.app.state.compendium.cache.purge_hooks.append(hook)
     ketamine = await get(api, COMPOUND, {"slug": "ketamine"})
     lithium = await get(api, COMPOUND, {"slug": "lithium"})
     page = await get(api, REVIEW, {"slug": "ketamine--als"})
-    rev = (
-        await api.post('query C { compound(slug: "ketamine") { revision } }', headers=editor)
-    ).json()["data"]["compound"]["revision"]
-    r = await api.post(
-        """mutation U($rev: Int!) { updateCompound(slug: "ketamine", expectedRevision: $rev,
-           input: {name: "Ketamine (renamed)"}) { compound { name } } }""",
-        {"rev": rev},
-        headers=editor,
-    )
-    assert "errors" not in r.json()
+    other = await get(api, REVIEW, {"slug": "ketamine--neuropathic-pain"})
+    await edit_fact(api, secrets["editor"], "compound", "ketamine", name="Ketamine (renamed)")
+    # A working-copy edit changes nothing readers get: every entry stays, nothing is purged.
+    assert purged == []
+    for query, slug, before in (
+        (COMPOUND, "ketamine", ketamine),
+        (REVIEW, "ketamine--als", page),
+        (REVIEW, "ketamine--neuropathic-pain", other),
+    ):
+        again = await get(api, query, {"slug": slug})
+        assert again.headers["x-cache"] == "HIT" and again.content == before.content
+
+    await approve(api, secrets["editor"], secrets["reviewer"], "ketamine--als")
+    # The approval purges the approved review and the compound's approved copy, exactly.
     k2 = await get(api, COMPOUND, {"slug": "ketamine"})
     assert k2.headers["x-cache"] == "MISS" and "Ketamine (renamed)" in k2.text
-    assert k2.content != ketamine.content
-    assert (await get(api, COMPOUND, {"slug": "lithium"})).headers["x-cache"] == "HIT"
-    # The published page is a snapshot: its text did not change, its entry stays.
     page2 = await get(api, REVIEW, {"slug": "ketamine--als"})
-    assert page2.headers["x-cache"] == "HIT" and page2.content == page.content
+    assert page2.headers["x-cache"] == "MISS" and "Ketamine (renamed)" in page2.text
+    # The other page of the compound is a snapshot of what was approved with it.
+    other2 = await get(api, REVIEW, {"slug": "ketamine--neuropathic-pain"})
+    assert other2.headers["x-cache"] == "HIT" and other2.content == other.content
+    assert (await get(api, COMPOUND, {"slug": "lithium"})).headers["x-cache"] == "HIT"
+    compound_key = next(
+        k for k in ketamine.headers["surrogate-key"].split() if k.startswith("compound:")
+    )
+    review_key = next(k for k in page.headers["surrogate-key"].split() if k.startswith("review:"))
+    assert len(purged) == 1
+    assert {compound_key, review_key} <= set(purged[0])
+    assert not any(
+        k.startswith(("review:", "compound:")) for k in set(purged[0]) - {compound_key, review_key}
+    )
     assert lithium.status_code == 200
 
 
 async def test_changes_from_other_processes_reach_the_cache(api: Api, demo_url: str) -> None:
-    """A write the server did not make (the CLI, another worker) is picked up from the
+    """An approval the server did not make (the CLI, another worker) is picked up from the
     database's change log by the poller."""
     poller_cache = api.app.state.compendium.cache
     first = await get(api, COMPOUND, {"slug": "ketamine"})
     assert first.headers["x-cache"] == "MISS"
-    from server.cache import ChangePoller
 
     poller = ChangePoller(api.app.state.compendium.database, poller_cache, 60)
     await poller.poll()  # notes the current position
-    engine = make_engine(demo_url)
-    with session_scope(engine) as session:
-        session.execute(
-            text(
-                "UPDATE compound SET name = 'Ketamine (CLI)', revision = revision + 1 WHERE slug = 'ketamine'"
-            )
-        )
-    engine.dispose()
+    publish_elsewhere(demo_url, "ketamine--als", "Ketamine (CLI)")
     assert (await get(api, COMPOUND, {"slug": "ketamine"})).headers["x-cache"] == "HIT"
-    assert await poller.poll() == 1
+    # The review's new revision and the compound's new approved copy.
+    assert await poller.poll() == 2
     after = await get(api, COMPOUND, {"slug": "ketamine"})
     assert after.headers["x-cache"] == "MISS" and "Ketamine (CLI)" in after.text
 
@@ -324,16 +337,10 @@ async def test_redis_cache_is_shared_and_invalidated_for_every_instance(
     assert first.headers["x-cache"] == "MISS"
     shared = await get(two, COMPOUND, {"slug": "ketamine"})
     assert shared.headers["x-cache"] == "HIT" and shared.content == first.content
-    editor = {"authorization": f"Bearer {tokens(demo_url)['editor']}"}
-    rev = (
-        await one.post('query C { compound(slug: "ketamine") { revision } }', headers=editor)
-    ).json()["data"]["compound"]["revision"]
-    await one.post(
-        """mutation U($rev: Int!) { updateCompound(slug: "ketamine", expectedRevision: $rev,
-           input: {name: "Ketamine (shared)"}) { compound { name } } }""",
-        {"rev": rev},
-        headers=editor,
-    )
+    secrets = tokens(demo_url)
+    await edit_fact(one, secrets["editor"], "compound", "ketamine", name="Ketamine (shared)")
+    assert (await get(two, COMPOUND, {"slug": "ketamine"})).content == first.content
+    await approve(one, secrets["editor"], secrets["reviewer"], "ketamine--als")
     after = await get(two, COMPOUND, {"slug": "ketamine"})
     assert after.headers["x-cache"] == "MISS" and "Ketamine (shared)" in after.text
 
@@ -351,16 +358,11 @@ async def test_change_feed_answers_are_invalidated_by_new_entries(api: Api, demo
         since = page["cursor"]
     tail = await get(api, feed, {"since": since})
     assert (await get(api, feed, {"since": since})).headers["x-cache"] == "HIT"
-    editor = {"authorization": f"Bearer {tokens(demo_url)['editor']}"}
-    rev = (
-        await api.post('query C { compound(slug: "lithium") { revision } }', headers=editor)
-    ).json()["data"]["compound"]["revision"]
-    await api.post(
-        """mutation U($rev: Int!) { updateCompound(slug: "lithium", expectedRevision: $rev,
-           input: {evidenceLevel: "Revised."}) { compound { slug } } }""",
-        {"rev": rev},
-        headers=editor,
-    )
+    secrets = tokens(demo_url)
+    await edit_fact(api, secrets["editor"], "compound", "lithium", evidenceLevel="Revised.")
+    # A working-copy edit is not in the feed: the cached answer stands.
+    assert (await get(api, feed, {"since": since})).headers["x-cache"] == "HIT"
+    await approve(api, secrets["editor"], secrets["reviewer"], "lithium--als")
     again = await get(api, feed, {"since": since})
     assert again.headers["x-cache"] == "MISS"
     assert again.json()["data"]["changes"]["cursor"] != tail.json()["data"]["changes"]["cursor"]

@@ -252,16 +252,25 @@ async def test_replaying_the_feed_mirrors_the_published_catalog(
     idle = (await anonymous.data(SYNC, {"since": saved, "first": 7}))["changes"]
     assert idle == {"cursor": saved, "hasMore": False, "changes": []}
 
-    # A compound created and deleted between two syncs: the client only gets its tombstone.
+    # A compound created and deleted between two syncs: never approved, never in the feed.
     created = await editor.data(CREATE_COMPOUND, {"slug": "zz-ephemeral", "name": "Ephemeral"})
     await editor.data(
         DELETE_COMPOUND,
         {"slug": "zz-ephemeral", "rev": created["createCompound"]["compound"]["revision"]},
     )
-    # A compound's facts change (its published reviews keep their text: no review entries).
+    # A compound's facts change: nothing in the feed until a reviewer approves a review
+    # built from them; then the compound and that review (and no other of its reviews).
     rev = (await editor.data(COMPOUND_REVISION, {"slug": "ivermectin"}))["compound"]["revision"]
     await editor.data(UPDATE_COMPOUND, {"slug": "ivermectin", "rev": rev, "level": "Revised"})
-    # A review published for the first time.
+    idle = (await anonymous.data(SYNC, {"since": saved, "first": 7}))["changes"]
+    assert idle == {"cursor": saved, "hasMore": False, "changes": []}
+    await publish(
+        editor,
+        reviewer,
+        "ivermectin--als",
+        (await review_state(editor, "ivermectin--als"))["revision"],
+    )
+    # A review published for the first time (its new compound is approved with it).
     await editor.data(CREATE_COMPOUND, {"slug": "zz-newdrug", "name": "Newdrug"})
     await editor.data(CREATE_EVIDENCE, {"compound": "zz-newdrug", "condition": "als"})
     new = await review_state(editor, "zz-newdrug--als")
@@ -278,7 +287,7 @@ async def test_replaying_the_feed_mirrors_the_published_catalog(
 
     # The editor syncs in small pages and still gets exactly the published catalog.
     mirror.seen.clear()
-    pages = await mirror.sync(editor, 7)
+    pages = await mirror.sync(editor, 3)
     assert mirror.records == await live_catalog(api)
     assert pages >= 2  # the paging was exercised
 
@@ -288,14 +297,17 @@ async def test_replaying_the_feed_mirrors_the_published_catalog(
     assert "zz-ephemeral" not in mirror.records["COMPOUND"]
     assert mirror.records["COMPOUND"]["ivermectin"]["evidenceLevel"] == "Revised"
     seen = {(entity, slug): op for entity, slug, op in mirror.seen}
-    assert seen[("COMPOUND", "zz-ephemeral")] == "DELETE"  # the tombstone
+    assert ("COMPOUND", "zz-ephemeral") not in seen  # never approved, never public
+    assert seen[("COMPOUND", "zz-newdrug")] == "UPSERT"
     assert seen[("REVIEW", "melatonin--migraine")] == "DELETE"
     assert seen[("REVIEW", "melatonin--epilepsy")] == "DELETE"
     assert seen[("REVIEW", "zz-newdrug--als")] == "UPSERT"
     assert seen[("REVIEW", "psilocybin--migraine")] == "UPSERT"
     assert ("REVIEW", "rapamycin--lupus") not in seen
-    # Regenerated drafts of ivermectin's published reviews are no change for readers.
-    assert not [s for e, s, _ in mirror.seen if e == "REVIEW" and s.startswith("ivermectin--")]
+    # Regenerated drafts of ivermectin's other published reviews are no change for readers.
+    assert [s for e, s, _ in mirror.seen if e == "REVIEW" and s.startswith("ivermectin--")] == [
+        "ivermectin--als"
+    ]
 
     # (b) Nothing new: the same cursor back, every time.
     for client in (anonymous, editor):
@@ -307,10 +319,13 @@ async def test_a_page_collapses_repeated_changes_of_one_record(
     api: Api, tokens: dict[str, str]
 ) -> None:
     anonymous, editor = Client(api), Client(api, tokens["editor"])
+    reviewer = Client(api, tokens["reviewer"])
     cursor = await end_cursor(anonymous)
     for level in ("One", "Two", "Three"):
         rev = (await editor.data(COMPOUND_REVISION, {"slug": "ketamine"}))["compound"]["revision"]
         await editor.data(UPDATE_COMPOUND, {"slug": "ketamine", "rev": rev, "level": level})
+        rev = (await review_state(editor, "ketamine--als"))["revision"]
+        await publish(editor, reviewer, "ketamine--als", rev)
     rev = (await review_state(editor, "ketamine--als"))["revision"]
     await editor.data(UNPUBLISH, {"slug": "ketamine--als", "rev": rev})
 
@@ -419,36 +434,58 @@ def test_triggers_log_what_readers_see_only(demo_url: str) -> None:
     try:
         with engine.begin() as conn:
             start = conn.execute(text("SELECT max(id) FROM change_log")).scalar()
-            # The editorial claim (a no-op UPDATE) and working-copy writes log nothing.
-            conn.execute(text("UPDATE compound SET revision = revision"))
-            conn.execute(text("UPDATE condition SET revision = revision"))
+            # Working-copy writes, however real, log nothing: readers do not see them.
+            conn.execute(text("UPDATE compound SET name = 'Renamed', revision = revision + 1"))
+            conn.execute(text("UPDATE condition SET name = 'Renamed', revision = revision + 1"))
             conn.execute(
                 text("UPDATE review SET title = title || '!', fingerprint = 'x' WHERE slug = :s"),
                 {"s": "ketamine--als"},
             )
+            # Neither does rewriting an approved copy's columns without a new version.
+            conn.execute(text("UPDATE public_condition SET approved_at = approved_at"))
             assert log_after(conn, start) == []
-            # A real change logs one UPSERT.
-            conn.execute(text("UPDATE condition SET name = 'Lupus (SLE)' WHERE slug = 'lupus'"))
+            # An approval (a new version of the approved copy) logs one UPSERT.
+            version = conn.execute(
+                text(
+                    "SELECT v.id FROM fact_version v JOIN public_condition p "
+                    "ON p.version_id = v.id WHERE p.slug = 'lupus'"
+                )
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO fact_version (kind, record_id, number, content_hash, facts, "
+                    "created_at) SELECT kind, record_id, number + 1, 'new', facts, created_at "
+                    "FROM fact_version WHERE id = :v"
+                ),
+                {"v": version},
+            )
+            conn.execute(
+                text(
+                    "UPDATE public_condition SET version_id = (SELECT max(id) FROM fact_version) "
+                    "WHERE slug = 'lupus'"
+                )
+            )
             assert log_after(conn, start) == [("condition", "lupus", "UPSERT")]
         # A rolled-back change leaves nothing behind.
         with pytest.raises(RuntimeError), engine.begin() as conn:
-            conn.execute(text("UPDATE compound SET name = 'Gone' WHERE slug = 'ketamine'"))
+            conn.execute(text("DELETE FROM public_compound WHERE slug = 'ketamine'"))
             raise RuntimeError("roll back")
         with engine.begin() as conn:
             after_update = conn.execute(text("SELECT max(id) FROM change_log")).scalar()
             assert after_update == start + 1
-            # Deleting a compound cascades to its (published) reviews: every one is a DELETE.
+            # Deleting a compound cascades to its approved copy and its (published) reviews
+            # and their evidence: every one is a DELETE.
             conn.execute(text("DELETE FROM compound WHERE slug = 'ivermectin'"))
             logged = log_after(conn, after_update)
+        reviews = [slug for entity, slug, _ in logged if entity == "review"]
+        assert len(reviews) == 16 and all(s.startswith("ivermectin--") for s in reviews)
         assert sorted(logged) == sorted(
             [("compound", "ivermectin", "DELETE")]
-            + [
-                ("review", slug, "DELETE")
-                for _, slug, _ in logged
-                if slug.startswith("ivermectin--")
-            ]
+            + [("review", slug, "DELETE") for slug in reviews]
+            + [(e, s, o) for e, s, o in logged if e == "evidence"]
         )
-        assert len(logged) == 17
+        assert {o for e, _, o in logged if e == "evidence"} == {"DELETE"}
+        assert len([e for e, _, _ in logged if e == "evidence"]) == 16
     finally:
         engine.dispose()
 
@@ -462,17 +499,19 @@ def test_postgres_log_writers_serialize(demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:
         with engine.connect() as first, engine.connect() as second:
-            first.execute(text("UPDATE compound SET name = 'First' WHERE slug = 'ketamine'"))
+            # Withdrawing an approved copy logs a DELETE (and takes the log's lock).
+            first.execute(text("DELETE FROM public_compound WHERE slug = 'ketamine'"))
             second.execute(text("SET lock_timeout = '200ms'"))
             # Another row entirely: only the log's lock can make it wait.
             with pytest.raises(OperationalError, match="lock timeout"):
-                second.execute(text("UPDATE compound SET name = 'Second' WHERE slug = 'melatonin'"))
+                second.execute(text("DELETE FROM public_compound WHERE slug = 'melatonin'"))
             second.rollback()
-            # A write that logs nothing does not wait.
+            # Writes that log nothing (the working copy) do not wait.
             second.execute(text("UPDATE review SET title = 'x' WHERE slug = 'melatonin--als'"))
+            second.execute(text("UPDATE compound SET name = 'x' WHERE slug = 'melatonin'"))
             second.rollback()
             first.commit()
-            second.execute(text("UPDATE compound SET name = 'Second' WHERE slug = 'melatonin'"))
+            second.execute(text("DELETE FROM public_compound WHERE slug = 'melatonin'"))
             second.commit()
     finally:
         engine.dispose()

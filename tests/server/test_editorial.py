@@ -19,6 +19,7 @@ from server.settings import Settings
 from tests.conftest import Api
 
 SLUG = "ketamine--als"
+OTHER_KETAMINE = "ketamine--neuropathic-pain"
 
 READER = """
 query Reader($slug: String!) {
@@ -224,9 +225,11 @@ async def test_fix_fact_edit_submit_publish(as_role: Any, demo_url: str) -> None
     assert fixed["effect"]["affectedReviews"] >= 1
     assert fixed["effect"]["regeneratedReviews"] == fixed["effect"]["affectedReviews"]
 
-    # 2. The published page is flagged stale; readers keep the approved text.
+    # 2. Editors see the published page flagged stale; readers keep the approved text and
+    #    learn nothing of the edit (the staleness of a draft is editorial state).
     reader = (await anonymous.data(READER, {"slug": SLUG}))["review"]
-    assert reader["isStale"] is True and new_level not in reader["text"]
+    assert reader == before
+    assert (await editor.data(READER, {"slug": SLUG}))["review"]["isStale"] is True
     await reader_sees_only_approved(before["text"])
     queue = await editor.data(
         'query Q { reviews(first: 100, filter: {stale: true, compound: ["ketamine"]}) { totalCount edges { node { slug } } } }'
@@ -282,6 +285,10 @@ async def test_fix_fact_edit_submit_publish(as_role: Any, demo_url: str) -> None
         and "Our editors checked this section." in after["text"]
     )
     assert after["isStale"] is False and after["publishedAt"] > before["publishedAt"]
+    # Another published page of the compound still has the facts it was approved with: for
+    # readers it is now stale (a reviewer approved newer facts of its compound).
+    other = (await anonymous.data(READER, {"slug": OTHER_KETAMINE}))["review"]
+    assert other["isStale"] is True and new_level.split(";")[0] not in other["text"]
 
     history = (await editor.data(EDITOR_VIEW, {"slug": SLUG}))["review"]["revisions"]
     assert [r["number"] for r in history] == [1, 2]
@@ -717,5 +724,12 @@ async def test_readers_keep_the_approved_research_level(as_role: Any) -> None:
     )
     assert changed["updateEvidence"]["effect"]["regeneratedReviews"] == 1
     assert (await editor.data(query))["review"]["research"] == "SPECIFIC"
-    reader = await anonymous.data('query R { review(slug: "ketamine--als") { research isStale } }')
-    assert reader["review"] == {"research": "LIMITED", "isStale": True}
+    reader = await anonymous.data(
+        'query R { review(slug: "ketamine--als") { research isStale evidence { research } } }'
+    )
+    # Nothing of the unapproved evidence reaches readers, not even that it changed.
+    assert reader["review"] == {
+        "research": "LIMITED",
+        "isStale": False,
+        "evidence": {"research": "LIMITED"},
+    }

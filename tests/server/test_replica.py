@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
-
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.workflow import publish_elsewhere
 
 QUERY = 'query C { compound(slug: "ketamine") { name } }'
 
@@ -20,12 +19,7 @@ async def test_readers_use_the_replica_editors_the_primary(
     # A "replica" that visibly differs from the primary (as a lagging one would).
     replica = databases.create(template=demo_template)
     try:
-        engine = make_engine(replica)
-        with session_scope(engine) as session:
-            session.execute(
-                text("UPDATE compound SET name = 'From the replica' WHERE slug = 'ketamine'")
-            )
-        engine.dispose()
+        publish_elsewhere(replica, "ketamine--als", "From the replica")
         engine = make_engine(demo_url)
         with session_scope(engine) as session:
             secret, _ = create_token(session, f"ed-{uuid.uuid4().hex[:6]}", "editor")

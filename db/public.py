@@ -1,0 +1,257 @@
+"""Readers' queries: every statement here reads the published read model only.
+
+Anonymous readers get approved content and nothing else (db/read_model.py), so
+their SQL touches ``public_*``, ``fact_version``, ``review_revision``, the search
+index and the change log, and never a working table (tests/server/test_approved.py
+checks the statements of anonymous requests for exactly that).
+
+Fact records come back as ``fact_version`` rows (``record_id``, ``number``,
+``content_hash``, ``facts``, ``created_at``), labelled with the approved copy's
+``id`` and the columns its list orders by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from db.queries import Order, Page, page
+from db.tables import (
+    FACT_VERSION,
+    PUBLIC_COMPOUND,
+    PUBLIC_CONDITION,
+    PUBLIC_EVIDENCE,
+    PUBLIC_PUBLISHER,
+    PUBLIC_REVIEW,
+)
+
+FV = FACT_VERSION
+VERSION_COLUMNS = (
+    FV.c.id.label("version_id"),
+    FV.c.kind,
+    FV.c.record_id,
+    FV.c.number,
+    FV.c.content_hash,
+    FV.c.facts,
+    FV.c.created_at,
+)
+
+
+def fact_versions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    rows = session.execute(select(*VERSION_COLUMNS).where(FV.c.id.in_(list(ids))))
+    return {row.version_id: row for row in rows}
+
+
+def _approved(table: Any, *extra: Any) -> Select[Any]:
+    """The approved copies of a table, each with its fact version."""
+    return select(table.c.id, *extra, *VERSION_COLUMNS).join(FV, FV.c.id == table.c.version_id)
+
+
+def approved_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
+    rows = session.execute(_approved(table).where(table.c.id.in_(list(ids))))
+    return {row.id: row for row in rows}
+
+
+def approved_by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
+    rows = session.execute(_approved(table, table.c.slug).where(table.c.slug.in_(list(slugs))))
+    return {row.slug: row for row in rows}
+
+
+def approved_evidence_by_pairs(
+    session: Session, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    PE = PUBLIC_EVIDENCE
+    wanted = set(pairs)
+    q = _approved(PE, PE.c.compound_id, PE.c.condition_id).where(
+        PE.c.compound_id.in_({c for c, _ in wanted})
+    )
+    return {
+        (row.compound_id, row.condition_id): row
+        for row in session.execute(q)
+        if (row.compound_id, row.condition_id) in wanted
+    }
+
+
+def approved_publisher(session: Session) -> Any:
+    q = _approved(PUBLIC_PUBLISHER).order_by(PUBLIC_PUBLISHER.c.id).limit(1)
+    return session.execute(q).first()
+
+
+# --- reviews -------------------------------------------------------------------------------
+
+PR = PUBLIC_REVIEW
+
+
+def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return {row.id: row for row in session.execute(select(PR).where(PR.c.id.in_(list(ids))))}
+
+
+def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, Any]:
+    rows = session.execute(select(PR).where(PR.c.slug.in_(list(slugs))))
+    return {row.slug: row for row in rows}
+
+
+def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
+    q = (
+        select(PR)
+        .join(PUBLIC_COMPOUND, PUBLIC_COMPOUND.c.id == PR.c.compound_id)
+        .join(PUBLIC_CONDITION, PUBLIC_CONDITION.c.id == PR.c.condition_id)
+        .where(
+            PUBLIC_COMPOUND.c.slug == compound_slug,
+            PUBLIC_CONDITION.c.slug == condition_slug,
+            PR.c.kind == kind,
+        )
+    )
+    return session.execute(q).first()
+
+
+REVIEW_ORDERS = {
+    # Readers see published revisions: "updated" means "a new revision was published".
+    "UPDATED_AT_DESC": Order("published_at", PR.c.published_at, True),
+    "UPDATED_AT_ASC": Order("published_at", PR.c.published_at, False),
+    "PUBLISHED_AT_DESC": Order("published_at", PR.c.published_at, True),
+    "SLUG_ASC": Order("slug", PR.c.slug, False),
+    "TITLE_ASC": Order("title", PR.c.title, False),
+}
+
+
+@dataclass(slots=True)
+class ReviewFilter:
+    """Readers' review filters, matched against what the published revision says."""
+
+    compound: list[str] | None = None
+    condition: list[str] | None = None
+    research: str | None = None
+    kind: str | None = None
+    updated_since: datetime | None = None
+    stale: bool | None = None
+    overdue: bool | None = None
+    now: datetime | None = None
+
+
+def _slug_ids(table: Any, slugs: list[str]) -> Any:
+    # One slug: `= (scalar subquery)`, which PostgreSQL plans as an index range on the
+    # list indexes; `IN (SELECT ...)` made it walk the whole published_at index.
+    if len(slugs) == 1:
+        return select(table.c.id).where(table.c.slug == slugs[0]).scalar_subquery()
+    return select(table.c.id).where(table.c.slug.in_(slugs))
+
+
+def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
+    ids = _slug_ids(table, slugs)
+    return column == ids if len(slugs) == 1 else column.in_(ids)
+
+
+# A published page is stale for readers when a reviewer has since approved newer facts
+# of its compound, condition, evidence or publisher than those it was approved with.
+STALE = or_(
+    PR.c.compound_version_id
+    != select(PUBLIC_COMPOUND.c.version_id)
+    .where(PUBLIC_COMPOUND.c.id == PR.c.compound_id)
+    .scalar_subquery(),
+    PR.c.condition_version_id
+    != select(PUBLIC_CONDITION.c.version_id)
+    .where(PUBLIC_CONDITION.c.id == PR.c.condition_id)
+    .scalar_subquery(),
+    PR.c.evidence_version_id
+    != select(PUBLIC_EVIDENCE.c.version_id)
+    .where(
+        PUBLIC_EVIDENCE.c.compound_id == PR.c.compound_id,
+        PUBLIC_EVIDENCE.c.condition_id == PR.c.condition_id,
+    )
+    .scalar_subquery(),
+    PR.c.publisher_version_id.is_distinct_from(
+        select(PUBLIC_PUBLISHER.c.version_id)
+        .order_by(PUBLIC_PUBLISHER.c.id)
+        .limit(1)
+        .scalar_subquery()
+    ),
+)
+
+
+def review_query(f: ReviewFilter) -> Select[Any]:
+    q = select(PR)
+    if f.compound:
+        q = q.where(_by_slugs(PR.c.compound_id, PUBLIC_COMPOUND, f.compound))
+    if f.condition:
+        q = q.where(_by_slugs(PR.c.condition_id, PUBLIC_CONDITION, f.condition))
+    if f.research:
+        q = q.where(PR.c.research == f.research)
+    if f.kind:
+        q = q.where(PR.c.kind == f.kind)
+    if f.updated_since is not None:
+        q = q.where(PR.c.published_at > f.updated_since)
+    if f.stale is not None:
+        q = q.where(STALE if f.stale else ~STALE)
+    if f.overdue is not None:
+        overdue = PR.c.review_due_at < (f.now or datetime.now(UTC))
+        q = q.where(overdue if f.overdue else ~overdue)
+    return q
+
+
+def list_reviews(
+    session: Session, f: ReviewFilter, order: str, first: int, after: list[Any] | None
+) -> Page:
+    return page(session, review_query(f), REVIEW_ORDERS[order], PR.c.id, first, after)
+
+
+# --- compounds and conditions --------------------------------------------------------------
+
+PC = PUBLIC_COMPOUND
+PD = PUBLIC_CONDITION
+# Readers' "updated" is when the approved copy last changed.
+COMPOUND_ORDERS = {
+    "NAME_ASC": Order("name", PC.c.name, False),
+    "SLUG_ASC": Order("slug", PC.c.slug, False),
+    "UPDATED_AT_DESC": Order("approved_at", PC.c.approved_at, True),
+}
+CONDITION_ORDERS = {
+    "NAME_ASC": Order("name", PD.c.name, False),
+    "SLUG_ASC": Order("slug", PD.c.slug, False),
+    "UPDATED_AT_DESC": Order("approved_at", PD.c.approved_at, True),
+}
+
+
+def _catalog_query(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
+    q = _approved(table, table.c.slug, table.c.name, table.c.approved_at)
+    if slugs:
+        q = q.where(table.c.slug.in_(slugs))
+    if name:
+        q = q.where(func.lower(table.c.name).contains(name.lower(), autoescape=True))
+    return q
+
+
+def list_compounds(
+    session: Session,
+    name: str | None,
+    slugs: list[str] | None,
+    drug_class: str | None,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+) -> Page:
+    q = _catalog_query(PC, name, slugs)
+    if drug_class:
+        q = q.where(func.lower(PC.c.drug_class).contains(drug_class.lower(), autoescape=True))
+    return page(session, q, COMPOUND_ORDERS[order], PC.c.id, first, after)
+
+
+def list_conditions(
+    session: Session,
+    name: str | None,
+    slugs: list[str] | None,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+) -> Page:
+    q = _catalog_query(PD, name, slugs)
+    return page(session, q, CONDITION_ORDERS[order], PD.c.id, first, after)
+
+
+def pair_filter(compound_id: int, condition_id: int) -> Any:
+    return and_(PR.c.compound_id == compound_id, PR.c.condition_id == condition_id)
