@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import html
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -220,6 +221,20 @@ def page_html(page: PageLike) -> str:
         parts.append("</section>")
     parts.append("</article>")
     return "\n".join(parts) + "\n"
+
+
+# --- JSON for <script> elements ------------------------------------------------------------
+
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def script_safe_json(value: Any) -> str:
+    """JSON that can be placed inside <script type="application/ld+json"> as it is: the
+    characters that could end the element, open a comment or break a JavaScript string
+    are written as \\u escapes (the same JSON value for any parser)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group()], text)
 
 
 # --- dispatch -----------------------------------------------------------------------------

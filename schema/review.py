@@ -81,8 +81,18 @@ class Seo:
     description: str = strawberry.field(description="Meta description.")
     canonical_path: str = strawberry.field(description="Canonical path of the page on the site.")
     json_ld: JSON = strawberry.field(
-        description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition, and a FAQPage."
+        description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition, and "
+        "a FAQPage. As a JSON value it is not safe to print into HTML: embed `jsonLdScript`."
     )
+
+    @strawberry.field(
+        description="The same JSON-LD serialized for embedding as it is inside "
+        '`<script type="application/ld+json">...</script>`: `<`, `>`, `&`, U+2028 and U+2029 '
+        "are written as `\\u003c`, `\\u003e`, `\\u0026`, `\\u2028` and `\\u2029`, so no "
+        "text of a fact, a FAQ or a title can close the script element or open a comment."
+    )
+    def json_ld_script(self) -> str:
+        return document.script_safe_json(self.json_ld)
 
 
 @strawberry.type(description="One section of a review page.")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import yaml
 
-from resolvers.document import TextFormat, page_lines, render_body, render_page
+from resolvers.document import TextFormat, page_lines, render_body, render_page, script_safe_json
 from resolvers.templating import CompiledTemplate, parse_markup, sample_facts
 from tests.conftest import TEMPLATES
 
@@ -87,3 +88,11 @@ def test_empty_optional_fields_leave_no_line() -> None:
     with_notice = CompiledTemplate(SOURCE).compose(sample_facts(notice="Demo content."))
     assert page_lines(with_notice)[2] == "Demo content."
     assert copy.deepcopy(lines) == lines
+
+
+def test_script_safe_json_escapes_what_could_end_a_script_element() -> None:
+    value = {"t": "</script><!-- a & b \u2028\u2029 é", "n": [1, None]}
+    text = script_safe_json(value)
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert json.loads(text) == value
+    assert "é" in text  # the rest stays readable UTF-8

@@ -20,7 +20,7 @@ from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from server.cache import document_hash
 from tests.conftest import Api
-from tests.workflow import approve, graphql
+from tests.workflow import approve, edit_fact, graphql
 
 ACCEPT = {"accept": "application/graphql-response+json"}
 COMPOUND_FIELDS = """id slug name aliases drugClass safetyProfile regulatoryStatus evidenceLevel
@@ -451,3 +451,18 @@ async def test_editors_see_the_working_copy_and_what_is_pending(
         "query Q { compounds(filter: {hasUnapprovedChanges: true}) { totalCount } }"
     )
     assert response.json()["data"]["compounds"]["totalCount"] == 0
+
+
+async def test_json_ld_script_is_safe_to_embed(api: Api, secrets: dict[str, str]) -> None:
+    """A fact that tries to close the script element comes back escaped in jsonLdScript."""
+    hostile = "</script><script>alert(1)</script><!-- &"
+    await edit_fact(api, secrets["editor"], "compound", "ketamine", drugClass=hostile)
+    await approve(api, secrets["editor"], secrets["reviewer"], "ketamine--als")
+    seo = (
+        await api.data('query J { review(slug: "ketamine--als") { seo { jsonLd jsonLdScript } } }')
+    )["review"]["seo"]
+    assert seo["jsonLd"]["@graph"][0]["about"][0]["drugClass"]["name"] == hostile
+    script = seo["jsonLdScript"]
+    assert not set("<>&\u2028\u2029") & set(script)
+    assert json.loads(script) == seo["jsonLd"]
+    assert "\\u003c/script\\u003e" in script
