@@ -6,6 +6,11 @@ page must not make: absolute claims ("is safe", "cures", "guaranteed") and
 dosing instructions. Each finding blocks publishing until the reviewer
 acknowledges it by id in ``publishReview``; ids are built from the section, the
 rule and the matched words, so they stay the same while the text does.
+
+The check reads text as a reader sees it (``text_safety.for_check``): invisible
+characters dropped, NFKC, dashes, apostrophes and spaces as ASCII, look-alike
+letters as Latin, so "cu\u200bres" or "risk\u2011free" are found. Ids and excerpts
+come from that reading, so they are plain and stay stable.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 
 from resolvers import document
 from resolvers.templating import MANDATORY_SECTIONS
+from resolvers.text_safety import for_check
 
 _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     (
@@ -85,7 +91,8 @@ def check_sections(sections: Iterable[document.Section]) -> list[Finding]:
         texts = [section.heading or ""] + [
             line for b in section.blocks for line in document.block_lines(b)
         ]
-        for line in texts:
+        for raw in texts:
+            line = for_check(raw)
             for rule, description, pattern in _RULES:
                 for match in pattern.finditer(line):
                     words = " ".join(match.group(0).lower().split())

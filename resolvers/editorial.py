@@ -44,6 +44,7 @@ from resolvers.errors import (
 from resolvers.generation import GenerationReport, compiled_template, generate_in
 from resolvers.relay import to_global_id
 from resolvers.templating import MarkupError, parse_markup
+from resolvers.text_safety import clean_text
 
 T = TypeVar("T")
 
@@ -872,9 +873,13 @@ def revoke_token(session: Session, actor: Actor, name: str) -> Any:
 
 
 def section_blocks(body: str, key: str, path: str = "body") -> list[dict[str, Any]]:
-    """An editor's section text (the templates' light markup) as blocks, or BAD_USER_INPUT."""
+    """An editor's section text (the templates' light markup) as blocks, or BAD_USER_INPUT.
+
+    Stored as read: invisible characters dropped and NFC (``text_safety.clean_text``),
+    so readers get exactly the text the content check read."""
     problems = []
-    if len(body) > MAX_SECTION_CHARS:
+    # (NFC may turn a few characters into two: the limit holds for what is stored too.)
+    if len(body) > MAX_SECTION_CHARS or len(body := clean_text(body)) > MAX_SECTION_CHARS:
         problems.append({"path": path, "message": f"longer than {MAX_SECTION_CHARS} characters"})
     elif any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in body):
         problems.append({"path": path, "message": "must not contain control characters"})
@@ -891,9 +896,12 @@ def section_blocks(body: str, key: str, path: str = "body") -> list[dict[str, An
     return blocks
 
 
-def check_heading(heading: str | None) -> None:
+def check_heading(heading: str | None) -> str | None:
+    """The heading as stored (cleaned like section text), or BAD_USER_INPUT."""
     if heading is None:
-        return
+        return None
+    if len(heading) <= MAX_HEADING_CHARS:
+        heading = clean_text(heading)
     if len(heading) > MAX_HEADING_CHARS or any(ord(ch) < 32 or ord(ch) == 127 for ch in heading):
         raise BadUserInput(
             "the heading is not valid",
@@ -904,6 +912,7 @@ def check_heading(heading: str | None) -> None:
                 }
             ],
         )
+    return heading
 
 
 def check_reason(reason: str | None) -> str:

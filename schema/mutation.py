@@ -693,7 +693,7 @@ class Mutation:
         actor = ed.require(ctx, "edit")
         blocks = ed.section_blocks(body, key.name)
         keep = heading is strawberry.UNSET
-        ed.check_heading(None if keep else heading)
+        heading = ed.check_heading(None if keep else heading)
         review_id = await ed.write_review(
             ctx,
             ed.update_section,

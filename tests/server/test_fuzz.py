@@ -14,8 +14,12 @@
   bombs are imported, or rejected with problems and nothing changed.
 * Every text field of the editorial mutations: Unicode, control characters,
   empty, huge and HTML/script/markdown payloads are rejected cleanly by the
-  documented rules or stored exactly (surrounding whitespace stripped), and the
-  pages built from them (GraphQL HTML/Markdown, /preview) stay inert.
+  documented rules or stored as documented (surrounding whitespace stripped,
+  invisible characters dropped, names NFKC), and the pages built from them
+  (GraphQL HTML/Markdown, /preview) stay inert.
+* Claims disguised with invisible characters (zero-width, bidi, soft hyphen, tags,
+  variation selectors...), Unicode dashes and spaces and random case are always
+  found by the content check, in the check itself and through ``updateSection``.
 
 Everything is derandomized (the same examples on every run) and bounded, so the
 file runs in well under a minute on either database.
@@ -35,6 +39,7 @@ import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -54,6 +59,8 @@ from sqlalchemy import Engine, text
 from db.engine import is_sqlite, make_engine, session_scope
 from db.importer import CatalogInvalid, export_data, import_data, parse_text
 from db.tokens import create_token
+from resolvers import document
+from resolvers.content_check import check_sections
 from resolvers.document import body_plain
 from resolvers.relay import encode_cursor, to_global_id
 from resolvers.templating import MarkupError, parse_markup
@@ -1303,6 +1310,37 @@ async def fuzz_facts(ed: Editor, target: str, field: str, value: str) -> None:
     await ed.check_page(page, folded(strip(value)) if record is not None and printed else "")
 
 
+# Invisible characters (README: Content check): format characters (Cf) and the other
+# default-ignorable code points (DerivedCoreProperties.txt), written out independently of
+# resolvers/text_safety.py.
+INVISIBLE_SET = frozenset(
+    [c for c in map(chr, range(0x20000)) if unicodedata.category(c) == "Cf"]
+    + ["\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u3164", "\uffa0"]
+    + [chr(c) for c in (*range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xFFF0, 0xFFF9))]
+    + [chr(c) for c in range(0xE0000, 0xE1000)]
+)
+# What the claim strategy inserts: all of them below plane 14 and a few tags and variation
+# selectors of plane 14; not the Hangul fillers, which show as a blank.
+INVISIBLE = sorted(c for c in INVISIBLE_SET if ord(c) < 0xE0000)
+INVISIBLE = [c for c in INVISIBLE if c not in "\u115f\u1160\u3164\uffa0"]
+INVISIBLE += [chr(c) for c in (0xE0001, 0xE0020, 0xE0041, 0xE007F, 0xE0100, 0xE01EF, 0xE0FFF)]
+# Joiners and variation selectors may stay where a script or an emoji needs them.
+MAY_STAY = {"\u200c", "\u200d", *(chr(c) for c in range(0xFE00, 0xFE10))}
+MAY_STAY |= {chr(c) for c in range(0xE0100, 0xE01F0)}
+
+
+def unseen(value: str) -> str:
+    """A text without any invisible character, NFC: how the stored text must read."""
+    return unicodedata.normalize("NFC", "".join(c for c in value if c not in INVISIBLE_SET))
+
+
+def assert_cleaned(stored: str, sent: str) -> None:
+    """Stored as the editor wrote it, invisible characters aside, and in NFC."""
+    assert stored == unicodedata.normalize("NFC", stored), repr(stored[:200])
+    assert all(c not in INVISIBLE_SET or c in MAY_STAY for c in stored), repr(stored[:200])
+    assert unseen(stored) == unseen(sent), f"{stored[:200]!r} for {sent[:200]!r}"
+
+
 async def fuzz_section(ed: Editor, field: str, value: str, key: str) -> None:
     sections = (await ed.data(PAGE, {"slug": SECTION_REVIEW}))["review"]["sections"]
     section = next(s for s in sections if s["key"] == key)
@@ -1313,20 +1351,25 @@ async def fuzz_section(ed: Editor, field: str, value: str, key: str) -> None:
     record = None if rejected(result) else result["data"]["updateSection"]["section"]
     event(f"updateSection.{field}: {'stored' if record else 'rejected'}")
     if field == "heading":
-        valid = len(value) <= 300 and not re.search(r"[\x00-\x1f\x7f]", value)
+        valid = (
+            len(value) <= 300
+            and len(unicodedata.normalize("NFC", value)) <= 300
+            and not re.search(r"[\x00-\x1f\x7f]", value)
+        )
         assert (record is not None) == valid, f"heading {value[:200]!r}"
         if record is not None:
-            assert record["heading"] == value
+            assert_cleaned(record["heading"], value)
     else:
         control = re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value)
         if len(value) > 20_000 or control:
             assert record is None, f"{value[:200]!r} was stored"
         try:
-            expected = body_plain(parse_markup(value.replace("\r\n", "\n")))
+            expected = body_plain(parse_markup(unseen(value).replace("\r\n", "\n")))
         except MarkupError:
             expected = None
         if record is not None:
-            assert record["plain"] == expected
+            assert expected is not None, f"{value[:200]!r} was stored"
+            assert_cleaned(record["plain"], expected)
         elif expected and not control and len(value) <= 20_000 and key in ("CTA", "FAQ"):
             raise AssertionError(f"{value[:200]!r} was refused: {result}")
     await ed.check_page(SECTION_REVIEW)
@@ -1371,6 +1414,83 @@ async def test_text_fields_are_stored_exactly_and_render_inert(
         await fuzz_section(ed, field, value, key)
     else:
         await fuzz_facts(ed, mutation, field, value)
+
+
+# --- 6. claims disguised with invisible characters (issue 17, item 7) --------------------------
+
+# (phrase as written, the rule and the words of its finding id)
+CLAIMS = [
+    ("Ketamine cures ALS", "ABSOLUTE_CLAIM", "cures"),
+    ("It is completely safe", "ABSOLUTE_CLAIM", "it is completely safe"),
+    ("totally safe", "ABSOLUTE_CLAIM", "totally safe"),
+    ("results are guaranteed", "ABSOLUTE_CLAIM", "guaranteed"),
+    ("there are no side effects", "ABSOLUTE_CLAIM", "no side effects"),
+    ("no side-effects", "ABSOLUTE_CLAIM", "no side-effects"),
+    ("a risk-free option", "ABSOLUTE_CLAIM", "risk-free"),
+    ("proven to work", "ABSOLUTE_CLAIM", "proven to work"),
+    ("a miracle", "ABSOLUTE_CLAIM", "miracle"),
+    ("50 mg", "DOSING", "50 mg"),
+    ("take it 2", "DOSING", "take it 2"),
+    ("twice a day", "DOSING", "twice a day"),
+    ("every 8 hours", "DOSING", "every 8 hours"),
+]
+SPACES = [c for c in map(chr, range(0x10000)) if unicodedata.category(c) == "Zs"]
+DASHES = [c for c in map(chr, range(0x10000)) if unicodedata.category(c) == "Pd"]
+DASHES += ["\u2212"]
+
+
+@st.composite
+def disguised_claims(draw: Any) -> tuple[str, str]:
+    """A claim with invisible characters inserted anywhere, its spaces and hyphens
+    swapped for Unicode ones and its letters' case changed; and the id it must get."""
+    phrase, rule, words = draw(st.sampled_from(CLAIMS))
+    out: list[str] = []
+    for ch in phrase:
+        if draw(st.integers(0, 2)) == 0:
+            out.append(draw(st.text(st.sampled_from(INVISIBLE), min_size=1, max_size=3)))
+        if ch == " ":
+            ch = draw(st.sampled_from(SPACES))
+        elif ch == "-":
+            ch = draw(st.sampled_from(DASHES))
+        elif ch.isalpha() and draw(st.booleans()):
+            ch = ch.swapcase()
+        out.append(ch)
+    out.append(draw(st.text(st.sampled_from(INVISIBLE), max_size=2)))
+    return "".join(out), f"{rule}/{words}"
+
+
+@fuzz(400)
+@given(claim=disguised_claims(), key=st.sampled_from(SECTION_KEYS))
+def test_disguised_claims_are_always_found(claim: tuple[str, str], key: str) -> None:
+    text, finding = claim
+    note(repr(text))
+    section = document.Section(key, 0, None, parse_markup(f"Note: {text}."), "EDITED")
+    found = {f.id: f for f in check_sections([section])}
+    assert f"{key}/{finding}" in found, (text, sorted(found))
+    excerpt = found[f"{key}/{finding}"].excerpt
+    assert not any(c in INVISIBLE_SET for c in excerpt), repr(excerpt)
+
+
+@fuzz(12)
+@given(claim=disguised_claims())
+async def test_disguised_claims_are_found_through_the_api(
+    api: Api, editor: str, claim: tuple[str, str]
+) -> None:
+    text, finding = claim
+    note(repr(text))
+    ed = Editor(api, editor)
+    sections = (await ed.data(PAGE, {"slug": SECTION_REVIEW}))["review"]["sections"]
+    revision = next(s["revision"] for s in sections if s["key"] == "CONSIDERATIONS")
+    body = f"Our editors wrote: {text}."
+    stored = await ed.data(
+        UPDATE_SECTION, {"s": SECTION_REVIEW, "k": "CONSIDERATIONS", "r": revision, "body": body}
+    )
+    assert_cleaned(stored["updateSection"]["section"]["plain"], body)
+    review = await ed.data(
+        f'{{ review(slug: "{SECTION_REVIEW}") {{ findings {{ id excerpt }} }} }}'
+    )
+    ids = {f["id"] for f in review["review"]["findings"]}
+    assert f"CONSIDERATIONS/{finding}" in ids, (text, ids)
 
 
 # --- bugs this file found, fixed: their minimal inputs stay as regression tests ------------
