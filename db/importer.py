@@ -52,6 +52,7 @@ from db.models import (
     Template,
     utcnow,
 )
+from resolvers.text_safety import clean_name, name_key, name_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -98,6 +99,35 @@ Text = Annotated[
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9.\-]{1,20}$")]
 
 
+def _clean_name(v: Any) -> Any:
+    return clean_name(v) if isinstance(v, str) else v
+
+
+def _safe_name(v: str) -> str:
+    problem = name_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+# Display names (README: Catalog files, "Names"): stored without invisible characters
+# and NFKC-normalised, refused when they mix scripts within a word or cannot be shown.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    BeforeValidator(_clean_name),
+    AfterValidator(_line),
+    AfterValidator(_safe_name),
+]
+OptName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    BeforeValidator(_clean_name),
+    AfterValidator(_line),
+    AfterValidator(_safe_name),
+]
+
+
 def _upper(v: Any) -> Any:
     return v.upper() if isinstance(v, str) else v
 
@@ -136,12 +166,12 @@ class CitationIn(_Model):
 
 
 class AdvisorIn(_Model):
-    name: Line
-    credentials: OptLine = ""
+    name: Name
+    credentials: OptName = ""
 
 
 class PublisherIn(_Model):
-    name: Line
+    name: Name
     medical_advisor: AdvisorIn
     cta: Text = ""
     notice: Text = ""
@@ -149,9 +179,9 @@ class PublisherIn(_Model):
 
 class CompoundIn(_Model):
     slug: Slug
-    name: Line
-    aliases: list[Line] = Field(default_factory=list, max_length=50)
-    drug_class: Line
+    name: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=50)
+    drug_class: Name
     safety_profile: list[Line] = Field(min_length=1, max_length=30)
     regulatory_status: LongLine
     evidence_level: LongLine
@@ -163,10 +193,10 @@ class CompoundIn(_Model):
 
 class ConditionIn(_Model):
     slug: Slug
-    name: Line
-    full_name: Line | None = None
-    specialist: Line
-    aliases: list[Line] = Field(default_factory=list, max_length=50)
+    name: Name
+    full_name: Name | None = None
+    specialist: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=50)
     icd10: (
         Annotated[str, StringConstraints(pattern=r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
         | None
@@ -280,6 +310,48 @@ def read_file(path: str | Path) -> Any:
 # --- validation ----------------------------------------------------------------------------
 
 
+def _duplicate_names(
+    session: Session, rows: list[Any], what: str, table: Any
+) -> list[CatalogProblem]:
+    """Rows whose display name equals another's once normalised (``name_key``): in the
+    file, or a stored record the file does not change."""
+    problems: list[CatalogProblem] = []
+    seen: dict[str, int] = {}
+    slugs: set[Any] = set()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            continue
+        slugs.add(row.get("slug") if isinstance(row.get("slug"), str) else None)
+        name = row.get("name")
+        key = name_key(name) if isinstance(name, str) else ""
+        if not key:
+            continue
+        if key in seen:
+            problems.append(
+                CatalogProblem(
+                    f"{what}[{i}].name",
+                    f"the same name as {what}[{seen[key]}] ('{clean_name(rows[seen[key]]['name'])}') once "
+                    "case, spacing and look-alike characters are ignored; give it its own name",
+                )
+            )
+        else:
+            seen[key] = i
+    if not seen:
+        return problems
+    single = what[:-1]
+    for slug, name in session.exec(select(table.slug, table.name)):
+        i = seen.get(name_key(name)) if slug not in slugs else None
+        if i is not None:
+            problems.append(
+                CatalogProblem(
+                    f"{what}[{i}].name",
+                    f"the same name as the {single} '{slug}' ({clean_name(name)}) once case, spacing and "
+                    "look-alike characters are ignored; give it its own name",
+                )
+            )
+    return problems
+
+
 def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogIn:
     """Check the whole catalog (structure, references, templates); raise with every problem."""
     from resolvers.templating import CompiledTemplate, TemplateInvalid, check_source
@@ -317,6 +389,8 @@ def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogI
 
     compound_slugs = slugs_of(raw_compounds, "compounds")
     condition_slugs = slugs_of(raw_conditions, "conditions")
+    problems.extend(_duplicate_names(session, raw_compounds, "compounds", Compound))
+    problems.extend(_duplicate_names(session, raw_conditions, "conditions", Condition))
     # (Only text can be a reference; anything else is reported by the model's validation.)
     refs_c = {
         r.get("compound")

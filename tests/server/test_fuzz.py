@@ -1135,7 +1135,7 @@ def stored(fields: dict[str, Any], field: str, record: dict[str, Any]) -> Any:
 def compound_input(slug: str, patched: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "slug": slug,
-        "name": "Fuzzamine",
+        "name": f"Fuzzamine {slug}",  # display names are unique
         "drugClass": "Test class",
         "safetyProfile": ["Well tolerated in trials"],
         "regulatoryStatus": "Not approved",
@@ -1226,6 +1226,12 @@ class Editor:
             assert expect in whole and expect in preview, f"{expect[:300]!r} is not on the page"
 
 
+# Display names (README: Catalog files): cleaned, NFKC, and the name rules' refusals.
+NAME_FIELDS = {"name", "drugClass", "aliases", "specialist", "fullName"}
+NAME_FIELDS |= {"advisorName", "advisorCredentials"}
+NAME_RULES = re.compile(r"letters in one word|cannot show reliably|the same name as")
+
+
 def rejected(payload: dict[str, Any]) -> bool:
     """True for a clean BAD_USER_INPUT with its problems, False for a success."""
     if not payload.get("errors"):
@@ -1259,7 +1265,7 @@ async def fuzz_facts(ed: Editor, target: str, field: str, value: str) -> None:
             page = f"{slug}--als"
     elif target == "createCondition":
         fields, slug = CONDITION_FIELDS, f"fuzz-condition-{serial}"
-        record_in = {"slug": slug, "name": "Fuzzitis", "specialist": "fuzz specialist"}
+        record_in = {"slug": slug, "name": f"Fuzzitis {serial}", "specialist": "fuzz specialist"}
         result = await ed.run(CREATE_CONDITION, {"i": {**record_in, **patch(fields, field, value)}})
         record = None if rejected(result) else result["data"][target]["condition"]
         reread = await ed.data(f'{{ condition(slug: "{slug}") {{ {CONDITION_OUT} }} }}')
@@ -1302,12 +1308,27 @@ async def fuzz_facts(ed: Editor, target: str, field: str, value: str) -> None:
             )
     rule, _is_list, printed = fields[field]
     event(f"{target}.{field}: {'stored' if record else 'rejected'}")
-    assert (record is not None) == allowed(rule, value), (
-        f"{target}.{field} = {value[:200]!r} was {'stored' if record else 'rejected'}"
-    )
-    if record is not None:
-        assert stored(fields, field, record) == strip(value)
-    await ed.check_page(page, folded(strip(value)) if record is not None and printed else "")
+    said = "stored" if record else "rejected"
+    if field in NAME_FIELDS:
+        # Names are stored cleaned and NFKC (README: Catalog files, names); the name rules
+        # may refuse what the line rules accept, and say so.
+        expect = strip(unicodedata.normalize("NFKC", unseen(value)))
+        problems = [] if record else result["errors"][0]["extensions"]["problems"]
+        if record is None and allowed(rule, expect):
+            assert all(NAME_RULES.search(p["message"]) for p in problems), problems
+        else:
+            assert (record is not None) == allowed(rule, expect), f"{value[:200]!r} was {said}"
+        if record is not None:
+            name = stored(fields, field, record)
+            assert name == unicodedata.normalize("NFKC", name), repr(name)
+            assert all(c not in INVISIBLE_SET or c in MAY_STAY for c in name), repr(name)
+            assert strip(unseen(name)) == expect, f"{name!r} for {value[:200]!r}"
+    else:
+        assert (record is not None) == allowed(rule, value), f"{value[:200]!r} was {said}"
+        if record is not None:
+            assert stored(fields, field, record) == strip(value)
+    shown = folded(stored(fields, field, record)) if record is not None and printed else ""
+    await ed.check_page(page, shown)
 
 
 # Invisible characters (README: Content check): format characters (Cf) and the other
@@ -1388,6 +1409,11 @@ EXPLICIT = [
     (("updateSection", "body"), "- **<b>Lead:</b>** ![x](javascript:alert(1))", "LITERATURE"),
     (("updateSection", "heading"), "<img src=x onerror=alert(1)>", "INTRO"),
     (("updateSection", "body"), " \t\n ", "DISCLAIMER"),
+    # Names: a look-alike letter, invisible characters, compatibility forms.
+    (("createCompound", "name"), "Ket\u0430mine", "INTRO"),
+    (("updateCondition", "name"), "\u202eAL\u200bS\u202c", "INTRO"),
+    (("updatePublisher", "advisorName"), "Dr.\u00a0\uff21da \ufb01ctional", "INTRO"),
+    (("updateSection", "body"), "It cu\u200bres.\n\n- Platelets 150\u00d710\u2079/L", "INTRO"),
 ]
 
 
