@@ -5,6 +5,10 @@ reported with its path (``compounds[3].slug``), and one bad row rejects the
 whole file, leaving the database exactly as it was. Importing the same file
 twice changes nothing the second time (rows whose facts are unchanged keep
 their revision and timestamps).
+
+A file cannot be made into a bomb: YAML aliases and what they expand to, rows
+per section and the problems listed are capped (``MAX_*`` below, README: Limits
+and security), so the work and the error report stay proportional to the file.
 """
 
 from __future__ import annotations
@@ -26,11 +30,17 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.resolver import Resolver
 
 from db.facts import (
     citation_facts,
@@ -53,6 +63,28 @@ from db.models import (
     utcnow,
 )
 from resolvers.text_safety import clean_name, name_key, name_problem
+
+try:
+    from yaml.cyaml import CParser as _Events  # libyaml
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Events(Reader, Scanner, Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+
+
+# Caps (README: Limits and security). A few aliases are a fair use of YAML (a shared
+# list); the flat and nested "billion laughs" shapes are not.
+MAX_YAML_ALIASES = 100
+MAX_YAML_ALIAS_NODES = 10_000  # nodes aliases may add once expanded; 100 characters = 1
+MAX_ROWS = {"compounds": 10_000, "conditions": 10_000, "evidence": 500_000, "templates": 1_000}
+MAX_REPORTED_PROBLEMS = 100
+_CHUNK = 1_000  # rows validated at a time, so that problems past the cap are only counted
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -235,11 +267,44 @@ class CatalogProblem:
 
 
 class CatalogInvalid(ValueError):
-    def __init__(self, source: str, problems: list[CatalogProblem]):
+    """A refused catalog: its first problems (``MAX_REPORTED_PROBLEMS``) and how many in all."""
+
+    def __init__(self, source: str, problems: list[CatalogProblem], total: int | None = None):
         self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {source}: {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s), nothing was imported\n{lines}")
+        self.problems = problems[:MAX_REPORTED_PROBLEMS]
+        self.total = max(total or 0, len(problems))
+        lines = "\n".join(f"  {source}: {p}" for p in self.problems)
+        if self.total > len(self.problems):
+            more = self.total - len(self.problems)
+            lines += f"\n  {source}: ... and {more:,} more problem(s) not listed"
+        super().__init__(f"{source}: {self.total} problem(s), nothing was imported\n{lines}")
+
+
+class _Problems:
+    """The problems found so far: the first ``MAX_REPORTED_PROBLEMS`` kept, all counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[CatalogProblem] = []
+        self.total = 0
+
+    def append(self, problem: CatalogProblem) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_REPORTED_PROBLEMS:
+            self.kept.append(problem)
+
+    def extend(self, problems: Iterable[CatalogProblem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def add_validation(self, exc: ValidationError, section: str = "", offset: int = 0) -> None:
+        """Pydantic's errors, spelled out only while they are still to be listed."""
+        if len(self.kept) >= MAX_REPORTED_PROBLEMS:
+            self.total += exc.error_count()
+        else:
+            self.extend(_pydantic_problems(exc, section, offset))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
 
 
 def _loc(loc: Iterable[Any]) -> str:
@@ -252,10 +317,17 @@ def _loc(loc: Iterable[Any]) -> str:
     return out or "(file)"
 
 
-def _pydantic_problems(exc: ValidationError) -> list[CatalogProblem]:
+def _pydantic_problems(
+    exc: ValidationError, section: str = "", offset: int = 0
+) -> list[CatalogProblem]:
+    """Problems from pydantic's errors; rows validated apart are ``section[offset + i]``."""
     problems = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        if section and loc and isinstance(loc[0], int):
+            loc = [section, loc[0] + offset, *loc[1:]]
+        elif section:
+            loc = [section, *loc]
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
@@ -268,13 +340,67 @@ def _pydantic_problems(exc: ValidationError) -> list[CatalogProblem]:
 # --- reading -------------------------------------------------------------------------------
 
 
+class _CatalogLoader(Composer, SafeConstructor, Resolver, _Events):
+    """YAML's safe loader (libyaml's parser when present: about 5x faster than PyYAML's
+    own), refusing alias bombs while composing, before anything is expanded: at most
+    ``MAX_YAML_ALIASES`` aliases, adding at most ``MAX_YAML_ALIAS_NODES`` nodes once
+    expanded, and no alias inside its own anchor."""
+
+    def __init__(self, stream: str) -> None:
+        _Events.__init__(self, stream)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        Composer.__init__(self)
+        self._aliases = 0
+        self._added = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> its size once expanded
+
+    def _refuse(self, problem: str, mark: Any) -> yaml.MarkedYAMLError:
+        return ComposerError(None, None, problem, mark)
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if not self.check_event(AliasEvent):
+            node = super().compose_node(parent, index)
+            if node is not None:
+                self._sizes[id(node)] = self._size(node)
+            return node
+        mark = self.peek_event().start_mark
+        self._aliases += 1
+        if self._aliases > MAX_YAML_ALIASES:
+            raise self._refuse(
+                f"more than {MAX_YAML_ALIASES} YAML aliases (*name); write the values out", mark
+            )
+        node = super().compose_node(parent, index)
+        size = self._sizes.get(id(node))
+        if size is None:
+            raise self._refuse("a YAML alias refers to a node that contains it", mark)
+        self._added += size
+        if self._added > MAX_YAML_ALIAS_NODES:
+            raise self._refuse(
+                f"YAML aliases would add more than {MAX_YAML_ALIAS_NODES:,} nodes once "
+                "expanded; write the values out",
+                mark,
+            )
+        return node
+
+    def _size(self, node: Node) -> int:
+        if isinstance(node, ScalarNode):
+            return 1 + len(node.value) // 100
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, MappingNode)
+            else list(node.value)
+        )
+        return 1 + sum(self._sizes.get(id(child), 0) for child in children)
+
+
 def parse_text(text: str, source: str = "<catalog>", fmt: str | None = None) -> Any:
     """Parse YAML or JSON text (JSON is YAML, but its errors read better as JSON)."""
     fmt = fmt or ("json" if source.endswith(".json") else "yaml")
     try:
         if fmt == "json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_CatalogLoader)  # a SafeLoader
     except json.JSONDecodeError as exc:
         raise CatalogInvalid(
             source, [CatalogProblem("(file)", f"invalid JSON: {exc.msg}", exc.lineno)]
@@ -283,6 +409,8 @@ def parse_text(text: str, source: str = "<catalog>", fmt: str | None = None) -> 
         raise CatalogInvalid(
             source, [CatalogProblem("(file)", "nested too deeply to be a catalog")]
         ) from None
+    except UnicodeEncodeError:  # a lone surrogate (libyaml reads UTF-8)
+        raise CatalogInvalid(source, [CatalogProblem("(file)", "not Unicode text")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -353,19 +481,27 @@ def _duplicate_names(
 
 
 def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogIn:
-    """Check the whole catalog (structure, references, templates); raise with every problem."""
+    """Check the whole catalog (structure, references, templates); raise with its problems
+    (all counted, the first ``MAX_REPORTED_PROBLEMS`` listed)."""
     from resolvers.templating import CompiledTemplate, TemplateInvalid, check_source
 
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise CatalogInvalid(source, [CatalogProblem("(file)", "a catalog must be a mapping")])
-    problems: list[CatalogProblem] = []
-    try:
-        catalog = CatalogIn.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(_pydantic_problems(exc))
-        catalog = None
+    too_many = [
+        CatalogProblem(
+            key,
+            f"{len(data[key]):,} rows; a catalog may have at most {cap:,} "
+            "(split it into several files)",
+        )
+        for key, cap in MAX_ROWS.items()
+        if isinstance(data.get(key), list) and len(data[key]) > cap
+    ]
+    if too_many:
+        raise CatalogInvalid(source, too_many)
+    problems = _Problems()
+    catalog = _validate_rows(data, problems)
 
     raw_compounds = data.get("compounds") if isinstance(data.get("compounds"), list) else []
     raw_conditions = data.get("conditions") if isinstance(data.get("conditions"), list) else []
@@ -480,8 +616,39 @@ def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogI
             )
 
     if problems or catalog is None:
-        raise CatalogInvalid(source, problems or [CatalogProblem("(file)", "invalid catalog")])
+        raise CatalogInvalid(
+            source, problems.kept or [CatalogProblem("(file)", "invalid catalog")], problems.total
+        )
     return catalog
+
+
+_ROW_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "compounds": TypeAdapter(list[CompoundIn]),
+    "conditions": TypeAdapter(list[ConditionIn]),
+    "evidence": TypeAdapter(list[EvidenceIn]),
+}
+
+
+def _validate_rows(data: dict[str, Any], problems: _Problems) -> CatalogIn | None:
+    """The catalog's model; row lists are validated ``_CHUNK`` rows at a time, so that a
+    file with a million problems costs their count, not a million messages."""
+    lists = {k: data[k] for k in _ROW_ADAPTERS if isinstance(data.get(k), list)}
+    catalog = None
+    try:
+        catalog = CatalogIn.model_validate({k: v for k, v in data.items() if k not in lists})
+    except ValidationError as exc:
+        problems.add_validation(exc)
+    rows: dict[str, list[Any]] = {}
+    for key, raw in lists.items():
+        rows[key] = []
+        for start in range(0, len(raw), _CHUNK):
+            try:
+                rows[key] += _ROW_ADAPTERS[key].validate_python(raw[start : start + _CHUNK])
+            except ValidationError as exc:
+                problems.add_validation(exc, key, start)
+    if catalog is None or problems:
+        return None
+    return catalog.model_copy(update=rows)
 
 
 # --- writing -------------------------------------------------------------------------------

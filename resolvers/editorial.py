@@ -106,11 +106,12 @@ async def write(ctx: Context, fn: Callable[..., T], *args: Any) -> T:
         raise BadUserInput(str(exc), reason=exc.reason, **exc.details) from None
     except CatalogInvalid as exc:
         raise BadUserInput(
-            f"{len(exc.problems)} problem(s) in the input; nothing was changed",
+            f"{exc.total} problem(s) in the input; nothing was changed",
             problems=[
                 {"path": p.path, "message": p.message, **({"line": p.line} if p.line else {})}
                 for p in exc.problems
             ],
+            problemCount=exc.total,  # the first MAX_REPORTED_PROBLEMS are listed
         ) from None
     except IntegrityError:
         # A unique key taken by a concurrent write between our check and our insert.
