@@ -926,6 +926,19 @@ def check_reason(reason: str | None) -> str:
     return reason
 
 
+def check_mintable_role(role: str) -> None:
+    """Separation of duties: an admin may not publish, so may not mint a token that can.
+    Reviewer tokens (medical sign-off) come from the CLI, i.e. an operator with access to
+    the database and its configuration."""
+    if role.upper() == "REVIEWER":
+        raise ForbiddenError(
+            "reviewer tokens carry medical sign-off: an operator creates them with "
+            "`compendium token create --role reviewer`; admins may create editor and admin "
+            "tokens",
+            role="REVIEWER",
+        )
+
+
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,79}$")
 
 

@@ -839,15 +839,21 @@ class Mutation:
         review_id = await ed.write_review(ctx, ed.restore_review, actor, review, expected_revision)
         return await _review_payload(ctx, review_id)
 
-    @strawberry.mutation(description="Create an API token (admin); its secret is shown once.")
+    @strawberry.mutation(
+        description="Create an EDITOR or ADMIN API token (admin); its secret is shown once. "
+        "REVIEWER tokens publish (medical sign-off), which admins may not: they are created "
+        "only by an operator with `compendium token create --role reviewer`, and asking for "
+        "one here is FORBIDDEN."
+    )
     async def create_api_token(
         self,
         info: strawberry.Info,
         name: Annotated[str, strawberry.argument(description="Unique name (1-80 characters).")],
-        role: Annotated[Role, strawberry.argument(description="What it may do.")],
+        role: Annotated[Role, strawberry.argument(description="What it may do: EDITOR or ADMIN.")],
     ) -> CreatedApiToken:
         ctx = _ctx(info)
         actor = ed.require(ctx, "admin")
+        ed.check_mintable_role(role.name)
         ed.check_token_name(name)
         secret, row = await ed.write(ctx, ed.create_token, actor, name, role.name)
         return CreatedApiToken(token=secret, api_token=ApiToken(row=row))

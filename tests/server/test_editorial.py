@@ -204,6 +204,39 @@ async def test_admin_manages_tokens(api: Api, as_role: Any) -> None:
     assert (await night.raw(COMPOUND)).status_code == 401
 
 
+async def test_admins_cannot_mint_reviewer_tokens(as_role: Any) -> None:
+    """Separation of duties: an admin may not publish, so may not create a token that can.
+    Reviewer tokens come from the CLI only (an operator with database access)."""
+    admin = as_role("admin")
+    tokens_q = "query T { apiTokens { name role } }"
+    before = (await admin.data(tokens_q))["apiTokens"]
+    error = await admin.error(
+        'mutation T { createApiToken(name: "rubber stamp", role: REVIEWER) { token } }'
+    )
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "compendium token create" in error["message"]
+    assert (await admin.data(tokens_q))["apiTokens"] == before
+    audit = await admin.data(
+        'query A { auditLog(first: 5, filter: {action: "createApiToken"}) { totalCount } }'
+    )
+    assert audit["auditLog"]["totalCount"] == 0
+    # Tokens that cannot publish are still the admin's to give.
+    for role in ("EDITOR", "ADMIN"):
+        created = await admin.data(
+            f'mutation T {{ createApiToken(name: "new {role.lower()}", role: {role}) '
+            "{ apiToken { role } } }"
+        )
+        assert created["createApiToken"]["apiToken"]["role"] == role
+    minted = await admin.data(
+        'query A { auditLog(first: 5, filter: {action: "createApiToken"}) '
+        "{ edges { node { actor recordKey } } } }"
+    )
+    assert [e["node"] for e in minted["auditLog"]["edges"]] == [
+        {"actor": "admin-ann", "recordKey": "new admin"},
+        {"actor": "admin-ann", "recordKey": "new editor"},
+    ]
+
+
 # --- the whole workflow -------------------------------------------------------------------
 
 
