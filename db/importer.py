@@ -438,6 +438,9 @@ def read_file(path: str | Path) -> Any:
 # --- validation ----------------------------------------------------------------------------
 
 
+_SAME_NAME = "once case, spacing and look-alike characters are ignored; give it its own name"
+
+
 def _duplicate_names(
     session: Session, rows: list[Any], what: str, table: Any
 ) -> list[CatalogProblem]:
@@ -458,8 +461,8 @@ def _duplicate_names(
             problems.append(
                 CatalogProblem(
                     f"{what}[{i}].name",
-                    f"the same name as {what}[{seen[key]}] ('{clean_name(rows[seen[key]]['name'])}') once "
-                    "case, spacing and look-alike characters are ignored; give it its own name",
+                    f"the same name as {what}[{seen[key]}] "
+                    f"('{clean_name(rows[seen[key]]['name'])}') {_SAME_NAME}",
                 )
             )
         else:
@@ -473,8 +476,7 @@ def _duplicate_names(
             problems.append(
                 CatalogProblem(
                     f"{what}[{i}].name",
-                    f"the same name as the {single} '{slug}' ({clean_name(name)}) once case, spacing and "
-                    "look-alike characters are ignored; give it its own name",
+                    f"the same name as the {single} '{slug}' ({clean_name(name)}) {_SAME_NAME}",
                 )
             )
     return problems

@@ -93,10 +93,6 @@ _GREEK_LOOKS_LATIN = frozenset(_pairs(_GREEK_LATIN))
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def is_invisible(ch: str) -> bool:
-    return ord(ch) in _INVISIBLE
-
-
 def _in(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= ord(ch) <= high for low, high in ranges)
 
