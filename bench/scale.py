@@ -547,8 +547,8 @@ def request_sql(cat: Catalog, body: bytes) -> list[tuple[str, Any]]:
     requests is the one recorded (the first fills per-process caches, as warm-up does)."""
     import warnings
 
+    from config import Settings
     from server.app import create_app
-    from server.settings import Settings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -30,7 +30,7 @@ from sqlmodel import Session
 # included), the same class the threaded SQLite path uses.
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.settings import get_settings
+from config import get_settings
 
 T = TypeVar("T")
 

@@ -42,7 +42,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
 from yaml.resolver import Resolver
 
-from db.facts import (
+from content.facts import (
     citation_facts,
     citations_of,
     compound_facts,
@@ -51,6 +51,7 @@ from db.facts import (
     evidence_facts,
     publisher_facts,
 )
+from content.text_safety import clean_name, name_key, name_problem
 from db.models import (
     Citation,
     Compound,
@@ -62,7 +63,6 @@ from db.models import (
     Template,
     utcnow,
 )
-from resolvers.text_safety import clean_name, name_key, name_problem
 
 try:
     from yaml.cyaml import CParser as _Events  # libyaml
@@ -485,7 +485,7 @@ def _duplicate_names(
 def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogIn:
     """Check the whole catalog (structure, references, templates); raise with its problems
     (all counted, the first ``MAX_REPORTED_PROBLEMS`` listed)."""
-    from resolvers.templating import CompiledTemplate, TemplateInvalid, check_source
+    from content.templating import CompiledTemplate, TemplateInvalid, check_source
 
     if data is None:
         data = {}

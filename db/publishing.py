@@ -27,7 +27,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.facts import (
+from content.facts import (
     citations_of,
     compound_facts,
     condition_facts,

@@ -67,7 +67,7 @@ class FactVersion(SQLModel, table=True):
     # 1, 2, 3... per record: what readers see as the record's `revision`.
     number: int = Field(sa_column=Column(Integer, nullable=False))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    # The facts as db.facts builds them (citations included): exactly what was approved.
+    # The facts as content/facts.py builds them (citations included): exactly what was approved.
     facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlmodel import Session
 
-from db.facts import (
+from content.facts import (
     citations_of,
     compound_facts,
     condition_facts,

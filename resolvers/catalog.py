@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from content.facts import citation_facts
 from db import public, queries
-from db.facts import citation_facts
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
 from resolvers.relay import check_first, decode_cursor, encode_cursor, order_kind

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from content.document import Page, PageLike, Section
 from resolvers.context import Context
-from resolvers.document import Page, PageLike, Section
 from resolvers.records import CompoundRecord, ConditionRecord
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from config import Settings
 from db.engine import Database
-from server.settings import Settings
 
 T = TypeVar("T")
 log = logging.getLogger("compendium.db")

@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from content import claims, document
+from content.markup import MarkupError, parse_markup
+from content.text_safety import clean_text
 from db import editorial as ed
 from db import importer, queries, tokens
 from db.importer import CatalogInvalid
@@ -32,7 +35,6 @@ from db.reviews import (
     pair_facts,
     refresh_fingerprints,
 )
-from resolvers import content_check, document
 from resolvers.context import Context
 from resolvers.errors import (
     BadUserInput,
@@ -43,8 +45,6 @@ from resolvers.errors import (
 )
 from resolvers.generation import GenerationReport, compiled_template, generate_in
 from resolvers.relay import to_global_id
-from resolvers.templating import MarkupError, parse_markup
-from resolvers.text_safety import clean_text
 
 T = TypeVar("T")
 
@@ -637,7 +637,7 @@ def reset_section(session: Session, actor: Actor, slug: str, key: str, expected:
 def _gate_problems(review: Any, sections: list[document.Section]) -> list[dict[str, str]]:
     problems = [
         {"path": f"sections.{key}", "message": f"the {key} section is missing or empty"}
-        for key in content_check.missing_sections(sections)
+        for key in claims.missing_sections(sections)
     ]
     if _is_stale_draft(review):
         problems.append(
@@ -679,7 +679,7 @@ def submit_for_review(session: Session, actor: Actor, slug: str, expected: int) 
 @dataclass(slots=True)
 class PublishOutcome:
     review_id: int
-    acknowledged: list[content_check.Finding]
+    acknowledged: list[claims.Finding]
     approval: Approval
 
 
@@ -705,7 +705,7 @@ def publish_review(
     problems = _gate_problems(review, sections)
     if problems:
         raise ed.Refused("the review cannot be published", "NOT_READY", problems=problems)
-    findings = content_check.check_sections(sections)
+    findings = claims.check_sections(sections)
     unacknowledged = [f for f in findings if f.id not in set(acknowledge)]
     if unacknowledged:
         raise ed.Refused(
@@ -890,7 +890,7 @@ def section_blocks(body: str, key: str, path: str = "body") -> list[dict[str, An
             blocks = parse_markup(body.replace("\r\n", "\n"))
         except MarkupError as exc:
             problems.append({"path": path, "message": str(exc)})
-    if not problems and document.is_empty(blocks) and key.lower() in content_check.MANDATORY:
+    if not problems and document.is_empty(blocks) and key.lower() in claims.MANDATORY:
         problems.append({"path": path, "message": f"the {key} section may not be empty"})
     if problems:
         raise BadUserInput("the section text is not valid", problems=problems)

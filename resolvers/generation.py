@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from content.facts import review_fingerprint
+from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
-from db.facts import review_fingerprint
 from db.models import ReviewKind, Template, utcnow
 from db.reviews import (
     PairRow,
@@ -32,7 +33,6 @@ from db.reviews import (
     review_slug,
     write_batch,
 )
-from resolvers.templating import CompiledTemplate
 
 Progress = Callable[[int, int], None]
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
+from content.document import Page, Section
 from db.models import Review, ReviewKind, ReviewSection
 from db.reviews import (
     active_template,
@@ -17,7 +18,6 @@ from db.reviews import (
     review_for_pair,
     sections_of,
 )
-from resolvers.document import Page, Section
 from resolvers.generation import compiled_template
 
 

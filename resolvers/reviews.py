@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from content import document
 from db import public, queries
-from resolvers import catalog, document
+from resolvers import catalog
 from resolvers.content import ReviewView, canonical_path, published_views, working_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput

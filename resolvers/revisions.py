@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from resolvers import content_check, document
+from content import claims, document
 from resolvers.content import ReviewView
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -99,7 +99,7 @@ async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> li
     return diff_sections(before, after)
 
 
-def findings(ctx: Context, view: ReviewView) -> list[content_check.Finding]:
+def findings(ctx: Context, view: ReviewView) -> list[claims.Finding]:
     """What the publish gate would ask a reviewer to acknowledge in the content served to you."""
     require_preview(ctx)
-    return content_check.check_sections(view.page.sections)
+    return claims.check_sections(view.page.sections)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from content import claims, document
 from resolvers import catalog as rc
-from resolvers import content_check, document
 from resolvers import revisions as rv
 from resolvers.records import EvidenceRecord, PublisherRecord
 from resolvers.relay import to_global_id
@@ -119,9 +119,9 @@ class Publisher:
 @strawberry.enum(description="Rules of the publish gate's content check.")
 class FindingRule(enum.Enum):
     ABSOLUTE_CLAIM = strawberry.enum_value(
-        "ABSOLUTE_CLAIM", description=content_check.RULE_DESCRIPTIONS["ABSOLUTE_CLAIM"]
+        "ABSOLUTE_CLAIM", description=claims.RULE_DESCRIPTIONS["ABSOLUTE_CLAIM"]
     )
-    DOSING = strawberry.enum_value("DOSING", description=content_check.RULE_DESCRIPTIONS["DOSING"])
+    DOSING = strawberry.enum_value("DOSING", description=claims.RULE_DESCRIPTIONS["DOSING"])
 
 
 @strawberry.type(
@@ -135,14 +135,14 @@ class ContentFinding:
     message: str = strawberry.field(description="Why it matters.")
 
     @staticmethod
-    def of(f: content_check.Finding | dict[str, Any]) -> ContentFinding:
+    def of(f: claims.Finding | dict[str, Any]) -> ContentFinding:
         if isinstance(f, dict):
-            f = content_check.Finding(
+            f = claims.Finding(
                 f["id"],
                 f["rule"],
                 f["section"],
                 f["excerpt"],
-                content_check.RULE_DESCRIPTIONS[f["rule"]],
+                claims.RULE_DESCRIPTIONS[f["rule"]],
             )
         return ContentFinding(
             id=f.id,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers import document
+from content import document
 from resolvers import reviews as r
 from resolvers import revisions as rv
 from resolvers.content import ReviewView

@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from config import Settings, get_settings
 from db import queries
 from db.engine import Database
 from server.fastpath import FastPath
 from server.http import GraphQLHTTP
 from server.preview import routes as preview_routes
-from server.settings import Settings, get_settings
 
 log = logging.getLogger("compendium")
 

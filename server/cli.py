@@ -154,12 +154,12 @@ def _publish_demo() -> None:
     """The demo catalog is served as published, signed off by its fictional demo reviewer."""
     from datetime import timedelta
 
+    from config import get_settings
     from db.engine import session_scope
     from db.importer import read_file
     from db.models import utcnow
     from db.publishing import publish_reviews, unpublished_review_ids
     from db.reviews import publisher, review_slug
-    from server.settings import get_settings
 
     # Only the demo catalog's own pairs: never sign off anything an editor imported.
     demo = read_file(DEMO_FILE)
@@ -186,9 +186,9 @@ def render_cmd(
     kind: Annotated[str, typer.Option(help="Review kind.")] = "safety",
 ) -> None:
     """Print one page (the stored review, or a live composition when none is stored yet)."""
+    from content.document import TextFormat, render_page
     from db.engine import session_scope
     from db.reviews import NoTemplate
-    from resolvers.document import TextFormat, render_page
     from resolvers.pages import PairNotFound, page_for_pair
 
     try:
@@ -223,7 +223,7 @@ def serve_cmd(
     """Serve the GraphQL API with uvicorn."""
     import uvicorn
 
-    from server.settings import get_settings
+    from config import get_settings
 
     settings = get_settings()
     from server.protocol import GuardedHttpToolsProtocol

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from resolvers import document
+from content import document
 from resolvers import reviews as review_resolvers
 from resolvers.content import ReviewView
 from resolvers.context import Context, Viewer

@@ -27,7 +27,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _timeout(self) -> float:
         cls = type(self)
         if cls.header_timeout is None:
-            from server.settings import get_settings
+            from config import get_settings
 
             cls.header_timeout = get_settings().header_timeout_seconds
         return cls.header_timeout

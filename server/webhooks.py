@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from config import Settings
 from db import webhooks
 from db.engine import Database
 from db.models import utcnow
-from server.settings import Settings
 
 log = logging.getLogger("compendium.webhooks")
 

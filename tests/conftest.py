@@ -17,11 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine, event
 
+from config import Settings
 from db.engine import make_engine, session_scope
 from db.importer import import_file
 from db.migrate import upgrade
 from server.app import create_app
-from server.settings import Settings
 from tests.databases import open_backend
 
 pytest_plugins = ["tests.live"]

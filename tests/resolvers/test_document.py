@@ -7,8 +7,9 @@ import json
 
 import yaml
 
-from resolvers.document import TextFormat, page_lines, render_body, render_page, script_safe_json
-from resolvers.templating import CompiledTemplate, parse_markup, sample_facts
+from content.document import TextFormat, page_lines, render_body, render_page, script_safe_json
+from content.markup import parse_markup
+from content.templating import CompiledTemplate, sample_facts
 from tests.conftest import TEMPLATES
 
 SOURCE = yaml.safe_load(TEMPLATES.read_text())["templates"][0]

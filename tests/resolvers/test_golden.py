@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from content.document import TextFormat, render_page
 from db.engine import session_scope
-from resolvers.document import TextFormat, render_page
 from resolvers.generation import generate
 from resolvers.pages import page_for_pair
 from tests.conftest import SEEDS, SHARED_SEEDS

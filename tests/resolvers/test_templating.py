@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from resolvers.templating import CompiledTemplate, TemplateInvalid
+from content.templating import CompiledTemplate, TemplateInvalid
 from tests.conftest import TEMPLATES
 
 SOURCE = yaml.safe_load(TEMPLATES.read_text())["templates"][0]

@@ -6,10 +6,10 @@ import unicodedata
 
 import pytest
 
-from resolvers import document
-from resolvers.content_check import check_sections
-from resolvers.templating import parse_markup
-from resolvers.text_safety import clean_name, clean_text, for_check, name_key, name_problem
+from content import document
+from content.claims import check_sections
+from content.markup import parse_markup
+from content.text_safety import clean_name, clean_text, for_check, name_key, name_problem
 
 
 def findings(text: str, heading: str | None = None) -> set[str]:

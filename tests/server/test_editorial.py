@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from config import Settings
 from db.engine import make_engine, session_scope
 from db.models import AuditEntry, Compound, ReviewRevision, WebhookDelivery
 from db.tokens import create_token, revoke_token
 from server.app import create_app
-from server.settings import Settings
 from tests.conftest import Api
 
 SLUG = "ketamine--als"

@@ -43,8 +43,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from content.facts import review_fingerprint
 from db.engine import is_sqlite, make_engine, session_scope
-from db.facts import review_fingerprint
 from db.models import (
     AuditEntry,
     Citation,

@@ -56,14 +56,14 @@ from hypothesis.control import currently_in_test_context
 from hypothesis_graphql import Mode, mutations, queries
 from sqlalchemy import Engine, text
 
+from content import document
+from content.claims import check_sections
+from content.document import body_plain
+from content.markup import MarkupError, parse_markup
 from db.engine import is_sqlite, make_engine, session_scope
 from db.importer import CatalogInvalid, export_data, import_data, parse_text
 from db.tokens import create_token
-from resolvers import document
-from resolvers.content_check import check_sections
-from resolvers.document import body_plain
 from resolvers.relay import encode_cursor, to_global_id
-from resolvers.templating import MarkupError, parse_markup
 from tests.conftest import DEMO, TEMPLATES, Api, load
 
 # --- known bugs: steer around them while they are open (all fixed now; see the end) ------

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from config import Settings
 from db import webhooks
 from db.engine import Database, make_engine, session_scope
 from db.migrate import upgrade
 from db.models import DeliveryStatus, utcnow
 from server.app import create_app
-from server.settings import Settings
 from server.webhooks import WebhookDispatcher, backoff_seconds
 
 SECRET = "whsec_test_0123456789"

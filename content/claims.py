@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from resolvers import document
-from resolvers.templating import MANDATORY_SECTIONS
-from resolvers.text_safety import for_check
+from content import document
+from content.templating import MANDATORY_SECTIONS
+from content.text_safety import for_check
 
 _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     (

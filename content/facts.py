@@ -14,8 +14,6 @@ import hashlib
 import json
 from typing import Any
 
-from db.models import Citation, Publisher
-
 CITATION_URLS = {
     "PMID": "https://pubmed.ncbi.nlm.nih.gov/{}/",
     "DOI": "https://doi.org/{}",
@@ -38,7 +36,7 @@ def citation_facts(kind: str, value: str, title: str = "") -> dict[str, Any]:
     }
 
 
-def citations_of(rows: list[Citation]) -> list[dict[str, Any]]:
+def citations_of(rows: list[Any]) -> list[dict[str, Any]]:
     return [
         citation_facts(str(c.kind), c.value, c.title)
         for c in sorted(rows, key=lambda c: c.position)
@@ -77,7 +75,7 @@ def evidence_facts(e: Any, citations: list[dict[str, Any]] | None = None) -> dic
     return {"research": str(e.research), "notes": e.notes or "", "citations": citations or []}
 
 
-def publisher_facts(p: Publisher | Any | None) -> dict[str, Any]:
+def publisher_facts(p: Any) -> dict[str, Any]:
     if p is None:
         return {
             "name": "",

@@ -1,0 +1,1 @@
+"""Pure text: the document model, light markup, templates, facts and the content check."""
