@@ -12,15 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import AuditEntry, ReviewStatus, utcnow
-from db.queries import C, D, E, P, R, S, V
-
-A = AuditEntry.__table__  # type: ignore[attr-defined]
-
-__all__ = ["A", "C", "D", "E", "P", "R", "S", "V"]
+from db.models import ReviewStatus, utcnow
+from db.tables import (
+    AUDIT_LOG,
+    COMPOUND,
+    CONDITION,
+    EVIDENCE,
+    PUBLISHER,
+    REVIEW,
+    REVIEW_REVISION,
+    REVIEW_SECTION,
+)
 
 
 class EditorialError(Exception):
@@ -102,10 +107,14 @@ def row_by_slug(session: Session, table: Any, slug: str, what: str) -> Any:
 
 def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> Any:
     row = session.execute(
-        select(E, C.c.slug.label("compound_slug"), D.c.slug.label("condition_slug"))
-        .join(C, C.c.id == E.c.compound_id)
-        .join(D, D.c.id == E.c.condition_id)
-        .where(C.c.slug == compound_slug, D.c.slug == condition_slug)
+        select(
+            EVIDENCE,
+            COMPOUND.c.slug.label("compound_slug"),
+            CONDITION.c.slug.label("condition_slug"),
+        )
+        .join(COMPOUND, COMPOUND.c.id == EVIDENCE.c.compound_id)
+        .join(CONDITION, CONDITION.c.id == EVIDENCE.c.condition_id)
+        .where(COMPOUND.c.slug == compound_slug, CONDITION.c.slug == condition_slug)
     ).first()
     if row is None:
         raise NotFound("evidence", f"{compound_slug} x {condition_slug}")
@@ -113,18 +122,28 @@ def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> A
 
 
 def publisher_row(session: Session) -> Any:
-    return session.execute(select(P).order_by(P.c.id).limit(1)).first()
+    return session.execute(select(PUBLISHER).order_by(PUBLISHER.c.id).limit(1)).first()
 
 
 def section_row(session: Session, review_id: int, key: str, review_slug: str) -> Any:
-    row = session.execute(select(S).where(S.c.review_id == review_id, S.c.key == key)).first()
+    row = session.execute(
+        select(REVIEW_SECTION).where(
+            REVIEW_SECTION.c.review_id == review_id, REVIEW_SECTION.c.key == key
+        )
+    ).first()
     if row is None:
         raise NotFound("section", f"{review_slug}/{key}")
     return row
 
 
 def sections(session: Session, review_id: int) -> list[Any]:
-    return list(session.execute(select(S).where(S.c.review_id == review_id).order_by(S.c.position)))
+    return list(
+        session.execute(
+            select(REVIEW_SECTION)
+            .where(REVIEW_SECTION.c.review_id == review_id)
+            .order_by(REVIEW_SECTION.c.position)
+        )
+    )
 
 
 def published_reviews(
@@ -133,12 +152,12 @@ def published_reviews(
     condition_id: int | None = None,
 ) -> list[str]:
     """Slugs of the published reviews of a compound, a condition or a pair."""
-    q = select(R.c.slug).where(R.c.published_revision_id.is_not(None))
+    q = select(REVIEW.c.slug).where(REVIEW.c.published_revision_id.is_not(None))
     if compound_id is not None:
-        q = q.where(R.c.compound_id == compound_id)
+        q = q.where(REVIEW.c.compound_id == compound_id)
     if condition_id is not None:
-        q = q.where(R.c.condition_id == condition_id)
-    return list(session.execute(q.order_by(R.c.slug).limit(20)).scalars())
+        q = q.where(REVIEW.c.condition_id == condition_id)
+    return list(session.execute(q.order_by(REVIEW.c.slug).limit(20)).scalars())
 
 
 def delete_by_id(session: Session, table: Any, record_id: int) -> None:
@@ -149,12 +168,12 @@ def delete_reviews_of(
     session: Session, compound_id: int | None = None, condition_id: int | None = None
 ) -> int:
     """Delete unpublished reviews (and, by cascade, their sections and revisions)."""
-    where = [R.c.published_revision_id.is_(None)]
+    where: list[ColumnElement[bool]] = [REVIEW.c.published_revision_id.is_(None)]
     if compound_id is not None:
-        where.append(R.c.compound_id == compound_id)
+        where.append(REVIEW.c.compound_id == compound_id)
     if condition_id is not None:
-        where.append(R.c.condition_id == condition_id)
-    result = session.execute(delete(R).where(and_(*where)))
+        where.append(REVIEW.c.condition_id == condition_id)
+    result = session.execute(delete(REVIEW).where(and_(*where)))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -169,11 +188,13 @@ def update_section(
     heading: str | None,
     origin: str,
 ) -> int:
-    return bump(session, S, section_id, now, blocks=blocks, heading=heading, origin=origin)
+    return bump(
+        session, REVIEW_SECTION, section_id, now, blocks=blocks, heading=heading, origin=origin
+    )
 
 
 def set_review(session: Session, review_id: int, now: datetime, **values: Any) -> int:
-    return bump(session, R, review_id, now, **values)
+    return bump(session, REVIEW, review_id, now, **values)
 
 
 def draft_status(status: str) -> str:
@@ -199,7 +220,7 @@ def audit(
     request_id: str | None = None,
 ) -> None:
     session.execute(
-        A.insert().values(
+        AUDIT_LOG.insert().values(
             at=utcnow(),
             actor=actor,
             role=role,
@@ -216,11 +237,13 @@ def audit(
 
 
 def audit_count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(A)).scalar() or 0)
+    return int(session.execute(select(func.count()).select_from(AUDIT_LOG)).scalar() or 0)
 
 
 def published_number(session: Session, review_id: int) -> int | None:
     """The number of the revision a review serves, or None."""
     return session.execute(
-        select(V.c.number).join(R, R.c.published_revision_id == V.c.id).where(R.c.id == review_id)
+        select(REVIEW_REVISION.c.number)
+        .join(REVIEW, REVIEW.c.published_revision_id == REVIEW_REVISION.c.id)
+        .where(REVIEW.c.id == review_id)
     ).scalar()

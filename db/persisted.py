@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.models import PersistedDocument, utcnow
-
-T = PersistedDocument.__table__  # type: ignore[attr-defined]
+from db.models import utcnow
+from db.tables import PERSISTED_DOCUMENT
 
 
 def sha256(text: str) -> str:
@@ -24,17 +23,27 @@ def add_document(session: Session, text: str, name: str) -> tuple[str, bool]:
     dialect = session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
     inserted = session.execute(
-        insert(T)
+        insert(PERSISTED_DOCUMENT)
         .values(sha256=digest, document=text, name=name, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["sha256"])
-        .returning(T.c.sha256)
+        .returning(PERSISTED_DOCUMENT.c.sha256)
     ).scalar()
     return digest, inserted is not None
 
 
 def document_by_hash(session: Session, digest: str) -> str | None:
-    return session.execute(select(T.c.document).where(T.c.sha256 == digest)).scalar()
+    return session.execute(
+        select(PERSISTED_DOCUMENT.c.document).where(PERSISTED_DOCUMENT.c.sha256 == digest)
+    ).scalar()
 
 
 def list_documents(session: Session) -> list[Any]:
-    return list(session.execute(select(T.c.sha256, T.c.name, T.c.created_at).order_by(T.c.name)))
+    return list(
+        session.execute(
+            select(
+                PERSISTED_DOCUMENT.c.sha256,
+                PERSISTED_DOCUMENT.c.name,
+                PERSISTED_DOCUMENT.c.created_at,
+            ).order_by(PERSISTED_DOCUMENT.c.name)
+        )
+    )

@@ -35,32 +35,25 @@ from sqlalchemy.orm import Session
 
 from db.models import (
     AuditEntry,
-    Citation,
-    Compound,
-    Condition,
-    Evidence,
-    Publisher,
-    Review,
-    ReviewRevision,
-    ReviewSection,
     UTCDateTime,
 )
 from db.tables import (
+    AUDIT_LOG,
+    CHANGE_LOG,
+    CITATION,
+    COMPOUND,
+    CONDITION,
+    EVIDENCE,
     FACT_VERSION,
     PUBLIC_COMPOUND,
     PUBLIC_CONDITION,
     PUBLIC_REVIEW,
+    PUBLISHER,
+    REVIEW,
+    REVIEW_REVISION,
+    REVIEW_SECTION,
+    TEMPLATE,
 )
-
-C = Compound.__table__  # type: ignore[attr-defined]
-D = Condition.__table__  # type: ignore[attr-defined]
-E = Evidence.__table__  # type: ignore[attr-defined]
-R = Review.__table__  # type: ignore[attr-defined]
-S = ReviewSection.__table__  # type: ignore[attr-defined]
-V = ReviewRevision.__table__  # type: ignore[attr-defined]
-CI = Citation.__table__  # type: ignore[attr-defined]
-P = Publisher.__table__  # type: ignore[attr-defined]
-
 
 # --- batch loads ---------------------------------------------------------------------------
 
@@ -71,23 +64,23 @@ def rows_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, A
 
 
 def compounds_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return rows_by_ids(session, C, ids)
+    return rows_by_ids(session, COMPOUND, ids)
 
 
 def conditions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return rows_by_ids(session, D, ids)
+    return rows_by_ids(session, CONDITION, ids)
 
 
 def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return rows_by_ids(session, R, ids)
+    return rows_by_ids(session, REVIEW, ids)
 
 
 def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     # Sections come back as JSON text, decoded only if a field needs them: a list
     # of titles must not pay for decoding every page body.
-    cols = [c for c in V.c if c.name != "sections"]
-    q = select(*cols, type_coerce(V.c.sections, Text).label("sections_json"))
-    return {row.id: row for row in session.execute(q.where(V.c.id.in_(list(ids))))}
+    cols = [c for c in REVIEW_REVISION.c if c.name != "sections"]
+    q = select(*cols, type_coerce(REVIEW_REVISION.c.sections, Text).label("sections_json"))
+    return {row.id: row for row in session.execute(q.where(REVIEW_REVISION.c.id.in_(list(ids))))}
 
 
 def by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
@@ -98,7 +91,9 @@ def by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, An
 def sections_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
     result = session.execute(
-        select(S).where(S.c.review_id.in_(list(ids))).order_by(S.c.review_id, S.c.position)
+        select(REVIEW_SECTION)
+        .where(REVIEW_SECTION.c.review_id.in_(list(ids)))
+        .order_by(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.position)
     )
     for row in result:
         out[row.review_id].append(row)
@@ -107,8 +102,10 @@ def sections_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, li
 
 def citations_by_owner(session: Session, column: str, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
-    col = CI.c[column]
-    result = session.execute(select(CI).where(col.in_(list(ids))).order_by(col, CI.c.position))
+    col = CITATION.c[column]
+    result = session.execute(
+        select(CITATION).where(col.in_(list(ids))).order_by(col, CITATION.c.position)
+    )
     for row in result:
         out[getattr(row, column)].append(row)
     return out
@@ -118,7 +115,7 @@ def evidence_by_pairs(
     session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
     compound_ids = {c for c, _ in pairs}
-    result = session.execute(select(E).where(E.c.compound_id.in_(compound_ids)))
+    result = session.execute(select(EVIDENCE).where(EVIDENCE.c.compound_id.in_(compound_ids)))
     wanted = set(pairs)
     return {
         (row.compound_id, row.condition_id): row
@@ -129,16 +126,20 @@ def evidence_by_pairs(
 
 def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
     result = session.execute(
-        select(R)
-        .join(C, C.c.id == R.c.compound_id)
-        .join(D, D.c.id == R.c.condition_id)
-        .where(C.c.slug == compound_slug, D.c.slug == condition_slug, R.c.kind == kind)
+        select(REVIEW)
+        .join(COMPOUND, COMPOUND.c.id == REVIEW.c.compound_id)
+        .join(CONDITION, CONDITION.c.id == REVIEW.c.condition_id)
+        .where(
+            COMPOUND.c.slug == compound_slug,
+            CONDITION.c.slug == condition_slug,
+            REVIEW.c.kind == kind,
+        )
     )
     return result.first()
 
 
 def publisher_row(session: Session) -> Any:
-    return (session.execute(select(P).order_by(P.c.id).limit(1))).first()
+    return (session.execute(select(PUBLISHER).order_by(PUBLISHER.c.id).limit(1))).first()
 
 
 def ping(session: Session) -> bool:
@@ -195,25 +196,25 @@ def page(
     return Page(rows=rows[:first], total=total, has_next=len(rows) > first)
 
 
-PUBLISHED_AT_OR_EPOCH = func.coalesce(R.c.published_at, datetime(1970, 1, 1))
+PUBLISHED_AT_OR_EPOCH = func.coalesce(REVIEW.c.published_at, datetime(1970, 1, 1))
 # Editors' review list (the working copies); readers' is in db/public.py.
 REVIEW_ORDERS = {
-    "UPDATED_AT_DESC": Order("updated_at", R.c.updated_at, True),
-    "UPDATED_AT_ASC": Order("updated_at", R.c.updated_at, False),
+    "UPDATED_AT_DESC": Order("updated_at", REVIEW.c.updated_at, True),
+    "UPDATED_AT_ASC": Order("updated_at", REVIEW.c.updated_at, False),
     # Never-published reviews sort last, not out of the keyset.
     "PUBLISHED_AT_DESC": Order("published_at_or_epoch", PUBLISHED_AT_OR_EPOCH, True),
-    "SLUG_ASC": Order("slug", R.c.slug, False),
-    "TITLE_ASC": Order("title", R.c.title, False),
+    "SLUG_ASC": Order("slug", REVIEW.c.slug, False),
+    "TITLE_ASC": Order("title", REVIEW.c.title, False),
 }
 COMPOUND_ORDERS = {
-    "NAME_ASC": Order("name", C.c.name, False),
-    "SLUG_ASC": Order("slug", C.c.slug, False),
-    "UPDATED_AT_DESC": Order("updated_at", C.c.updated_at, True),
+    "NAME_ASC": Order("name", COMPOUND.c.name, False),
+    "SLUG_ASC": Order("slug", COMPOUND.c.slug, False),
+    "UPDATED_AT_DESC": Order("updated_at", COMPOUND.c.updated_at, True),
 }
 CONDITION_ORDERS = {
-    "NAME_ASC": Order("name", D.c.name, False),
-    "SLUG_ASC": Order("slug", D.c.slug, False),
-    "UPDATED_AT_DESC": Order("updated_at", D.c.updated_at, True),
+    "NAME_ASC": Order("name", CONDITION.c.name, False),
+    "SLUG_ASC": Order("slug", CONDITION.c.slug, False),
+    "UPDATED_AT_DESC": Order("updated_at", CONDITION.c.updated_at, True),
 }
 
 
@@ -233,9 +234,10 @@ class ReviewFilter:
 # What a review serves (its published revision, or its draft when never published)
 # was built from other facts or another template than the current ones.
 SERVED_FINGERPRINT = case(
-    (R.c.published_revision_id.is_not(None), R.c.published_fingerprint), else_=R.c.fingerprint
+    (REVIEW.c.published_revision_id.is_not(None), REVIEW.c.published_fingerprint),
+    else_=REVIEW.c.fingerprint,
 )
-IS_STALE = R.c.current_fingerprint != SERVED_FINGERPRINT
+IS_STALE = REVIEW.c.current_fingerprint != SERVED_FINGERPRINT
 
 
 def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
@@ -244,24 +246,25 @@ def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
 
 def review_query(f: ReviewFilter) -> Select[Any]:
     """Editors' review list: the working copies, whatever their status."""
-    q = select(R, PUBLISHED_AT_OR_EPOCH.label("published_at_or_epoch"))
+    q = select(REVIEW, PUBLISHED_AT_OR_EPOCH.label("published_at_or_epoch"))
     if f.compound:
-        q = q.where(_by_slugs(R.c.compound_id, C, f.compound))
+        q = q.where(_by_slugs(REVIEW.c.compound_id, COMPOUND, f.compound))
     if f.condition:
-        q = q.where(_by_slugs(R.c.condition_id, D, f.condition))
+        q = q.where(_by_slugs(REVIEW.c.condition_id, CONDITION, f.condition))
     if f.research:
-        q = q.where(R.c.research == f.research)
+        q = q.where(REVIEW.c.research == f.research)
     if f.kind:
-        q = q.where(R.c.kind == f.kind)
+        q = q.where(REVIEW.c.kind == f.kind)
     if f.status:
-        q = q.where(R.c.status.in_(f.status))
+        q = q.where(REVIEW.c.status.in_(f.status))
     if f.updated_since is not None:
-        q = q.where(R.c.updated_at > f.updated_since)
+        q = q.where(REVIEW.c.updated_at > f.updated_since)
     if f.stale is not None:
         q = q.where(IS_STALE if f.stale else ~IS_STALE)
     if f.overdue is not None:
         overdue = and_(
-            R.c.published_revision_id.is_not(None), R.c.review_due_at < (f.now or datetime.now(UTC))
+            REVIEW.c.published_revision_id.is_not(None),
+            REVIEW.c.review_due_at < (f.now or datetime.now(UTC)),
         )
         q = q.where(overdue if f.overdue else ~overdue)
     return q
@@ -270,7 +273,7 @@ def review_query(f: ReviewFilter) -> Select[Any]:
 def list_reviews(
     session: Session, f: ReviewFilter, order: str, first: int, after: list[Any] | None
 ) -> Page:
-    return page(session, review_query(f), REVIEW_ORDERS[order], R.c.id, first, after)
+    return page(session, review_query(f), REVIEW_ORDERS[order], REVIEW.c.id, first, after)
 
 
 def _name_filter(
@@ -304,10 +307,10 @@ def list_compounds(
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(C, PUBLIC_COMPOUND, name, slugs, unapproved)
+    q = _name_filter(COMPOUND, PUBLIC_COMPOUND, name, slugs, unapproved)
     if drug_class:
-        q = q.where(func.lower(C.c.drug_class).contains(drug_class.lower(), autoescape=True))
-    return page(session, q, COMPOUND_ORDERS[order], C.c.id, first, after)
+        q = q.where(func.lower(COMPOUND.c.drug_class).contains(drug_class.lower(), autoescape=True))
+    return page(session, q, COMPOUND_ORDERS[order], COMPOUND.c.id, first, after)
 
 
 def list_conditions(
@@ -319,8 +322,8 @@ def list_conditions(
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(D, PUBLIC_CONDITION, name, slugs, unapproved)
-    return page(session, q, CONDITION_ORDERS[order], D.c.id, first, after)
+    q = _name_filter(CONDITION, PUBLIC_CONDITION, name, slugs, unapproved)
+    return page(session, q, CONDITION_ORDERS[order], CONDITION.c.id, first, after)
 
 
 # --- search --------------------------------------------------------------------------------
@@ -380,7 +383,7 @@ def _search_postgres(session: Session, words: list[str], first: int) -> tuple[li
     # Words are \w+ runs only, so no tsquery operator can reach the query.
     terms = [w.lower() for w in words]
     terms[-1] += ":*"
-    # Weights {D, C, B, A}; normalization 1 divides by 1 + log(length): a short record
+    # Weights {CONDITION, COMPOUND, B, AUDIT_LOG}; normalization 1 divides by 1 + log(length): a short record
     # (a compound's name) ranks above a long one that merely mentions it.
     sql = text(
         "SELECT kind, ref_id, ts_rank_cd('{0.1, 0.1, 0.6, 1.0}', document, q, 1) AS score, "
@@ -411,11 +414,11 @@ def _search_portable(session: Session, words: list[str], first: int) -> tuple[li
 
 
 def active_template_version(session: Session, kind: str) -> str | None:
-    from db.models import Template
 
-    T = Template.__table__  # type: ignore[attr-defined]
     result = session.execute(
-        select(T.c.version).where(T.c.kind == kind, T.c.active.is_(True)).order_by(T.c.id.desc())
+        select(TEMPLATE.c.version)
+        .where(TEMPLATE.c.kind == kind, TEMPLATE.c.active.is_(True))
+        .order_by(TEMPLATE.c.id.desc())
     )
     return result.scalars().first()
 
@@ -427,7 +430,9 @@ def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, l
     """Every published revision of the reviews, oldest first."""
     out: dict[int, list[Any]] = {i: [] for i in ids}
     result = session.execute(
-        select(V).where(V.c.review_id.in_(list(ids))).order_by(V.c.review_id, V.c.number)
+        select(REVIEW_REVISION)
+        .where(REVIEW_REVISION.c.review_id.in_(list(ids)))
+        .order_by(REVIEW_REVISION.c.review_id, REVIEW_REVISION.c.number)
     )
     for row in result:
         out[row.review_id].append(row)
@@ -435,7 +440,7 @@ def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, l
 
 
 def evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return rows_by_ids(session, E, ids)
+    return rows_by_ids(session, EVIDENCE, ids)
 
 
 AUDIT_ORDER = Order("id", AuditEntry.__table__.c.id, True)  # type: ignore[attr-defined]
@@ -451,19 +456,18 @@ class AuditFilter:
 
 
 def list_audit(session: Session, f: AuditFilter, first: int, after: list[Any] | None) -> Page:
-    A = AuditEntry.__table__  # type: ignore[attr-defined]
-    q = select(A)
+    q = select(AUDIT_LOG)
     if f.actor:
-        q = q.where(A.c.actor == f.actor)
+        q = q.where(AUDIT_LOG.c.actor == f.actor)
     if f.action:
-        q = q.where(A.c.action == f.action)
+        q = q.where(AUDIT_LOG.c.action == f.action)
     if f.record_type:
-        q = q.where(A.c.record_type == f.record_type)
+        q = q.where(AUDIT_LOG.c.record_type == f.record_type)
     if f.record_key:
-        q = q.where(A.c.record_key == f.record_key)
+        q = q.where(AUDIT_LOG.c.record_key == f.record_key)
     if f.since is not None:
-        q = q.where(A.c.at > f.since)
-    return page(session, q, AUDIT_ORDER, A.c.id, first, after)
+        q = q.where(AUDIT_LOG.c.at > f.since)
+    return page(session, q, AUDIT_ORDER, AUDIT_LOG.c.id, first, after)
 
 
 def api_tokens(session: Session) -> list[Any]:
@@ -481,27 +485,32 @@ FEED_ENTITIES = ("review", "compound", "condition")
 def changes_after(session: Session, position: int, first: int) -> tuple[list[Any], bool]:
     """Up to ``first`` change-log entries after feed position ``position``, oldest first,
     and whether more follow. One statement, by primary key."""
-    from db.models import ChangeLog
 
-    L = ChangeLog.__table__  # type: ignore[attr-defined]
     # Evidence and publisher entries are for the caches of other processes, not the feed.
-    q = select(L.c.id, L.c.entity, L.c.entity_id, L.c.slug, L.c.op).where(
-        L.c.id > position, L.c.entity.in_(FEED_ENTITIES)
-    )
-    rows = list(session.execute(q.order_by(L.c.id).limit(first + 1)).all())
+    q = select(
+        CHANGE_LOG.c.id,
+        CHANGE_LOG.c.entity,
+        CHANGE_LOG.c.entity_id,
+        CHANGE_LOG.c.slug,
+        CHANGE_LOG.c.op,
+    ).where(CHANGE_LOG.c.id > position, CHANGE_LOG.c.entity.in_(FEED_ENTITIES))
+    rows = list(session.execute(q.order_by(CHANGE_LOG.c.id).limit(first + 1)).all())
     return rows[:first], len(rows) > first
 
 
 def change_log_after(session: Session, last: int | None) -> tuple[int, list[tuple[str, int]]]:
     """Change-log entries after ``last`` (the response cache's poller): (new last, entries).
     With ``last`` None, only the current position."""
-    from db.models import ChangeLog
 
-    L = ChangeLog.__table__  # type: ignore[attr-defined]
     if last is None:
-        return int(session.execute(select(func.coalesce(func.max(L.c.id), 0))).scalar() or 0), []
+        return int(
+            session.execute(select(func.coalesce(func.max(CHANGE_LOG.c.id), 0))).scalar() or 0
+        ), []
     rows = session.execute(
-        select(L.c.id, L.c.entity, L.c.entity_id).where(L.c.id > last).order_by(L.c.id).limit(5000)
+        select(CHANGE_LOG.c.id, CHANGE_LOG.c.entity, CHANGE_LOG.c.entity_id)
+        .where(CHANGE_LOG.c.id > last)
+        .order_by(CHANGE_LOG.c.id)
+        .limit(5000)
     ).all()
     if not rows:
         return last, []

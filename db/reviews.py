@@ -27,7 +27,6 @@ from db.models import (
     Citation,
     Compound,
     Condition,
-    Evidence,
     Publisher,
     Review,
     ReviewKind,
@@ -36,10 +35,7 @@ from db.models import (
     SectionOrigin,
     Template,
 )
-
-R = Review.__table__  # type: ignore[attr-defined]
-S = ReviewSection.__table__  # type: ignore[attr-defined]
-E = Evidence.__table__  # type: ignore[attr-defined]
+from db.tables import COMPOUND, CONDITION, EVIDENCE, REVIEW, REVIEW_SECTION, TEMPLATE
 
 
 class NoTemplate(LookupError):
@@ -126,26 +122,28 @@ def generation_pairs(
 ) -> list[PairRow]:
     """Every evidence row with the review (if any) built from it, in a stable order."""
     join = and_(
-        R.c.compound_id == E.c.compound_id, R.c.condition_id == E.c.condition_id, R.c.kind == kind
+        REVIEW.c.compound_id == EVIDENCE.c.compound_id,
+        REVIEW.c.condition_id == EVIDENCE.c.condition_id,
+        REVIEW.c.kind == kind,
     )
     q = (
         select(
-            E.c.id,
-            E.c.compound_id,
-            E.c.condition_id,
-            E.c.research,
-            E.c.notes,
-            E.c.content_hash,
-            R.c.id,
-            R.c.fingerprint,
+            EVIDENCE.c.id,
+            EVIDENCE.c.compound_id,
+            EVIDENCE.c.condition_id,
+            EVIDENCE.c.research,
+            EVIDENCE.c.notes,
+            EVIDENCE.c.content_hash,
+            REVIEW.c.id,
+            REVIEW.c.fingerprint,
         )
-        .select_from(E.outerjoin(R, join))
-        .order_by(E.c.compound_id, E.c.condition_id)
+        .select_from(EVIDENCE.outerjoin(REVIEW, join))
+        .order_by(EVIDENCE.c.compound_id, EVIDENCE.c.condition_id)
     )
     if compound_ids is not None:
-        q = q.where(E.c.compound_id.in_(compound_ids))
+        q = q.where(EVIDENCE.c.compound_id.in_(compound_ids))
     if condition_ids is not None:
-        q = q.where(E.c.condition_id.in_(condition_ids))
+        q = q.where(EVIDENCE.c.condition_id.in_(condition_ids))
     return [
         PairRow(*(str(v) if i == 3 else v for i, v in enumerate(row))) for row in session.execute(q)
     ]
@@ -225,13 +223,15 @@ def write_batch(
             }
             for w in new
         ]
-        result = session.execute(insert(R).returning(R.c.id, sort_by_parameter_order=True), rows)
+        result = session.execute(
+            insert(REVIEW).returning(REVIEW.c.id, sort_by_parameter_order=True), rows
+        )
         for w, (rid,) in zip(new, result.all(), strict=True):
             w.pair.review_id = rid
     if old:
         session.execute(
-            update(R)
-            .where(R.c.id == bindparam("rid"))
+            update(REVIEW)
+            .where(REVIEW.c.id == bindparam("rid"))
             .values(
                 research=bindparam("research"),
                 title=bindparam("title"),
@@ -250,15 +250,15 @@ def write_batch(
                             bindparam("changed"),
                             # (no IN list: expanding parameters cannot be used in executemany)
                             or_(
-                                R.c.status == ReviewStatus.PUBLISHED,
-                                R.c.status == ReviewStatus.IN_REVIEW,
+                                REVIEW.c.status == ReviewStatus.PUBLISHED,
+                                REVIEW.c.status == ReviewStatus.IN_REVIEW,
                             ),
                         ),
                         ReviewStatus.DRAFT,
                     ),
-                    else_=R.c.status,
+                    else_=REVIEW.c.status,
                 ),
-                revision=R.c.revision + 1,
+                revision=REVIEW.c.revision + 1,
                 updated_at=bindparam("now"),
                 generated_at=bindparam("now"),
             ),
@@ -285,13 +285,17 @@ def write_batch(
         edited = {
             (rid, key)
             for rid, key in session.execute(
-                select(S.c.review_id, S.c.key).where(
-                    S.c.review_id.in_(ids), S.c.origin == SectionOrigin.EDITED
+                select(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.key).where(
+                    REVIEW_SECTION.c.review_id.in_(ids),
+                    REVIEW_SECTION.c.origin == SectionOrigin.EDITED,
                 )
             )
         }
         session.execute(
-            delete(S).where(S.c.review_id.in_(ids), S.c.origin == SectionOrigin.GENERATED)
+            delete(REVIEW_SECTION).where(
+                REVIEW_SECTION.c.review_id.in_(ids),
+                REVIEW_SECTION.c.origin == SectionOrigin.GENERATED,
+            )
         )
     section_rows = [
         {
@@ -309,7 +313,7 @@ def write_batch(
         if (w.pair.review_id, s["key"]) not in edited
     ]
     if section_rows:
-        session.execute(insert(S), section_rows)
+        session.execute(insert(REVIEW_SECTION), section_rows)
     return len(new), len(old)
 
 
@@ -323,31 +327,35 @@ def refresh_fingerprints(
     Every write of facts calls this for the reviews it affects (all of them for a
     publisher or template change), so staleness is a column comparison that
     lists and filters can use. Returns how many reviews' fingerprints changed."""
-    C = Compound.__table__  # type: ignore[attr-defined]
-    D = Condition.__table__  # type: ignore[attr-defined]
-    T = Template.__table__  # type: ignore[attr-defined]
     pub = publisher(session)
     pub_hash = pub.content_hash if pub else ""
     versions = dict(
         session.execute(
-            select(T.c.kind, T.c.version).where(T.c.active.is_(True)).order_by(T.c.id)
+            select(TEMPLATE.c.kind, TEMPLATE.c.version)
+            .where(TEMPLATE.c.active.is_(True))
+            .order_by(TEMPLATE.c.id)
         ).all()
     )
-    pair = and_(E.c.compound_id == R.c.compound_id, E.c.condition_id == R.c.condition_id)
+    pair = and_(
+        EVIDENCE.c.compound_id == REVIEW.c.compound_id,
+        EVIDENCE.c.condition_id == REVIEW.c.condition_id,
+    )
     q = select(
-        R.c.id,
-        R.c.kind,
-        R.c.current_fingerprint,
-        C.c.content_hash,
-        D.c.content_hash,
-        E.c.content_hash,
+        REVIEW.c.id,
+        REVIEW.c.kind,
+        REVIEW.c.current_fingerprint,
+        COMPOUND.c.content_hash,
+        CONDITION.c.content_hash,
+        EVIDENCE.c.content_hash,
     ).select_from(
-        R.join(C, C.c.id == R.c.compound_id).join(D, D.c.id == R.c.condition_id).outerjoin(E, pair)
+        REVIEW.join(COMPOUND, COMPOUND.c.id == REVIEW.c.compound_id)
+        .join(CONDITION, CONDITION.c.id == REVIEW.c.condition_id)
+        .outerjoin(EVIDENCE, pair)
     )
     if compound_ids is not None:
-        q = q.where(R.c.compound_id.in_(list(compound_ids)))
+        q = q.where(REVIEW.c.compound_id.in_(list(compound_ids)))
     if condition_ids is not None:
-        q = q.where(R.c.condition_id.in_(list(condition_ids)))
+        q = q.where(REVIEW.c.condition_id.in_(list(condition_ids)))
     changes = []
     for rid, kind, current, c_hash, d_hash, e_hash in session.execute(q):
         version = versions.get(kind)
@@ -361,7 +369,9 @@ def refresh_fingerprints(
             changes.append({"rid": rid, "fp": fp})
     if changes:
         session.execute(
-            update(R).where(R.c.id == bindparam("rid")).values(current_fingerprint=bindparam("fp")),
+            update(REVIEW)
+            .where(REVIEW.c.id == bindparam("rid"))
+            .values(current_fingerprint=bindparam("fp")),
             changes,
         )
     return len(changes)
@@ -407,4 +417,4 @@ def pair_ids(
 
 
 def count_reviews(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(R)).scalar() or 0)
+    return int(session.execute(select(func.count()).select_from(REVIEW)).scalar() or 0)

@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import ApiToken, Role, utcnow
+from db.models import Role, utcnow
+from db.tables import API_TOKEN
 
-T = ApiToken.__table__  # type: ignore[attr-defined]
 PREFIX = "cmp_"
 
 
@@ -49,27 +49,29 @@ def create_token(session: Session, name: str, role: Role | str) -> tuple[str, An
     }
     try:
         with session.begin_nested():
-            session.execute(T.insert().values(**row))
+            session.execute(API_TOKEN.insert().values(**row))
     except IntegrityError:
         raise TokenNameTaken(f"a token named '{name}' exists already") from None
     return secret, token_by_name(session, name)
 
 
 def token_by_name(session: Session, name: str) -> Any:
-    return session.execute(select(T).where(T.c.name == name)).first()
+    return session.execute(select(API_TOKEN).where(API_TOKEN.c.name == name)).first()
 
 
 def list_tokens(session: Session, include_revoked: bool = True) -> list[Any]:
-    q = select(T).order_by(T.c.created_at, T.c.id)
+    q = select(API_TOKEN).order_by(API_TOKEN.c.created_at, API_TOKEN.c.id)
     if not include_revoked:
-        q = q.where(T.c.revoked_at.is_(None))
+        q = q.where(API_TOKEN.c.revoked_at.is_(None))
     return list(session.execute(q))
 
 
 def revoke_token(session: Session, name: str) -> bool:
     """Revoke by name; False when there is no such active token."""
     result = session.execute(
-        update(T).where(T.c.name == name, T.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(API_TOKEN)
+        .where(API_TOKEN.c.name == name, API_TOKEN.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -79,8 +81,8 @@ def identify(session: Session, token: str) -> TokenIdentity | None:
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     row = session.execute(
-        select(T.c.id, T.c.name, T.c.role).where(
-            T.c.token_hash == hash_token(token), T.c.revoked_at.is_(None)
+        select(API_TOKEN.c.id, API_TOKEN.c.name, API_TOKEN.c.role).where(
+            API_TOKEN.c.token_hash == hash_token(token), API_TOKEN.c.revoked_at.is_(None)
         )
     ).first()
     if row is None:

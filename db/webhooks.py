@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from db.models import DeliveryStatus, WebhookDelivery, utcnow
-
-W = WebhookDelivery.__table__  # type: ignore[attr-defined]
+from db.models import DeliveryStatus, utcnow
+from db.tables import WEBHOOK_DELIVERY
 
 # last_error is for operators, not an archive of responses.
 MAX_ERROR_LENGTH = 500
@@ -55,7 +54,7 @@ def enqueue(
     now = now or utcnow()
     body = event_body(event, data, uuid.uuid4().hex, now)
     session.execute(
-        insert(W),
+        insert(WEBHOOK_DELIVERY),
         [
             {
                 "event": event,
@@ -77,15 +76,17 @@ def enqueue(
 
 def _due(now: datetime) -> Any:
     return and_(
-        W.c.status == DeliveryStatus.PENDING,
-        W.c.next_attempt_at <= now,
-        or_(W.c.locked_until.is_(None), W.c.locked_until < now),
+        WEBHOOK_DELIVERY.c.status == DeliveryStatus.PENDING,
+        WEBHOOK_DELIVERY.c.next_attempt_at <= now,
+        or_(WEBHOOK_DELIVERY.c.locked_until.is_(None), WEBHOOK_DELIVERY.c.locked_until < now),
     )
 
 
 def has_due(session: Session, now: datetime) -> bool:
     """Whether anything is due: a read, so an idle poll never takes a write lock."""
-    return session.execute(select(W.c.id).where(_due(now)).limit(1)).first() is not None
+    return (
+        session.execute(select(WEBHOOK_DELIVERY.c.id).where(_due(now)).limit(1)).first() is not None
+    )
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease_seconds: float) -> list[Any]:
@@ -104,9 +105,9 @@ def claim_due(session: Session, now: datetime, limit: int, lease_seconds: float)
     whose sending crashes the worker still uses up its attempts."""
     ids = list(
         session.execute(
-            select(W.c.id)
+            select(WEBHOOK_DELIVERY.c.id)
             .where(_due(now))
-            .order_by(W.c.next_attempt_at, W.c.id)
+            .order_by(WEBHOOK_DELIVERY.c.next_attempt_at, WEBHOOK_DELIVERY.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).scalars()
@@ -114,10 +115,13 @@ def claim_due(session: Session, now: datetime, limit: int, lease_seconds: float)
     if not ids:
         return []
     rows = session.execute(
-        update(W)
-        .where(W.c.id.in_(ids), _due(now))
-        .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=W.c.attempts + 1)
-        .returning(*W.c)
+        update(WEBHOOK_DELIVERY)
+        .where(WEBHOOK_DELIVERY.c.id.in_(ids), _due(now))
+        .values(
+            locked_until=now + timedelta(seconds=lease_seconds),
+            attempts=WEBHOOK_DELIVERY.c.attempts + 1,
+        )
+        .returning(*WEBHOOK_DELIVERY.c)
     ).all()
     return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
 
@@ -125,8 +129,8 @@ def claim_due(session: Session, now: datetime, limit: int, lease_seconds: float)
 def mark_delivered(session: Session, id: int, now: datetime) -> bool:
     """Record a 2xx answer; False when the row was no longer pending."""
     result = session.execute(
-        update(W)
-        .where(W.c.id == id, W.c.status == DeliveryStatus.PENDING)
+        update(WEBHOOK_DELIVERY)
+        .where(WEBHOOK_DELIVERY.c.id == id, WEBHOOK_DELIVERY.c.status == DeliveryStatus.PENDING)
         .values(status=DeliveryStatus.DELIVERED, delivered_at=now, locked_until=None, last_error="")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -153,7 +157,9 @@ def mark_attempt_failed(
     else:
         values["next_attempt_at"] = next_attempt_at
     result = session.execute(
-        update(W).where(W.c.id == id, W.c.status == DeliveryStatus.PENDING).values(**values)
+        update(WEBHOOK_DELIVERY)
+        .where(WEBHOOK_DELIVERY.c.id == id, WEBHOOK_DELIVERY.c.status == DeliveryStatus.PENDING)
+        .values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -161,11 +167,17 @@ def mark_attempt_failed(
 def pending_count(session: Session) -> int:
     return int(
         session.execute(
-            select(func.count()).select_from(W).where(W.c.status == DeliveryStatus.PENDING)
+            select(func.count())
+            .select_from(WEBHOOK_DELIVERY)
+            .where(WEBHOOK_DELIVERY.c.status == DeliveryStatus.PENDING)
         ).scalar_one()
     )
 
 
 def deliveries(session: Session, limit: int = 100) -> list[Any]:
     """The most recent deliveries, newest first."""
-    return list(session.execute(select(W).order_by(W.c.id.desc()).limit(limit)).all())
+    return list(
+        session.execute(
+            select(WEBHOOK_DELIVERY).order_by(WEBHOOK_DELIVERY.c.id.desc()).limit(limit)
+        ).all()
+    )

@@ -35,6 +35,7 @@ from db.reviews import (
     pair_facts,
     refresh_fingerprints,
 )
+from db.tables import COMPOUND, CONDITION, EVIDENCE, PUBLISHER, REVIEW, REVIEW_SECTION
 from resolvers.context import Context
 from resolvers.errors import (
     BadUserInput,
@@ -235,8 +236,8 @@ class CatalogKind:
         return {f"{self.name}_ids": [record_id]}
 
 
-COMPOUND = CatalogKind("compound", ed.C, "compounds")
-CONDITION = CatalogKind("condition", ed.D, "conditions")
+COMPOUND_KIND = CatalogKind("compound", COMPOUND, "compounds")
+CONDITION_KIND = CatalogKind("condition", CONDITION, "conditions")
 
 
 def create_fact(
@@ -358,14 +359,14 @@ def update_evidence(
     limit: int,
 ) -> FactsResult:
     row = ed.evidence_row(session, compound, condition)
-    ed.claim(session, ed.E, row.id, expected, "evidence", f"{compound} x {condition}")
+    ed.claim(session, EVIDENCE, row.id, expected, "evidence", f"{compound} x {condition}")
     current = importer.evidence_record(
         row, compound, condition, importer.citations_of_owner(session, "evidence", row.id)
     )
     merged = {**current, **patch, "compound": compound, "condition": condition}
     catalog = _validated(session, "evidence", merged, "input")
     importer.upsert(session, catalog, refresh=False)
-    after = ed.revision_of(session, ed.E, row.id)
+    after = ed.revision_of(session, EVIDENCE, row.id)
     actor.audit(
         session,
         "updateEvidence",
@@ -383,12 +384,12 @@ def delete_evidence(
     session: Session, actor: Actor, compound: str, condition: str, expected: int
 ) -> FactsResult:
     row = ed.evidence_row(session, compound, condition)
-    ed.claim(session, ed.E, row.id, expected, "evidence", f"{compound} x {condition}")
+    ed.claim(session, EVIDENCE, row.id, expected, "evidence", f"{compound} x {condition}")
     _refuse_if_published(
         ed.published_reviews(session, compound_id=row.compound_id, condition_id=row.condition_id)
     )
     deleted = ed.delete_reviews_of(session, row.compound_id, row.condition_id)
-    ed.delete_by_id(session, ed.E, row.id)
+    ed.delete_by_id(session, EVIDENCE, row.id)
     actor.audit(
         session,
         "deleteEvidence",
@@ -423,7 +424,7 @@ def set_publisher(
                 "REVISION_REQUIRED",
                 path="expectedRevision",
             )
-        ed.claim(session, ed.P, row.id, expected, "publisher", row.name)
+        ed.claim(session, PUBLISHER, row.id, expected, "publisher", row.name)
         current = importer.publisher_record(row)
         advisor = {**current["medical_advisor"], **record.get("medical_advisor", {})}
         record = {**current, **record, "medical_advisor": advisor}
@@ -482,7 +483,7 @@ def import_catalog(
 
 
 def _review(session: Session, slug: str) -> Any:
-    return ed.row_by_slug(session, ed.R, slug, "review")
+    return ed.row_by_slug(session, REVIEW, slug, "review")
 
 
 def _pair_page(session: Session, review: Any) -> document.Page:
@@ -511,8 +512,8 @@ def _is_stale_draft(review: Any) -> bool:
 def generate_review(
     session: Session, actor: Actor, compound: str, condition: str, kind: str
 ) -> int:
-    c = ed.row_by_slug(session, ed.C, compound, "compound")
-    d = ed.row_by_slug(session, ed.D, condition, "condition")
+    c = ed.row_by_slug(session, COMPOUND, compound, "compound")
+    d = ed.row_by_slug(session, CONDITION, condition, "condition")
     ed.evidence_row(session, compound, condition)
     report = generate_in(
         session, kind=ReviewKind(kind), stale_only=False, compound_ids=[c.id], condition_ids=[d.id]
@@ -558,7 +559,7 @@ def _claim_section(session: Session, slug: str, key: str, expected: int) -> tupl
     if review.status == ReviewStatus.ARCHIVED:
         raise ed.Refused("the review is archived; restore it first", "ARCHIVED")
     section = ed.section_row(session, review.id, key, slug)
-    ed.claim(session, ed.S, section.id, expected, "section", f"{slug}/{key}")
+    ed.claim(session, REVIEW_SECTION, section.id, expected, "section", f"{slug}/{key}")
     return review, section
 
 
@@ -652,7 +653,7 @@ def _gate_problems(review: Any, sections: list[document.Section]) -> list[dict[s
 
 def submit_for_review(session: Session, actor: Actor, slug: str, expected: int) -> int:
     review = _review(session, slug)
-    ed.claim(session, ed.R, review.id, expected, "review", slug)
+    ed.claim(session, REVIEW, review.id, expected, "review", slug)
     if review.status != ReviewStatus.DRAFT:
         raise ed.Refused(
             f"only a DRAFT can be submitted; this review is {review.status}"
@@ -693,7 +694,7 @@ def publish_review(
     webhook_urls: list[str],
 ) -> PublishOutcome:
     review = _review(session, slug)
-    ed.claim(session, ed.R, review.id, expected, "review", slug)
+    ed.claim(session, REVIEW, review.id, expected, "review", slug)
     if review.status != ReviewStatus.IN_REVIEW:
         raise ed.Refused(
             f"only a review IN_REVIEW can be published; this one is {review.status}"
@@ -718,7 +719,7 @@ def publish_review(
     approval = publish_reviews(
         session, [review.id], actor.name, now, interval, [f.as_json() for f in findings]
     )
-    after = ed.revision_of(session, ed.R, review.id)
+    after = ed.revision_of(session, REVIEW, review.id)
     actor.audit(
         session,
         "publishReview",
@@ -774,7 +775,7 @@ def unpublish_review(
     webhook_urls: list[str],
 ) -> int:
     review = _review(session, slug)
-    ed.claim(session, ed.R, review.id, expected, "review", slug)
+    ed.claim(session, REVIEW, review.id, expected, "review", slug)
     if archive:
         if review.status == ReviewStatus.ARCHIVED:
             raise ed.Refused("the review is archived already", "INVALID_STATUS", status="ARCHIVED")
@@ -815,7 +816,7 @@ def unpublish_review(
 
 def restore_review(session: Session, actor: Actor, slug: str, expected: int) -> int:
     review = _review(session, slug)
-    ed.claim(session, ed.R, review.id, expected, "review", slug)
+    ed.claim(session, REVIEW, review.id, expected, "review", slug)
     if review.status != ReviewStatus.ARCHIVED:
         raise ed.Refused(
             "only an archived review can be restored", "INVALID_STATUS", status=str(review.status)

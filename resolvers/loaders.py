@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from db import public, queries
-from db.tables import PUBLIC_COMPOUND, PUBLIC_CONDITION
+from db.tables import COMPOUND, CONDITION, PUBLIC_COMPOUND, PUBLIC_CONDITION, REVIEW
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -88,17 +88,17 @@ class EvidenceByIdLoader(_Loader):
 
 class CompoundBySlugLoader(_Loader):
     def __init__(self, ctx: Context):
-        super().__init__(ctx, queries.by_slugs, queries.C)
+        super().__init__(ctx, queries.by_slugs, COMPOUND)
 
 
 class ConditionBySlugLoader(_Loader):
     def __init__(self, ctx: Context):
-        super().__init__(ctx, queries.by_slugs, queries.D)
+        super().__init__(ctx, queries.by_slugs, CONDITION)
 
 
 class ReviewBySlugLoader(_Loader):
     def __init__(self, ctx: Context):
-        super().__init__(ctx, queries.by_slugs, queries.R)
+        super().__init__(ctx, queries.by_slugs, REVIEW)
 
 
 # --- the published read model (readers; editors' `approved` fields) -------------------------

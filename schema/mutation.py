@@ -378,7 +378,7 @@ async def _write_fact(
     actor = ed.require(ctx, "edit")
     limit = ctx.settings.inline_regeneration_limit
     r = await ed.write(ctx, unit, actor, kind, *args, limit)
-    loader = ctx.loaders.compound_by_id if kind is ed.COMPOUND else ctx.loaders.condition_by_id
+    loader = ctx.loaders.compound_by_id if kind is ed.COMPOUND_KIND else ctx.loaders.condition_by_id
     return await loader.load(r.record_id), _effect(r)
 
 
@@ -413,7 +413,7 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[CompoundInput, strawberry.argument(description="The compound.")],
     ) -> CompoundPayload:
-        row, effect = await _write_fact(info, ed.create_fact, ed.COMPOUND, _record(input))
+        row, effect = await _write_fact(info, ed.create_fact, ed.COMPOUND_KIND, _record(input))
         return CompoundPayload(compound=Compound(record=CompoundRecord.working(row)), effect=effect)
 
     @strawberry.mutation(
@@ -428,7 +428,7 @@ class Mutation:
         input: Annotated[CompoundPatch, strawberry.argument(description="The changes.")],
     ) -> CompoundPayload:
         row, effect = await _write_fact(
-            info, ed.update_fact, ed.COMPOUND, slug, expected_revision, _record(input)
+            info, ed.update_fact, ed.COMPOUND_KIND, slug, expected_revision, _record(input)
         )
         return CompoundPayload(compound=Compound(record=CompoundRecord.working(row)), effect=effect)
 
@@ -442,7 +442,7 @@ class Mutation:
         slug: Annotated[str, strawberry.argument(description="Compound slug.")],
         expected_revision: Expected,
     ) -> DeletePayload:
-        return await _delete_fact(info, ed.COMPOUND, slug, expected_revision)
+        return await _delete_fact(info, ed.COMPOUND_KIND, slug, expected_revision)
 
     @strawberry.mutation(description="Create a condition (editor).")
     async def create_condition(
@@ -450,7 +450,7 @@ class Mutation:
         info: strawberry.Info,
         input: Annotated[ConditionInput, strawberry.argument(description="The condition.")],
     ) -> ConditionPayload:
-        row, effect = await _write_fact(info, ed.create_fact, ed.CONDITION, _record(input))
+        row, effect = await _write_fact(info, ed.create_fact, ed.CONDITION_KIND, _record(input))
         return ConditionPayload(
             condition=Condition(record=ConditionRecord.working(row)), effect=effect
         )
@@ -467,7 +467,7 @@ class Mutation:
         input: Annotated[ConditionPatch, strawberry.argument(description="The changes.")],
     ) -> ConditionPayload:
         row, effect = await _write_fact(
-            info, ed.update_fact, ed.CONDITION, slug, expected_revision, _record(input)
+            info, ed.update_fact, ed.CONDITION_KIND, slug, expected_revision, _record(input)
         )
         return ConditionPayload(
             condition=Condition(record=ConditionRecord.working(row)), effect=effect
@@ -483,7 +483,7 @@ class Mutation:
         slug: Annotated[str, strawberry.argument(description="Condition slug.")],
         expected_revision: Expected,
     ) -> DeletePayload:
-        return await _delete_fact(info, ed.CONDITION, slug, expected_revision)
+        return await _delete_fact(info, ed.CONDITION_KIND, slug, expected_revision)
 
     @strawberry.mutation(
         description="Link a compound and a condition with evidence (editor); the pair's review "
