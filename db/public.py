@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.queries import Order, Page, page
+from db.pagination import Kind, Order, Page, page
 from db.tables import (
     FACT_VERSION,
     PUBLIC_COMPOUND,
@@ -112,9 +112,9 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
 
 REVIEW_ORDERS = {
     # Readers see published revisions: "updated" means "a new revision was published".
-    "UPDATED_AT_DESC": Order("published_at", PR.c.published_at, True),
-    "UPDATED_AT_ASC": Order("published_at", PR.c.published_at, False),
-    "PUBLISHED_AT_DESC": Order("published_at", PR.c.published_at, True),
+    "UPDATED_AT_DESC": Order("published_at", PR.c.published_at, True, Kind.INSTANT),
+    "UPDATED_AT_ASC": Order("published_at", PR.c.published_at, False, Kind.INSTANT),
+    "PUBLISHED_AT_DESC": Order("published_at", PR.c.published_at, True, Kind.INSTANT),
     "SLUG_ASC": Order("slug", PR.c.slug, False),
     "TITLE_ASC": Order("title", PR.c.title, False),
 }
@@ -208,12 +208,12 @@ PD = PUBLIC_CONDITION
 COMPOUND_ORDERS = {
     "NAME_ASC": Order("name", PC.c.name, False),
     "SLUG_ASC": Order("slug", PC.c.slug, False),
-    "UPDATED_AT_DESC": Order("approved_at", PC.c.approved_at, True),
+    "UPDATED_AT_DESC": Order("approved_at", PC.c.approved_at, True, Kind.INSTANT),
 }
 CONDITION_ORDERS = {
     "NAME_ASC": Order("name", PD.c.name, False),
     "SLUG_ASC": Order("slug", PD.c.slug, False),
-    "UPDATED_AT_DESC": Order("approved_at", PD.c.approved_at, True),
+    "UPDATED_AT_DESC": Order("approved_at", PD.c.approved_at, True, Kind.INSTANT),
 }
 
 

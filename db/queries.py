@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     Select,
     Text,
     and_,
@@ -33,10 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from db.models import (
-    AuditEntry,
-    UTCDateTime,
-)
+from db.pagination import Kind, Order, Page, page
 from db.tables import (
     AUDIT_LOG,
     CHANGE_LOG,
@@ -149,72 +145,25 @@ def ping(session: Session) -> bool:
 # --- lists with keyset pagination ----------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Page:
-    rows: list[Any]
-    total: int
-    has_next: bool
-
-
-@dataclass(slots=True)
-class Order:
-    """A sort: the column, its direction and the name used in cursors."""
-
-    name: str
-    column: Any
-    descending: bool
-
-
-def _after(order: Order, key: list[Any], id_col: Any) -> Any:
-    value, last_id = key
-    col = order.column
-    if isinstance(value, str) and isinstance(order.column.type, (DateTime, UTCDateTime)):
-        value = datetime.fromisoformat(value)
-    if order.descending:
-        return or_(col < value, and_(col == value, id_col < last_id))
-    return or_(col > value, and_(col == value, id_col > last_id))
-
-
-def page(
-    session: Session,
-    query: Select[Any],
-    order: Order,
-    id_col: Any,
-    first: int,
-    after: list[Any] | None,
-) -> Page:
-    # Two statements: an index-only count of the filtered list, and the page itself
-    # read in index order with LIMIT (a window count would materialise every row).
-    total_q = select(func.count()).select_from(query.with_only_columns(id_col).subquery())
-    total = int(session.execute(total_q).scalar() or 0)
-    if total == 0:
-        return Page(rows=[], total=0, has_next=False)
-    paged = query if after is None else query.where(_after(order, after, id_col))
-    direction = (lambda c: c.desc()) if order.descending else (lambda c: c.asc())
-    paged = paged.order_by(direction(order.column), direction(id_col)).limit(first + 1)
-    rows = list(session.execute(paged).all())
-    return Page(rows=rows[:first], total=total, has_next=len(rows) > first)
-
-
 PUBLISHED_AT_OR_EPOCH = func.coalesce(REVIEW.c.published_at, datetime(1970, 1, 1))
 # Editors' review list (the working copies); readers' is in db/public.py.
 REVIEW_ORDERS = {
-    "UPDATED_AT_DESC": Order("updated_at", REVIEW.c.updated_at, True),
-    "UPDATED_AT_ASC": Order("updated_at", REVIEW.c.updated_at, False),
+    "UPDATED_AT_DESC": Order("updated_at", REVIEW.c.updated_at, True, Kind.INSTANT),
+    "UPDATED_AT_ASC": Order("updated_at", REVIEW.c.updated_at, False, Kind.INSTANT),
     # Never-published reviews sort last, not out of the keyset.
-    "PUBLISHED_AT_DESC": Order("published_at_or_epoch", PUBLISHED_AT_OR_EPOCH, True),
+    "PUBLISHED_AT_DESC": Order("published_at_or_epoch", PUBLISHED_AT_OR_EPOCH, True, Kind.INSTANT),
     "SLUG_ASC": Order("slug", REVIEW.c.slug, False),
     "TITLE_ASC": Order("title", REVIEW.c.title, False),
 }
 COMPOUND_ORDERS = {
     "NAME_ASC": Order("name", COMPOUND.c.name, False),
     "SLUG_ASC": Order("slug", COMPOUND.c.slug, False),
-    "UPDATED_AT_DESC": Order("updated_at", COMPOUND.c.updated_at, True),
+    "UPDATED_AT_DESC": Order("updated_at", COMPOUND.c.updated_at, True, Kind.INSTANT),
 }
 CONDITION_ORDERS = {
     "NAME_ASC": Order("name", CONDITION.c.name, False),
     "SLUG_ASC": Order("slug", CONDITION.c.slug, False),
-    "UPDATED_AT_DESC": Order("updated_at", CONDITION.c.updated_at, True),
+    "UPDATED_AT_DESC": Order("updated_at", CONDITION.c.updated_at, True, Kind.INSTANT),
 }
 
 
@@ -443,7 +392,7 @@ def evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, EVIDENCE, ids)
 
 
-AUDIT_ORDER = Order("id", AuditEntry.__table__.c.id, True)  # type: ignore[attr-defined]
+AUDIT_ORDER = Order("id", AUDIT_LOG.c.id, True, Kind.INT)
 
 
 @dataclass(slots=True)

@@ -11,9 +11,10 @@ from typing import Any
 
 from content.facts import citation_facts
 from db import public, queries
+from db.pagination import EMPTY, Order, Page
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
-from resolvers.relay import check_first, decode_cursor, encode_cursor, order_kind
+from resolvers.relay import check_first, keyset
 
 
 def citations(rows: list[Any]) -> list[dict[str, Any]]:
@@ -89,20 +90,20 @@ async def compounds_page(
     slugs: list[str] | None,
     drug_class: str | None,
     unapproved: bool | None,
-) -> tuple[queries.Page, queries.Order, list[CompoundRecord]]:
+) -> tuple[Page, Order, list[CompoundRecord]]:
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.COMPOUND_ORDERS if preview else public.COMPOUND_ORDERS)[order]
-    keyset = decode_cursor(after, order, order_kind(spec.column))
+    key = keyset(after, order, spec)
     if preview:
         result = await ctx.db(
-            queries.list_compounds, name, slugs, drug_class, unapproved, order, first, keyset
+            queries.list_compounds, name, slugs, drug_class, unapproved, order, first, key
         )
         return result, spec, [CompoundRecord.working(row) for row in result.rows]
     ctx.depends("list:compounds")
     if unapproved:  # readers only ever see approved copies
-        return queries.Page(rows=[], total=0, has_next=False), spec, []
-    result = await ctx.db(public.list_compounds, name, slugs, drug_class, order, first, keyset)
+        return EMPTY, spec, []
+    result = await ctx.db(public.list_compounds, name, slugs, drug_class, order, first, key)
     for row in result.rows:
         seen(ctx, "compound", row.id)
     return result, spec, [CompoundRecord.snapshot(row) for row in result.rows]
@@ -116,27 +117,21 @@ async def conditions_page(
     name: str | None,
     slugs: list[str] | None,
     unapproved: bool | None,
-) -> tuple[queries.Page, queries.Order, list[ConditionRecord]]:
+) -> tuple[Page, Order, list[ConditionRecord]]:
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.CONDITION_ORDERS if preview else public.CONDITION_ORDERS)[order]
-    keyset = decode_cursor(after, order, order_kind(spec.column))
+    key = keyset(after, order, spec)
     if preview:
-        result = await ctx.db(
-            queries.list_conditions, name, slugs, unapproved, order, first, keyset
-        )
+        result = await ctx.db(queries.list_conditions, name, slugs, unapproved, order, first, key)
         return result, spec, [ConditionRecord.working(row) for row in result.rows]
     ctx.depends("list:conditions")
     if unapproved:
-        return queries.Page(rows=[], total=0, has_next=False), spec, []
-    result = await ctx.db(public.list_conditions, name, slugs, order, first, keyset)
+        return EMPTY, spec, []
+    result = await ctx.db(public.list_conditions, name, slugs, order, first, key)
     for row in result.rows:
         seen(ctx, "condition", row.id)
     return result, spec, [ConditionRecord.snapshot(row) for row in result.rows]
-
-
-def cursor_of(order_name: str, spec: queries.Order, row: Any) -> str:
-    return encode_cursor(order_name, getattr(row, spec.name), row.id)
 
 
 # --- evidence ------------------------------------------------------------------------------

@@ -9,45 +9,17 @@ revision.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
 from db import queries
+from db.pagination import encode_position
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
 from resolvers.records import CompoundRecord, ConditionRecord
-from resolvers.relay import check_first, to_global_id
+from resolvers.relay import check_first, feed_position, to_global_id
 from resolvers.reviews import public_views
 
 TYPE_NAMES = {"review": "Review", "compound": "Compound", "condition": "Condition"}
-# Feed positions are log ids, an INTEGER column.
-MAX_POSITION = 2**31 - 1
-
-
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"change:{position}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The feed position of a cursor; 0 (the start) for none."""
-    if cursor is None:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, digits = raw.partition(":")
-        if kind == "change" and digits.isascii() and digits.isdigit():
-            position = int(digits)
-            if position <= MAX_POSITION:
-                return position
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise BadUserInput(
-        "`since` is not a cursor of the change feed (pass a `cursor` it returned, or null "
-        "to start from the beginning)",
-        argument="since",
-    )
 
 
 @dataclass(slots=True)
@@ -72,10 +44,10 @@ class Feed:
 async def changes(ctx: Context, since: str | None, first: int) -> Feed:
     check_first(first, ctx.settings.max_page_size)
     ctx.depends("changes")  # any new entry changes the answer (see the response cache)
-    position = decode_cursor(since)
+    position = feed_position(since)
     rows, has_more = await ctx.db(queries.changes_after, position, first)
     if not rows:
-        return Feed([], encode_cursor(position), has_more)
+        return Feed([], encode_position(position), has_more)
     # Several entries for one record within the page: only the last one matters. The slug
     # is part of the key: SQLite reuses the id of a deleted newest row, and the tombstone
     # of the old record must not be collapsed into the new one's upsert.
@@ -96,11 +68,11 @@ async def changes(ctx: Context, since: str | None, first: int) -> Feed:
                 entity=entity,
                 id=to_global_id(TYPE_NAMES[entity], r.entity_id),
                 slug=r.slug,
-                cursor=encode_cursor(r.id),
+                cursor=encode_position(r.id),
                 node=node,
             )
         )
-    return Feed(out, encode_cursor(rows[-1].id), has_more)
+    return Feed(out, encode_position(rows[-1].id), has_more)
 
 
 async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str], Any]:

@@ -11,12 +11,13 @@ from typing import Any
 
 from content import document
 from db import public, queries
+from db.pagination import EMPTY, Order, Page
 from resolvers import catalog
 from resolvers.content import ReviewView, canonical_path, published_views, working_views
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.records import EvidenceRecord
-from resolvers.relay import check_first, decode_cursor, order_kind
+from resolvers.relay import check_first, keyset
 
 
 async def review(
@@ -72,21 +73,21 @@ async def public_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
 
 async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
-) -> tuple[queries.Page, queries.Order, list[ReviewView]]:
+) -> tuple[Page, Order, list[ReviewView]]:
     check_first(first, ctx.settings.max_page_size)
     if f.updated_since is not None:
         f.updated_since = as_utc(f.updated_since, "updatedSince")
     if ctx.viewer.can_preview:
         spec = queries.REVIEW_ORDERS[order]
-        keyset = decode_cursor(after, order, order_kind(spec.column))
-        result = await ctx.db(queries.list_reviews, f, order, first, keyset)
+        key = keyset(after, order, spec)
+        result = await ctx.db(queries.list_reviews, f, order, first, key)
         return result, spec, await working_views(ctx, result.rows)
     ctx.depends("list:reviews")
     spec = public.REVIEW_ORDERS[order]
-    keyset = decode_cursor(after, order, order_kind(spec.column))
+    key = keyset(after, order, spec)
     if f.status is not None and "PUBLISHED" not in f.status:
         # Readers asking for drafts get an empty list, never an error that confirms they exist.
-        return queries.Page(rows=[], total=0, has_next=False), spec, []
+        return EMPTY, spec, []
     readers = public.ReviewFilter(
         compound=f.compound,
         condition=f.condition,
@@ -100,7 +101,7 @@ async def reviews_page(
     if f.stale is not None:
         # The answer moves with approvals of any review's facts.
         ctx.depends("list:compounds", "list:conditions", "publisher")
-    result = await ctx.db(public.list_reviews, readers, order, first, keyset)
+    result = await ctx.db(public.list_reviews, readers, order, first, key)
     return result, spec, await public_views(ctx, result.rows)
 
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from db.queries import AUDIT_ORDER, Order
+from db.pagination import Order, encode_cursor
+from db.queries import AUDIT_ORDER
 from db.queries import AuditFilter as AuditFilterData
 from db.queries import ReviewFilter as ReviewFilterData
 from resolvers import admin as ra
@@ -146,7 +147,7 @@ class SearchConnection:
 def _connection(result: Any, order: str, spec: Order, nodes: list[Any]) -> Any:
     """A connection of ``nodes``, one per row of the page ``result`` (cursors from the rows)."""
     edges = [
-        Edge(cursor=rc.cursor_of(order, spec, row), node=node)
+        Edge(cursor=encode_cursor(order, spec, row), node=node)
         for row, node in zip(result.rows, nodes, strict=True)
     ]
     return Connection(

@@ -62,8 +62,9 @@ from content.document import body_plain
 from content.markup import MarkupError, parse_markup
 from db.engine import is_sqlite, make_engine, session_scope
 from db.importer import CatalogInvalid, export_data, import_data, parse_text
+from db.pagination import encode_keyset as encode_cursor
 from db.tokens import create_token
-from resolvers.relay import encode_cursor, to_global_id
+from resolvers.relay import to_global_id
 from tests.conftest import DEMO, TEMPLATES, Api, load
 
 # --- known bugs: steer around them while they are open (all fixed now; see the end) ------
