@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from config import Settings
 from db.engine import Database
+from resolvers.loaders import Loaders
 
 T = TypeVar("T")
 log = logging.getLogger("compendium.db")
@@ -60,8 +61,6 @@ class Context:
         request_id: str | None = None,
         app_state: Any = None,
     ):
-        from resolvers.loaders import Loaders
-
         self.database = database
         self._session: Any = None
         self._lock = asyncio.Lock()
@@ -73,7 +72,7 @@ class Context:
         # What the response contains (``review:12``, ``list:reviews``...): the response
         # cache's invalidation tags and the Surrogate-Key header.
         self.tags: set[str] = set()
-        self.loaders = Loaders(self)
+        self.loaders = Loaders(self.db)
         self._memo: dict[Any, asyncio.Future[Any]] = {}
 
     def depends(self, *tags: str) -> None:
@@ -127,9 +126,7 @@ class Context:
             try:
                 return await self.database.transact(fn, *args)
             finally:
-                from resolvers.loaders import Loaders
-
-                self.loaders = Loaders(self)
+                self.loaders = Loaders(self.db)
                 self._memo.clear()
 
     async def close(self, commit: bool = False) -> None:
