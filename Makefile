@@ -37,7 +37,7 @@ test: install
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config.py content db resolvers schema server
+	$(BIN)/mypy config.py content db catalog resolvers schema server
 	$(BIN)/python -m tests.check_migrations
 	$(BIN)/compendium export-schema --stdout | diff -u schema.graphql -
 

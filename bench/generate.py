@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select
 
+from catalog.importing import import_data, import_file
 from db.engine import make_engine, session_scope
-from db.importer import import_data, import_file
 from db.migrate import upgrade
 from db.models import Review
 from resolvers.generation import generate

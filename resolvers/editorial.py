@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from catalog import checks, exporting, importing, loading
+from catalog.problems import CatalogInvalid
 from content import claims, document
 from content.markup import MarkupError, parse_markup
 from content.text_safety import clean_text
+from db import catalog_sql, queries, tokens
 from db import editorial as ed
-from db import importer, queries, tokens
-from db.importer import CatalogInvalid
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, utcnow
 from db.publishing import Approval, publish_reviews, withdraw
 from db.reviews import (
@@ -147,7 +148,7 @@ async def write_review(ctx: Context, fn: Callable[..., T], *args: Any) -> T:
 def _validated(session: Session, section: str, record: dict[str, Any], prefix: str) -> Any:
     """Check one record with the catalog file's validation; paths are reported from ``prefix``."""
     try:
-        return importer.validate({section: [record]}, session, "input")
+        return checks.validate({section: [record]}, session, "input")
     except CatalogInvalid as exc:
         head = f"{section}[0]"
         for p in exc.problems:
@@ -157,7 +158,7 @@ def _validated(session: Session, section: str, record: dict[str, Any], prefix: s
 
 def _validated_publisher(session: Session, record: dict[str, Any]) -> Any:
     try:
-        return importer.validate({"publisher": record}, session, "input")
+        return checks.validate({"publisher": record}, session, "input")
     except CatalogInvalid as exc:
         for p in exc.problems:
             p.path = (
@@ -182,7 +183,7 @@ class FactsResult:
     affected_reviews: int = 0
     regenerated_reviews: int = 0
     stale_reviews: int = 0
-    report: importer.ImportReport | None = None
+    report: importing.ImportReport | None = None
     generation: GenerationReport | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -227,9 +228,9 @@ class CatalogKind:
 
     def record(self, session: Session, row: Any) -> dict[str, Any]:
         if self.name == "compound":
-            cites = importer.citations_of_owner(session, "compound", row.id)
-            return importer.compound_record(row, cites)
-        return importer.condition_record(row)
+            cites = catalog_sql.citations_of_owner(session, "compound", row.id)
+            return exporting.compound_record(row, cites)
+        return exporting.condition_record(row)
 
     def scope(self, record_id: int) -> dict[str, list[int]]:
         """The generation scope of the record's reviews."""
@@ -245,7 +246,7 @@ def create_fact(
 ) -> FactsResult:
     _taken(session, kind.table, record.get("slug", ""), kind.name)
     catalog = _validated(session, kind.section, record, "input")
-    importer.upsert(session, catalog, refresh=False)
+    importing.upsert(session, catalog, refresh=False)
     slug = getattr(catalog, kind.section)[0].slug
     row = ed.row_by_slug(session, kind.table, slug, kind.name)
     actor.audit(
@@ -272,7 +273,7 @@ def update_fact(
     row = ed.row_by_slug(session, kind.table, slug, kind.name)
     ed.claim(session, kind.table, row.id, expected, kind.name, slug)
     record = {**kind.record(session, row), **patch, "slug": slug}
-    importer.upsert(session, _validated(session, kind.section, record, "input"), refresh=False)
+    importing.upsert(session, _validated(session, kind.section, record, "input"), refresh=False)
     actor.audit(
         session,
         f"update{kind.type_name}",
@@ -334,7 +335,7 @@ def create_evidence(
             path="input",
         )
     catalog = _validated(session, "evidence", record, "input")
-    importer.upsert(session, catalog, refresh=False)
+    importing.upsert(session, catalog, refresh=False)
     row = ed.evidence_row(session, compound, condition)
     actor.audit(
         session,
@@ -360,12 +361,12 @@ def update_evidence(
 ) -> FactsResult:
     row = ed.evidence_row(session, compound, condition)
     ed.claim(session, EVIDENCE, row.id, expected, "evidence", f"{compound} x {condition}")
-    current = importer.evidence_record(
-        row, compound, condition, importer.citations_of_owner(session, "evidence", row.id)
+    current = exporting.evidence_record(
+        row, compound, condition, catalog_sql.citations_of_owner(session, "evidence", row.id)
     )
     merged = {**current, **patch, "compound": compound, "condition": condition}
     catalog = _validated(session, "evidence", merged, "input")
-    importer.upsert(session, catalog, refresh=False)
+    importing.upsert(session, catalog, refresh=False)
     after = ed.revision_of(session, EVIDENCE, row.id)
     actor.audit(
         session,
@@ -425,11 +426,11 @@ def set_publisher(
                 path="expectedRevision",
             )
         ed.claim(session, PUBLISHER, row.id, expected, "publisher", row.name)
-        current = importer.publisher_record(row)
+        current = exporting.publisher_record(row)
         advisor = {**current["medical_advisor"], **record.get("medical_advisor", {})}
         record = {**current, **record, "medical_advisor": advisor}
     catalog = _validated_publisher(session, record)
-    report = importer.upsert(session, catalog, refresh=False)
+    report = importing.upsert(session, catalog, refresh=False)
     row = ed.publisher_row(session)
     actor.audit(
         session,
@@ -455,8 +456,8 @@ def import_catalog(
             "TOO_LARGE",
             path="content",
         )
-    data = importer.parse_text(content, "content", fmt)
-    report = importer.import_data(session, data, "content")
+    data = loading.parse_text(content, "content", fmt)
+    report = importing.import_data(session, data, "content")
     actor.audit(
         session,
         "importCatalog",

@@ -52,8 +52,9 @@ def db_upgrade(
 
 
 def _import(paths: list[Path]) -> None:
+    from catalog.importing import import_file
+    from catalog.problems import CatalogInvalid
     from db.engine import session_scope
-    from db.importer import CatalogInvalid, import_file
 
     engine = _engine()
     try:
@@ -79,8 +80,8 @@ def export_cmd(
     file: Annotated[Path, typer.Argument(help="Destination (.yaml, .yml or .json).")],
 ) -> None:
     """Export the whole catalog (publisher, facts, evidence, templates) to a file."""
+    from catalog.exporting import dump, export_data
     from db.engine import session_scope
-    from db.importer import dump, export_data
 
     with session_scope(_engine()) as session:
         data = export_data(session)
@@ -154,9 +155,9 @@ def _publish_demo() -> None:
     """The demo catalog is served as published, signed off by its fictional demo reviewer."""
     from datetime import timedelta
 
+    from catalog.loading import read_file
     from config import get_settings
     from db.engine import session_scope
-    from db.importer import read_file
     from db.models import utcnow
     from db.publishing import publish_reviews, unpublished_review_ids
     from db.reviews import publisher, review_slug

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, event
 
+from catalog.importing import import_file
 from config import Settings
 from db.engine import make_engine, session_scope
-from db.importer import import_file
 from db.migrate import upgrade
 from server.app import create_app
 from tests.databases import open_backend

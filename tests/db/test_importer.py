@@ -11,8 +11,10 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, select
 
+from catalog.exporting import export_data
+from catalog.importing import import_data, import_file
+from catalog.problems import CatalogInvalid
 from db.engine import session_scope
-from db.importer import CatalogInvalid, export_data, import_data, import_file
 from db.models import Citation, Compound, Evidence
 from tests.conftest import DEMO, FIXTURES, TEMPLATES, load
 
@@ -120,8 +122,8 @@ def test_export_then_import_round_trips(
         )
     exported = snapshot(engine)
     for suffix in ("yaml", "json"):
+        from catalog.exporting import dump
         from db.engine import make_engine
-        from db.importer import dump
         from db.migrate import upgrade
 
         path = tmp_path / f"export.{suffix}"

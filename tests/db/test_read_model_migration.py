@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from catalog.importing import import_data
 from db.engine import make_engine, session_scope
-from db.importer import import_data
 from db.migrate import upgrade
 from resolvers.generation import generate
 from tests.conftest import TEMPLATES, Api, load

@@ -7,8 +7,8 @@ import copy
 import yaml
 from sqlalchemy import Engine, select, update
 
+from catalog.importing import import_data
 from db.engine import session_scope
-from db.importer import import_data
 from db.models import Review, ReviewSection, SectionOrigin
 from resolvers.generation import generate
 from tests.conftest import DEMO, FIXTURES, TEMPLATES, load

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from catalog.importing import import_data
 from content.document import TextFormat, render_page
 from db.engine import session_scope
-from db.importer import import_data
 from resolvers.generation import generate
 from resolvers.pages import page_for_pair
 from tests.conftest import TEMPLATES, load

@@ -655,7 +655,7 @@ def test_facts_changed_during_generation_show_as_stale(db_url: str, tmp_path: Pa
     """A run composes pages from the facts it read at its start; a fact that changes while
     it runs must leave the pages built from the older facts flagged stale (not current),
     so the work queue, the publish gate and ``generate --stale`` see them."""
-    from db.importer import import_data
+    from catalog.importing import import_data
 
     compounds, conditions = 100, 60
     data = catalog("race", compounds, conditions)

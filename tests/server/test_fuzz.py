@@ -9,7 +9,7 @@
 * Generated mutations with an editor token: whatever they did, the database stays
   sound (integrity, a disclaimer on every review, a revision behind every
   published review).
-* Catalog imports (``db.importer`` and the ``importCatalog`` mutation): random
+* Catalog imports (``catalog/`` and the ``importCatalog`` mutation): random
   text, truncated and structurally mangled catalogs, deep nesting and YAML alias
   bombs are imported, or rejected with problems and nothing changed.
 * Every text field of the editorial mutations: Unicode, control characters,
@@ -56,12 +56,15 @@ from hypothesis.control import currently_in_test_context
 from hypothesis_graphql import Mode, mutations, queries
 from sqlalchemy import Engine, text
 
+from catalog.exporting import export_data
+from catalog.importing import import_data
+from catalog.loading import parse_text
+from catalog.problems import CatalogInvalid
 from content import document
 from content.claims import check_sections
 from content.document import body_plain
 from content.markup import MarkupError, parse_markup
 from db.engine import is_sqlite, make_engine, session_scope
-from db.importer import CatalogInvalid, export_data, import_data, parse_text
 from db.pagination import encode_keyset as encode_cursor
 from db.tokens import create_token
 from resolvers.relay import to_global_id

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog.checks import MAX_ROWS
+from catalog.loading import MAX_YAML_ALIAS_NODES, MAX_YAML_ALIASES, parse_text
+from catalog.problems import MAX_REPORTED_PROBLEMS, CatalogInvalid
 from db.engine import make_engine, session_scope
-from db.importer import (
-    MAX_REPORTED_PROBLEMS,
-    MAX_ROWS,
-    MAX_YAML_ALIAS_NODES,
-    MAX_YAML_ALIASES,
-    CatalogInvalid,
-    parse_text,
-)
 from db.models import Compound
 from db.tokens import create_token
 from tests.conftest import Api

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from catalog.importing import import_data
 from db.engine import make_engine, session_scope
-from db.importer import import_data
 from db.tokens import create_token, revoke_token
 from resolvers.context import Viewer
 from resolvers.generation import generate

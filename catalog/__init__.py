@@ -1,0 +1,1 @@
+"""The catalog file format: model, checks, loading with caps, import and export."""
