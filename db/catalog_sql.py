@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.models import (
     Citation,
@@ -64,7 +64,7 @@ def ids_by_slugs(session: Session, model: Any, slugs: Iterable[str]) -> dict[str
 
 
 def publisher(session: Session) -> Publisher | None:
-    return session.exec(select(Publisher).order_by(Publisher.id)).first()  # type: ignore[arg-type]
+    return session.exec(select(Publisher).order_by(col(Publisher.id))).first()
 
 
 def evidence_by_pair(session: Session) -> dict[tuple[int, int], Evidence]:
@@ -167,7 +167,7 @@ def add_template(
 ) -> None:
     """Store a new template version; it becomes the active one for its kind."""
     for old in session.exec(
-        select(Template).where(Template.kind == kind, Template.active.is_(True))  # type: ignore[attr-defined]
+        select(Template).where(col(Template.kind) == kind, col(Template.active).is_(True))
     ):
         old.active = False
         session.add(old)
@@ -198,5 +198,5 @@ def catalog_rows(session: Session) -> CatalogRows:
         conditions=list(session.exec(select(Condition).order_by(Condition.slug))),
         evidence=list(session.exec(select(Evidence))),
         citations=list(session.exec(select(Citation))),
-        templates=list(session.exec(select(Template).order_by(Template.id))),  # type: ignore[arg-type]
+        templates=list(session.exec(select(Template).order_by(col(Template.id)))),
     )

@@ -21,7 +21,6 @@ from db.tables import (
     COMPOUND,
     CONDITION,
     EVIDENCE,
-    PUBLISHER,
     REVIEW,
     REVIEW_REVISION,
     REVIEW_SECTION,
@@ -119,10 +118,6 @@ def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> A
     if row is None:
         raise NotFound("evidence", f"{compound_slug} x {condition_slug}")
     return row
-
-
-def publisher_row(session: Session) -> Any:
-    return session.execute(select(PUBLISHER).order_by(PUBLISHER.c.id).limit(1)).first()
 
 
 def section_row(session: Session, review_id: int, key: str, review_slug: str) -> Any:

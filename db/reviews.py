@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from content.facts import (
     citations_of,
@@ -27,7 +27,6 @@ from db.models import (
     Citation,
     Compound,
     Condition,
-    Publisher,
     Review,
     ReviewKind,
     ReviewSection,
@@ -35,6 +34,7 @@ from db.models import (
     SectionOrigin,
     Template,
 )
+from db.queries import publisher_row
 from db.tables import COMPOUND, CONDITION, EVIDENCE, REVIEW, REVIEW_SECTION, TEMPLATE
 
 
@@ -56,8 +56,8 @@ def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> T
     row = (
         session.execute(
             select(Template)
-            .where(Template.kind == kind, Template.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(Template.id.desc())  # type: ignore[union-attr]
+            .where(col(Template.kind) == kind, col(Template.active).is_(True))
+            .order_by(col(Template.id).desc())
         )
         .scalars()
         .first()
@@ -65,10 +65,6 @@ def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> T
     if row is None:
         raise NoTemplate(f"no active {kind} template; import db/catalog/templates.yaml")
     return row
-
-
-def publisher(session: Session) -> Publisher | None:
-    return session.execute(select(Publisher).order_by(Publisher.id)).scalars().first()  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -83,20 +79,21 @@ class FactsIndex:
 
 def load_facts(session: Session) -> FactsIndex:
     cites: dict[int, list[Citation]] = {}
-    for c in session.execute(select(Citation).where(Citation.compound_id.is_not(None))).scalars():  # type: ignore[union-attr]
+    for c in session.execute(
+        select(Citation).where(col(Citation.compound_id).is_not(None))
+    ).scalars():
         cites.setdefault(c.compound_id or 0, []).append(c)
     compounds = {
-        c.id: (compound_facts(c, citations_of(cites.get(c.id or 0, []))), c.content_hash)
-        for c in session.execute(select(Compound)).scalars()
+        c.id: (compound_facts(c, citations_of(cites.get(c.id, []))), c.content_hash)
+        for c in session.execute(select(COMPOUND))
     }
     conditions = {
-        d.id: (condition_facts(d), d.content_hash)
-        for d in session.execute(select(Condition)).scalars()
+        d.id: (condition_facts(d), d.content_hash) for d in session.execute(select(CONDITION))
     }
-    pub = publisher(session)
+    pub = publisher_row(session)
     return FactsIndex(
-        compounds=compounds,  # type: ignore[arg-type]
-        conditions=conditions,  # type: ignore[arg-type]
+        compounds=compounds,
+        conditions=conditions,
         publisher=publisher_facts(pub),
         publisher_hash=pub.content_hash if pub else "",
     )
@@ -145,7 +142,8 @@ def generation_pairs(
     if condition_ids is not None:
         q = q.where(EVIDENCE.c.condition_id.in_(condition_ids))
     return [
-        PairRow(*(str(v) if i == 3 else v for i, v in enumerate(row))) for row in session.execute(q)
+        PairRow(e_id, cid, did, str(research), notes, e_hash, rid, fingerprint)
+        for e_id, cid, did, research, notes, e_hash, rid, fingerprint in session.execute(q)
     ]
 
 
@@ -156,7 +154,9 @@ def evidence_citations(
     out: dict[int, list[Citation]] = {}
     for chunk in range(0, len(ids), 5000):
         part = ids[chunk : chunk + 5000]
-        for c in session.execute(select(Citation).where(Citation.evidence_id.in_(part))).scalars():  # type: ignore[union-attr]
+        for c in session.execute(
+            select(Citation).where(col(Citation.evidence_id).in_(part))
+        ).scalars():
             out.setdefault(c.evidence_id or 0, []).append(c)
     return {k: citations_of(v) for k, v in out.items()}
 
@@ -327,7 +327,7 @@ def refresh_fingerprints(
     Every write of facts calls this for the reviews it affects (all of them for a
     publisher or template change), so staleness is a column comparison that
     lists and filters can use. Returns how many reviews' fingerprints changed."""
-    pub = publisher(session)
+    pub = publisher_row(session)
     pub_hash = pub.content_hash if pub else ""
     versions = dict(
         session.execute(
@@ -381,8 +381,8 @@ def sections_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[R
     out: dict[int, list[ReviewSection]] = {rid: [] for rid in review_ids}
     rows = session.execute(
         select(ReviewSection)
-        .where(ReviewSection.review_id.in_(review_ids))  # type: ignore[attr-defined]
-        .order_by(ReviewSection.review_id, ReviewSection.position)
+        .where(col(ReviewSection.review_id).in_(review_ids))
+        .order_by(col(ReviewSection.review_id), col(ReviewSection.position))
     ).scalars()
     for s in rows:
         out[s.review_id].append(s)
@@ -395,12 +395,12 @@ def review_for_pair(
     return (
         session.execute(
             select(Review)
-            .join(Compound, Compound.id == Review.compound_id)  # type: ignore[arg-type]
-            .join(Condition, Condition.id == Review.condition_id)  # type: ignore[arg-type]
+            .join(Compound, col(Compound.id) == col(Review.compound_id))
+            .join(Condition, col(Condition.id) == col(Review.condition_id))
             .where(
-                Compound.slug == compound_slug,
-                Condition.slug == condition_slug,
-                Review.kind == kind,
+                col(Compound.slug) == compound_slug,
+                col(Condition.slug) == condition_slug,
+                col(Review.kind) == kind,
             )
         )
         .scalars()
@@ -411,8 +411,8 @@ def review_for_pair(
 def pair_ids(
     session: Session, compound_slug: str, condition_slug: str
 ) -> tuple[int | None, int | None]:
-    cid = session.execute(select(Compound.id).where(Compound.slug == compound_slug)).scalar()
-    did = session.execute(select(Condition.id).where(Condition.slug == condition_slug)).scalar()
+    cid = session.execute(select(COMPOUND.c.id).where(COMPOUND.c.slug == compound_slug)).scalar()
+    did = session.execute(select(CONDITION.c.id).where(CONDITION.c.slug == condition_slug)).scalar()
     return cid, did
 
 

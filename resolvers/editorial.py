@@ -415,7 +415,7 @@ def delete_evidence(
 def set_publisher(
     session: Session, actor: Actor, expected: int | None, record: dict[str, Any], limit: int
 ) -> FactsResult:
-    row = ed.publisher_row(session)
+    row = queries.publisher_row(session)
     if row is None and expected is not None:
         raise ed.NotFound("publisher", "(none yet: omit expectedRevision to create it)")
     if row is not None:
@@ -431,7 +431,7 @@ def set_publisher(
         record = {**current, **record, "medical_advisor": advisor}
     catalog = _validated_publisher(session, record)
     report = importing.upsert(session, catalog, refresh=False)
-    row = ed.publisher_row(session)
+    row = queries.publisher_row(session)
     actor.audit(
         session,
         "updatePublisher",

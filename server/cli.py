@@ -160,13 +160,14 @@ def _publish_demo() -> None:
     from db.engine import session_scope
     from db.models import utcnow
     from db.publishing import publish_reviews, unpublished_review_ids
-    from db.reviews import publisher, review_slug
+    from db.queries import publisher_row
+    from db.reviews import review_slug
 
     # Only the demo catalog's own pairs: never sign off anything an editor imported.
     demo = read_file(DEMO_FILE)
     slugs = [review_slug(e["compound"], e["condition"]) for e in demo["evidence"]]
     with session_scope(_engine()) as session:
-        pub = publisher(session)
+        pub = publisher_row(session)
         reviewer = f"{pub.advisor_name} (demo sign-off)" if pub else "demo reviewer (fictional)"
         approval = publish_reviews(
             session,
