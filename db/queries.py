@@ -13,7 +13,6 @@ of any size costs one statement.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +34,6 @@ from sqlalchemy.orm import Session
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     AUDIT_LOG,
-    CHANGE_LOG,
     CITATION,
     COMPOUND,
     CONDITION,
@@ -43,7 +41,6 @@ from db.tables import (
     FACT_VERSION,
     PUBLIC_COMPOUND,
     PUBLIC_CONDITION,
-    PUBLIC_REVIEW,
     PUBLISHER,
     REVIEW,
     REVIEW_REVISION,
@@ -275,93 +272,6 @@ def list_conditions(
     return page(session, q, CONDITION_ORDERS[order], CONDITION.c.id, first, after)
 
 
-# --- search --------------------------------------------------------------------------------
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(text_: str) -> str | None:
-    """User text as a safe FTS5 query: every word quoted, the last one as a prefix.
-
-    Operators and syntax characters (``"``, ``*``, ``NEAR``, ``)``...) are never
-    passed through: they become plain words or disappear."""
-    words = _WORD.findall(text_)[:12]
-    if not words:
-        return None
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    # OR: a record matching more of the words ranks higher (bm25), none is required.
-    return " OR ".join(quoted)
-
-
-@dataclass(slots=True)
-class Hit:
-    kind: str
-    ref_id: int
-    score: float
-
-
-def search(session: Session, text_: str, first: int) -> tuple[list[Hit], int]:
-    """The index holds approved records only (triggers on the public_* tables): what
-    readers may find; editors find the same records and get their working copies."""
-    match = fts_query(text_)
-    if match is None:
-        return [], 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        # bm25() only works in the query that does the MATCH: rank there, count outside.
-        sql = text(
-            "SELECT kind, ref_id, score, count(*) OVER () AS total FROM ("
-            "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
-            "FROM search_index WHERE search_index MATCH :match) AS hits "
-            "ORDER BY score, kind, ref_id LIMIT :limit"
-        )
-        result = session.execute(sql, {"match": match, "limit": first})
-        rows = result.all()
-        total = rows[0].total if rows else 0
-        # bm25 is lower-is-better; expose higher-is-better scores.
-        return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
-    if dialect == "postgresql":
-        return _search_postgres(session, _WORD.findall(text_)[:12], first)
-    return _search_portable(session, _WORD.findall(text_)[:12], first)
-
-
-def _search_postgres(session: Session, words: list[str], first: int) -> tuple[list[Hit], int]:
-    """Full-text search over the tsvector index (GIN), same semantics as the FTS5 path:
-    any word may match, the last one as a prefix, names weigh most."""
-    # Words are \w+ runs only, so no tsquery operator can reach the query.
-    terms = [w.lower() for w in words]
-    terms[-1] += ":*"
-    # Weights {CONDITION, COMPOUND, B, AUDIT_LOG}; normalization 1 divides by 1 + log(length): a short record
-    # (a compound's name) ranks above a long one that merely mentions it.
-    sql = text(
-        "SELECT kind, ref_id, ts_rank_cd('{0.1, 0.1, 0.6, 1.0}', document, q, 1) AS score, "
-        "count(*) OVER () AS total "
-        "FROM search_index, to_tsquery('simple', :q) AS q "
-        "WHERE document @@ q "
-        "ORDER BY score DESC, kind, ref_id LIMIT :limit"
-    )
-    rows = session.execute(sql, {"q": " | ".join(terms), "limit": first}).all()
-    total = rows[0].total if rows else 0
-    return [Hit(r.kind, r.ref_id, float(r.score)) for r in rows], int(total)
-
-
-def _search_portable(session: Session, words: list[str], first: int) -> tuple[list[Hit], int]:
-    """Substring search for databases without the FTS index (ranked by where words match)."""
-    hits: list[Hit] = []
-    for kind, table in (("compound", PUBLIC_COMPOUND), ("condition", PUBLIC_CONDITION)):
-        name_col = table.c.name
-        cond = and_(*[func.lower(name_col).contains(w.lower(), autoescape=True) for w in words])
-        for row in session.execute(select(table.c.id).where(cond).limit(first)):
-            hits.append(Hit(kind, row.id, 2.0))
-    title = PUBLIC_REVIEW.c.title
-    cond = and_(*[func.lower(title).contains(w.lower(), autoescape=True) for w in words])
-    q = select(PUBLIC_REVIEW.c.id).where(cond)
-    for row in session.execute(q.order_by(PUBLIC_REVIEW.c.id).limit(first)):
-        hits.append(Hit("review", row.id, 1.0))
-    return hits[:first], len(hits)
-
-
 def active_template_version(session: Session, kind: str) -> str | None:
 
     result = session.execute(
@@ -423,44 +333,3 @@ def api_tokens(session: Session) -> list[Any]:
     from db.tokens import list_tokens
 
     return list_tokens(session)
-
-
-# --- change feed (mobile delta sync) -------------------------------------------------------
-
-
-FEED_ENTITIES = ("review", "compound", "condition")
-
-
-def changes_after(session: Session, position: int, first: int) -> tuple[list[Any], bool]:
-    """Up to ``first`` change-log entries after feed position ``position``, oldest first,
-    and whether more follow. One statement, by primary key."""
-
-    # Evidence and publisher entries are for the caches of other processes, not the feed.
-    q = select(
-        CHANGE_LOG.c.id,
-        CHANGE_LOG.c.entity,
-        CHANGE_LOG.c.entity_id,
-        CHANGE_LOG.c.slug,
-        CHANGE_LOG.c.op,
-    ).where(CHANGE_LOG.c.id > position, CHANGE_LOG.c.entity.in_(FEED_ENTITIES))
-    rows = list(session.execute(q.order_by(CHANGE_LOG.c.id).limit(first + 1)).all())
-    return rows[:first], len(rows) > first
-
-
-def change_log_after(session: Session, last: int | None) -> tuple[int, list[tuple[str, int]]]:
-    """Change-log entries after ``last`` (the response cache's poller): (new last, entries).
-    With ``last`` None, only the current position."""
-
-    if last is None:
-        return int(
-            session.execute(select(func.coalesce(func.max(CHANGE_LOG.c.id), 0))).scalar() or 0
-        ), []
-    rows = session.execute(
-        select(CHANGE_LOG.c.id, CHANGE_LOG.c.entity, CHANGE_LOG.c.entity_id)
-        .where(CHANGE_LOG.c.id > last)
-        .order_by(CHANGE_LOG.c.id)
-        .limit(5000)
-    ).all()
-    if not rows:
-        return last, []
-    return int(rows[-1].id), [(str(r.entity), int(r.entity_id)) for r in rows]

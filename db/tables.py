@@ -11,21 +11,17 @@ from typing import Any
 from sqlalchemy import Table
 
 from db.models import (
-    ApiToken,
-    AuditEntry,
-    ChangeLog,
     Citation,
     Compound,
     Condition,
     Evidence,
-    PersistedDocument,
     Publisher,
     Review,
     ReviewRevision,
     ReviewSection,
     Template,
-    WebhookDelivery,
 )
+from db.operations import ApiToken, AuditEntry, ChangeLog, PersistedDocument, WebhookDelivery
 from db.read_model import (
     FactVersion,
     PublicCompound,

@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Role, utcnow
+from db.models import utcnow
+from db.operations import Role
 from db.tables import API_TOKEN
 
 PREFIX = "cmp_"

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from db.models import DeliveryStatus, utcnow
+from db.models import utcnow
+from db.operations import DeliveryStatus
 from db.tables import WEBHOOK_DELIVERY
 
 # last_error is for operators, not an archive of responses.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from db import queries
+from db.changes import changes_after
 from db.pagination import encode_position
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord
@@ -45,7 +45,7 @@ async def changes(ctx: Context, since: str | None, first: int) -> Feed:
     check_first(first, ctx.settings.max_page_size)
     ctx.depends("changes")  # any new entry changes the answer (see the response cache)
     position = feed_position(since)
-    rows, has_more = await ctx.db(queries.changes_after, position, first)
+    rows, has_more = await ctx.db(changes_after, position, first)
     if not rows:
         return Feed([], encode_position(position), has_more)
     # Several entries for one record within the page: only the last one matters. The slug

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from db import queries
+from db import search as db_search
 from resolvers import catalog, reviews
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -19,7 +19,7 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
     if len(text) > 200:
         raise BadUserInput("`query` must be at most 200 characters", argument="query")
     ctx.depends("list:search")
-    hits, total = await ctx.db(queries.search, text, first)
+    hits, total = await ctx.db(db_search.search, text, first)
     # All at once, so each loader batches its keys into one statement.
     nodes = await asyncio.gather(*(node(ctx, hit.kind, hit.ref_id) for hit in hits))
     out = [

@@ -339,7 +339,7 @@ class ChangePoller:
             self._task = None
 
     async def poll(self) -> int:
-        from db.queries import change_log_after
+        from db.changes import change_log_after
 
         # From the replica when there is one: an entry is dropped once the change can be
         # read where readers' answers come from (an answer cached from a lagging replica

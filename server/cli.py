@@ -302,7 +302,7 @@ def token_create(
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from db.engine import session_scope
-    from db.models import Role
+    from db.operations import Role
     from db.tokens import TokenNameTaken, create_token
 
     if role.lower() not in ROLES:

@@ -8,6 +8,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.models
+import db.operations
 import db.read_model  # noqa: F401
 from db.engine import is_sqlite, make_engine
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from db.engine import make_engine, session_scope
-from db.models import Role
+from db.operations import Role
 from db.tokens import TokenIdentity, hash_token, identify
 from tests.conftest import FIXTURES, ROOT, SEEDS, TEMPLATES
 

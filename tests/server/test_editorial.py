@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 
 from config import Settings
 from db.engine import make_engine, session_scope
-from db.models import AuditEntry, Compound, ReviewRevision, WebhookDelivery
+from db.models import Compound, ReviewRevision
+from db.operations import AuditEntry, WebhookDelivery
 from db.tokens import create_token, revoke_token
 from server.app import create_app
 from tests.conftest import Api

@@ -45,16 +45,8 @@ from sqlalchemy.pool import NullPool
 
 from content.facts import review_fingerprint
 from db.engine import is_sqlite, make_engine, session_scope
-from db.models import (
-    AuditEntry,
-    Citation,
-    Compound,
-    Condition,
-    Evidence,
-    Publisher,
-    Review,
-    ReviewSection,
-)
+from db.models import Citation, Compound, Condition, Evidence, Publisher, Review, ReviewSection
+from db.operations import AuditEntry
 from db.tokens import create_token
 from tests.conftest import FIXTURES, ROOT, TEMPLATES, load
 from tests.live import free_port

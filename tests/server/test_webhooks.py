@@ -23,7 +23,8 @@ from config import Settings
 from db import webhooks
 from db.engine import Database, make_engine, session_scope
 from db.migrate import upgrade
-from db.models import DeliveryStatus, utcnow
+from db.models import utcnow
+from db.operations import DeliveryStatus
 from server.app import create_app
 from server.webhooks import WebhookDispatcher, backoff_seconds
 
