@@ -42,8 +42,14 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = 10.0
     # Seconds a connection may take to send its request headers (slowloris guard).
     header_timeout_seconds: float = 10.0
+    # Bytes of one request's line and headers together; more get 431 and the connection
+    # is closed, as they arrive.
+    max_header_bytes: int = 16 * 1024
     # Connections a worker serves at once; more get 503 from uvicorn.
     limit_concurrency: int = 1_000
+    # Open connections per client address (IPv6: per /64) and worker; more are answered
+    # 429 and closed at once. Trusted proxies (FORWARDED_ALLOW_IPS) are not capped.
+    max_connections_per_address: int = 64
     # Requests per window: per client address without a token, per token with one.
     rate_limit_anonymous: int = 600
     rate_limit_authenticated: int = 3_000
