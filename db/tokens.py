@@ -86,3 +86,16 @@ def identify(session: Session, token: str) -> TokenIdentity | None:
     if row is None:
         return None
     return TokenIdentity(row.id, row.name, Role(str(row.role)))
+
+
+def active_token(session: Session, token_id: int) -> tuple[TokenIdentity, str] | None:
+    """The active token with this id and its stored hash, or None (unknown or revoked).
+    Preview sessions name their token by id and are signed with its hash."""
+    row = session.execute(
+        select(T.c.id, T.c.name, T.c.role, T.c.token_hash).where(
+            T.c.id == token_id, T.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return TokenIdentity(row.id, row.name, Role(str(row.role))), str(row.token_hash)

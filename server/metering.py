@@ -1,0 +1,131 @@
+"""Execution that counts what it does: the actual cost, and the bytes of the answer.
+
+``MeteredExecutor`` is graphql-core's executor with three small additions, so
+that one pass both produces the answer and measures it:
+
+* every field resolved adds its weight, every list item ``LIST_ITEM`` and every
+  page its rows (the weights of ``server.cost``): the *actual* cost, reported
+  next to the requested one and settled against the client's budget;
+* every leaf value adds its size: past the request's byte limit, execution
+  stops resolving fields (each later field is null at once, no resolver runs),
+  and the endpoint answers ``RESPONSE_TOO_LARGE`` instead of the partial answer.
+  The answer is never built past the limit, so an answer too large costs at most
+  the limit in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from graphql import GraphQLError, GraphQLLeafType, GraphQLObjectType
+from graphql.execution.executor import Executor
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+
+from server.cost import LIST_ITEM, ROWS, WEIGHTS
+
+# What a leaf adds to the answer besides its value: its key, quotes, a colon, a comma.
+LEAF_OVERHEAD = 8
+
+
+class ResponseTooLarge(GraphQLError):
+    """The answer would be larger than the request may produce."""
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"the answer is larger than {limit} bytes: ask for fewer items or fields",
+            extensions={"code": "RESPONSE_TOO_LARGE", "limit": limit},
+        )
+        self.limit = limit
+
+
+class Meter:
+    """Shared by an execution and its sub-executors (which are shallow copies)."""
+
+    __slots__ = ("actual", "exceeded", "max_bytes", "produced")
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.actual = 0
+        self.produced = 0
+        self.exceeded = False
+
+
+def _rows(page: Any) -> int:
+    edges = getattr(page, "edges", None)
+    if isinstance(edges, list):
+        return len(edges)
+    feed = getattr(page, "feed", None)  # the change feed keeps its entries behind `changes`
+    changes = getattr(feed, "changes", None)
+    return len(changes) if isinstance(changes, list) else 0
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (dict, list)):  # the JSON scalar (JSON-LD, audit details)
+        return len(json.dumps(value, ensure_ascii=False, default=str))
+    return 8
+
+
+class MeteredExecutor(IncrementalExecutor):
+    def __init__(self, *args: Any, meter: Meter, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.meter = meter
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        meter = self.meter
+        if meter.exceeded:
+            return None  # the answer is refused anyway: resolve nothing more
+        name = field_details_list[0].node.name.value
+        meter.actual += WEIGHTS.get((parent_type.name, name), 1)
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def complete_list_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if isinstance(result, (list, tuple)):
+            self.meter.actual += LIST_ITEM * len(result)
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        rows = ROWS.get(return_type.name)
+        if rows is not None:
+            self.meter.actual += rows * _rows(result)
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_leaf_value(self, return_type: GraphQLLeafType, result: Any) -> Any:  # type: ignore[override]
+        value = Executor.complete_leaf_value(return_type, result)
+        meter = self.meter
+        meter.produced += _size(value) + LEAF_OVERHEAD
+        if meter.produced > meter.max_bytes:
+            meter.exceeded = True
+            raise ResponseTooLarge(meter.max_bytes)
+        return value
