@@ -188,3 +188,23 @@ async def test_an_answer_past_the_byte_limit_is_refused_whole(make_api: Any) -> 
     assert (
         await api.post("query Small { reviews(first: 2) { edges { node { slug } } } }")
     ).status_code == 200
+
+
+async def test_graphiqls_introspection_fits_an_anonymous_request(api: Api) -> None:
+    from graphql import get_introspection_query
+
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+    response, cpu = await timed(api, query)
+    assert response.status_code == 200 and response.json()["data"]["__schema"]["types"]
+    assert response.json()["extensions"]["cost"]["requested"] < 5_000 and cpu < CPU_BOUND
+    # Walking the type graph instead grows at each step: refused (graphql-core's validation
+    # bounds nested `fields`; the cost counts the largest type at each jump).
+    nested = '{ __type(name: "Query") { fields { type { fields { type { fields { name } } } } } } }'
+    refused, cpu = await timed(api, nested)
+    assert refused.status_code == 400 and cpu < CPU_BOUND
