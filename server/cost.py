@@ -7,8 +7,8 @@ the multiplier of where it is spread. A fragment bomb (``F0`` spreading ``F1``
 twice, ``F1`` spreading ``F2`` twice, ...) is therefore measured in
 microseconds, and found to cost 2^levels.
 
-Points track real work (one point is about 10 µs of server CPU, measured on
-the demo catalog; README "Limits and security"):
+Points track real work (server/weights.py; one point is about 10 µs of server CPU,
+measured on the demo catalog; README "Limits and security"):
 
 * every field costs its weight (``WEIGHTS``; 1 unless listed) once per parent
   item it is resolved for;
@@ -36,8 +36,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLEnumType,
-    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -52,68 +50,15 @@ from graphql import (
 )
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef
 
-# Items assumed for a list that is not a page (facts' lists, citations...), unless
-# LIST_SIZES knows better: the page structure comes from the templates (the demo's largest:
-# 8 sections, 3 FAQ items, 3 blocks a section, 4 list items, 2 spans), with room for
-# editors' additions; what an answer really holds is counted as it executes, and the
-# budget is settled on that.
-LIST_ESTIMATE = 10
-LIST_SIZES: dict[tuple[str, str], int] = {
-    ("Review", "sections"): 10,
-    ("Review", "faq"): 5,
-    ("ReviewRevision", "sections"): 10,
-    ("ReviewSection", "blocks"): 5,
-    ("ListBlock", "items"): 6,
-    ("ParagraphBlock", "spans"): 3,
-    ("ListItem", "spans"): 3,
-    ("FaqBlock", "answer"): 3,
-    # Facts' lists (the demo's largest: 5 aliases, 5 safety notes, 4 mechanisms).
-    ("Compound", "aliases"): 6,
-    ("Compound", "safetyProfile"): 6,
-    ("Compound", "mechanisms"): 6,
-    ("Compound", "citations"): 6,
-    ("Condition", "aliases"): 6,
-    ("Evidence", "citations"): 6,
-}
-# Each item of any list (an object built and completed, a comma in the answer).
-LIST_ITEM = 1
-
-# Fields whose work is more than reading a value, in points per resolution. Measured
-# (CPU per item over 100 items, demo catalog) and rounded up.
-WEIGHTS: dict[tuple[str, str], int] = {
-    # A lookup by key (a DataLoader batch, a snapshot decoded).
-    ("Query", "review"): 20,
-    ("Query", "compound"): 20,
-    ("Query", "condition"): 20,
-    ("Query", "node"): 20,
-    # Full-text search: the query itself, before its rows (ROWS).
-    ("Query", "search"): 150,
-    # Rendered text: the whole page (about 5 KB), a section body, an FAQ answer.
-    ("Review", "text"): 25,
-    ("ReviewRevision", "text"): 25,
-    ("ReviewSection", "body"): 4,
-    ("FaqItem", "answer"): 4,
-    # JSON-LD is built with the Seo object and serialized when asked for (about 2.3 KB).
-    ("Review", "seo"): 8,
-    ("Seo", "jsonLd"): 8,
-    # Editors' fields that compute over every section.
-    ("Review", "diff"): 50,
-    ("Review", "findings"): 20,
-    ("Review", "revisions"): 10,
-}
-
-# Rows of a page, by the page's type: what loading one row costs, selected or not.
-ROWS: dict[str, int] = {
-    "ReviewConnection": 5,
-    "CompoundConnection": 2,
-    "ConditionConnection": 2,
-    "SearchConnection": 11,
-    "ChangeFeed": 4,
-    "AuditEntryConnection": 3,
-}
-
-# Introspection fields resolve from the schema in memory (about 2.5 µs each).
-INTROSPECTION_FIELDS_PER_POINT = 3
+from server.weights import (
+    INTROSPECTION_FIELDS_PER_POINT,
+    LIST_ESTIMATE,
+    LIST_ITEM,
+    LIST_SIZES,
+    ROWS,
+    introspection_sizes,
+    weight,
+)
 
 # Values are capped so that a pathological document stays cheap integer arithmetic.
 _CAP = 10**15
@@ -121,10 +66,6 @@ _CAP = 10**15
 # Where an introspection selection is: None (not introspection), "schema", "tree" (the
 # schema's own tree, under `__schema { types }`), or ("jump", ofType level).
 Ctx = str | tuple[str, int] | None
-
-
-def weight(parent: str, field: str) -> int:
-    return WEIGHTS.get((parent, field), 1)
 
 
 @dataclass(slots=True)
@@ -170,7 +111,7 @@ class _Walk:
         self.max_page = max_page
         self.memo: dict[tuple[str, int | None, Ctx], _Part] = {}
         self.active: set[tuple[str, int | None, Ctx]] = set()
-        self.intro = _stats(schema)
+        self.intro = introspection_sizes(schema)
 
     def included(self, node: Any) -> bool:
         for directive in node.directives or ():
@@ -333,80 +274,6 @@ class _Walk:
             # memory, about a third of a point each (GraphiQL's query: ~3,300 points, 37 ms).
             cost = math.ceil(cost / INTROSPECTION_FIELDS_PER_POINT)
         return _Part(min(_CAP, cost), min(_CAP, aliases + inner.aliases), 0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Stats:
-    """Sizes of the schema's introspection lists: (field, averaged) -> items."""
-
-    types: int
-    wrapping: int
-    sizes: dict[tuple[str, bool], float]
-
-
-_STATS: dict[int, _Stats] = {}
-
-
-def _wrappers(t: Any) -> int:
-    n = 0
-    while isinstance(t, (GraphQLNonNull, GraphQLList)):
-        n += 1
-        t = t.of_type
-    return n
-
-
-def _stats(schema: GraphQLSchema) -> _Stats:
-    """Averages over every type (what a walk of `types` adds up to) and maxima (any one
-    type), computed once per schema."""
-    found = _STATS.get(id(schema))
-    if found is not None:
-        return found
-    types = list(schema.type_map.values())
-    output_types = [t for t in types if isinstance(t, (GraphQLObjectType, GraphQLInterfaceType))]
-    input_types = [t for t in types if isinstance(t, GraphQLInputObjectType)]
-    fields = [f for t in output_types for f in t.fields.values()]
-    input_fields = [f for t in input_types for f in t.fields.values()]
-    outputs = [len(t.fields) for t in output_types]
-    inputs = [len(t.fields) for t in input_types]
-    interfaces = [len(t.interfaces) for t in output_types]
-    values = [len(t.values) for t in types if isinstance(t, GraphQLEnumType)]
-    possible = [
-        len(schema.get_possible_types(t))
-        for t in types
-        if isinstance(t, (GraphQLInterfaceType, GraphQLUnionType))
-    ]
-    args = [len(f.args) for f in fields]
-    directives = list(schema.directives)
-    wrapping = max(
-        [_wrappers(f.type) for f in fields]
-        + [_wrappers(a.type) for f in fields for a in f.args.values()]
-        + [_wrappers(f.type) for f in input_fields]
-        + [1]
-    )
-
-    def avg(counts: list[int], over: int) -> float:
-        return sum(counts) / max(1, over)
-
-    sizes = {
-        ("fields", True): avg(outputs, len(types)),
-        ("fields", False): max(outputs or [0]),
-        ("inputFields", True): avg(inputs, len(types)),
-        ("inputFields", False): max(inputs or [0]),
-        ("interfaces", True): avg(interfaces, len(types)),
-        ("interfaces", False): max(interfaces or [0]),
-        ("enumValues", True): avg(values, len(types)),
-        ("enumValues", False): max(values or [0]),
-        ("possibleTypes", True): avg(possible, len(types)),
-        ("possibleTypes", False): max(possible or [0]),
-        ("args", True): avg(args, len(fields)),
-        ("args", False): max(args + [len(d.args) for d in directives] + [0]),
-        ("directives", False): len(directives),
-        ("locations", True): avg([len(d.locations) for d in directives], len(directives)),
-        ("locations", False): max([len(d.locations) for d in directives] or [0]),
-    }
-    found = _Stats(len(types), wrapping, sizes)
-    _STATS[id(schema)] = found
-    return found
 
 
 def effective_variables(

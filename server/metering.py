@@ -4,7 +4,7 @@
 that one pass both produces the answer and measures it:
 
 * every field resolved adds its weight, every list item ``LIST_ITEM`` and every
-  page its rows (the weights of ``server.cost``; root fields of mutations, run one
+  page its rows (the weights of ``server.weights``; root fields of mutations, run one
   by one, count nothing): the *actual* cost, reported
   next to the requested one and settled against the client's budget;
 * every leaf value adds its size: past the request's byte limit, execution
@@ -23,7 +23,7 @@ from graphql import GraphQLError, GraphQLLeafType, GraphQLObjectType
 from graphql.execution.executor import Executor
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 
-from server.cost import LIST_ITEM, ROWS, WEIGHTS
+from server.weights import LIST_ITEM, ROWS, WEIGHTS
 
 # What a leaf adds to the answer besides its value: its key, quotes, a colon, a comma.
 LEAF_OVERHEAD = 8
