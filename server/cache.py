@@ -442,6 +442,10 @@ class ResponseCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        # Shutting down: give pending purges a moment to go out (a CDN that is down keeps
+        # its stale copies until their max-age either way).
+        with contextlib.suppress(TimeoutError):
+            await self.purges.join(timeout=2.0)
         await self.purges.stop()
         await self.store.close()
 
