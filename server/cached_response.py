@@ -30,6 +30,7 @@ from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityRes
 from starlette.types import Message, Receive, Scope, Send
 
 from server.cache import SPLICE_TAIL, Entry, surrogate_keys
+from server.observability import count_errors
 from server.ratelimit import Admission, ThrottleStatus, client_key, policies, rate_key
 
 log = logging.getLogger("compendium.http")
@@ -191,6 +192,7 @@ def refusal(
     }
     if cost is not None:
         payload["extensions"] = {"cost": cost}
+    count_errors(payload)
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers: Headers = [
         (b"retry-after", str(retry_after).encode()),
