@@ -55,13 +55,13 @@ WEIGHTS: dict[tuple[str, str], int] = {
     # Full-text search: the query itself, before its rows (ROWS).
     ("Query", "search"): 150,
     # Rendered text: the whole page (about 5 KB), a section body, an FAQ answer.
-    ("Review", "text"): 25,
-    ("ReviewRevision", "text"): 25,
+    ("Review", "text"): 28,
+    ("ReviewRevision", "text"): 28,
     ("ReviewSection", "body"): 4,
     ("FaqItem", "answer"): 4,
     # JSON-LD is built with the Seo object and serialized when asked for (about 2.3 KB).
-    ("Review", "seo"): 8,
-    ("Seo", "jsonLd"): 8,
+    ("Review", "seo"): 10,
+    ("Seo", "jsonLd"): 10,
     # Editors' fields that compute over every section.
     ("Review", "diff"): 50,
     ("Review", "findings"): 20,
@@ -70,7 +70,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
 
 # Rows of a page, by the page's type: what loading one row costs, selected or not.
 ROWS: dict[str, int] = {
-    "ReviewConnection": 5,
+    "ReviewConnection": 6,
     "CompoundConnection": 2,
     "ConditionConnection": 2,
     "SearchConnection": 11,
