@@ -136,9 +136,6 @@ def check(cpu: float, response: httpx.Response, query: str) -> None:
         assert codes <= REFUSALS and "data" not in payload, payload
 
 
-_apis: dict[int, Api] = {}
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -156,17 +153,18 @@ _apis: dict[int, Api] = {}
 @example(query=ten_lists())
 async def test_attacks_cost_little_cpu_and_bytes(make_api: Any, query: str) -> None:
     # Every request executes (no response cache) and no budget or rate stands in the way:
-    # these are the per-request limits at work.
-    key = id(make_api)
-    if key not in _apis:
-        _apis.clear()
-        _apis[key] = await make_api(
+    # these are the per-request limits at work. One app for all examples of this test (kept
+    # on this test's make_api, which closes it at the end).
+    api: Api | None = getattr(make_api, "abuse_api", None)
+    if api is None:
+        api = await make_api(
             response_cache=False,
             budget_anonymous=10**12,
             budget_anonymous_restore_rate=10**9,
             rate_limit_anonymous=10**9,
         )
-    cpu, response = await cpu_and_answer(_apis[key], query)
+        make_api.abuse_api = api
+    cpu, response = await cpu_and_answer(api, query)
     check(cpu, response, query)
 
 
