@@ -156,8 +156,10 @@ def start_api(env: dict[str, str], port: int, cache: bool) -> subprocess.Popen[b
         env={
             **env,
             "COMPENDIUM_RESPONSE_CACHE": "true" if cache else "false",
-            # A benchmark is many requests from one address: no rate limit here.
+            # A benchmark is many requests from one address: no rate limit or budget here.
             "COMPENDIUM_RATE_LIMIT_ANONYMOUS": "100000000",
+            "COMPENDIUM_BUDGET_ANONYMOUS": "1000000000",
+            "COMPENDIUM_BUDGET_ANONYMOUS_RESTORE_RATE": "1000000000",
         },
     )
 
