@@ -72,8 +72,10 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     from schema import schema
+    from server.ratelimit import policies
 
-    state = SimpleNamespace(settings=settings, database=None)
+    # (The budgets of anonymous clients and of tokens.)
+    state = SimpleNamespace(settings=settings, database=None, policies=policies(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

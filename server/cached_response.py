@@ -31,11 +31,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from server.cache import SPLICE_TAIL, Entry, surrogate_keys
 from server.observability import count_errors
-from server.ratelimit import Admission, ThrottleStatus, client_key, policies, rate_key
+from server.ratelimit import Admission, ThrottleStatus, address_key, client_key
 
 log = logging.getLogger("compendium.http")
 
 VARY = b"Accept, Accept-Encoding, Authorization"
+_PREPARED = {(g, h): f"{g:d}{h:d}" for g in (False, True) for h in (False, True)}
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -93,10 +94,10 @@ def etag_matches(header: str | bytes | None, etag: str) -> bool:
 
 def cost_tail(actual: int, status: ThrottleStatus | None) -> bytes:
     """What goes into the stored ``"cost":{"requested":N`` before its closing braces."""
-    tail = f',"actual":{actual}'
+    tail = b',"actual":%d' % actual
     if status is not None:
-        tail += ',"throttleStatus":' + json.dumps(status.as_json(), separators=(",", ":"))
-    return tail.encode()
+        tail += b',"throttleStatus":' + status.as_bytes()
+    return tail
 
 
 def _body(entry: Entry, tail: bytes) -> bytes:
@@ -127,15 +128,20 @@ def answer(
     hit: bool,
     cache_control: str,
 ) -> Answer:
-    headers: Headers = [
-        (b"etag", entry.etag.encode()),
-        (b"cache-control", cache_control.encode() if get else b"no-store"),
-        (b"vary", VARY),
-        (b"surrogate-key", surrogate_keys(entry.tags).encode()),
-        (b"x-cache", b"HIT" if hit else b"MISS"),
-        (b"x-request-id", request_id.encode()),
-    ]
-    if get and etag_matches(if_none_match, entry.etag):
+    # What is the same for every answer of this entry is prepared once (entries are
+    # immutable: a new answer is a new entry).
+    prepared = _PREPARED[get, hit]
+    fixed = entry.headers.get(prepared)
+    if fixed is None:
+        fixed = entry.headers[prepared] = [
+            (b"etag", entry.etag.encode()),
+            (b"cache-control", cache_control.encode() if get else b"no-store"),
+            (b"vary", VARY),
+            (b"surrogate-key", surrogate_keys(entry.tags).encode()),
+            (b"x-cache", b"HIT" if hit else b"MISS"),
+        ]
+    headers: Headers = [*fixed, (b"x-request-id", request_id.encode())]
+    if get and if_none_match is not None and etag_matches(if_none_match, entry.etag):
         return Answer(304, headers, b"")
     if accepts_gzip(accept_encoding) and _compressible(entry):
         body = _gzip(entry, tail)
@@ -159,13 +165,10 @@ async def admit(state: Any, host: str | None) -> Admission | None:
     """An anonymous request: one count against its address and a look at its budget.
     None when the limiter is unavailable (the request goes through; logged)."""
     settings = state.settings
-    address = client_key(host)
+    key = address_key(client_key(host))
     try:
         return await state.rate_limiter.admit(  # type: ignore[no-any-return]
-            rate_key("addr", address),
-            settings.rate_limit_anonymous,
-            rate_key("addr", address),
-            policies(settings)[0],
+            key, settings.rate_limit_anonymous, key, state.policies[0]
         )
     except Exception:
         # A rate-limit store that is down must not take the API down with it.

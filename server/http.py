@@ -76,7 +76,7 @@ from server.observability import (
     span,
 )
 from server.persisted import PersistedError
-from server.ratelimit import Admission, Policy, ThrottleStatus, client_key, policies, rate_key
+from server.ratelimit import Admission, Policy, ThrottleStatus, address_key, client_key, rate_key
 
 log = logging.getLogger("compendium.http")
 
@@ -136,7 +136,7 @@ class GraphQLHTTP:
         self.schema = schema
         self.state = app_state
         self.settings = s = app_state.settings
-        self.anonymous_policy, self.token_policy = policies(s)
+        self.anonymous_policy, self.token_policy = app_state.policies
         # A request may never need more than its bucket can hold (it would wait forever).
         self.anonymous_limits = QueryLimits(
             s.max_query_depth,
@@ -321,7 +321,7 @@ class GraphQLHTTP:
         settings = self.settings
         window = settings.rate_limit_window_seconds
         if call.anonymous:
-            call.bucket = rate_key("addr", call.address)
+            call.bucket = address_key(call.address)
             call.policy = self.anonymous_policy
             admission = await admit(
                 self.state, call.request.client.host if call.request.client else None
@@ -339,7 +339,7 @@ class GraphQLHTTP:
             admission = await limiter.admit(call.bucket, limit, call.bucket, call.policy)
             call.status = admission.status
             if admission.allowed:
-                allowed, reset = await limiter.hit(rate_key("addr", call.address), limit)
+                allowed, reset = await limiter.hit(address_key(call.address), limit)
                 if not allowed:
                     admission = Admission(False, "RATE_LIMITED", limit, reset, admission.status)
         except Exception:

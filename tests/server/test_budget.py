@@ -82,12 +82,10 @@ async def test_a_query_over_the_budget_is_throttled(make_api: Any) -> None:
     assert first.status_code == 200
     cost = first.json()["extensions"]["cost"]
     assert 1_500 < cost["requested"] < 3_000
-    # What the query did not use went back: the actual cost is what the bucket lost.
-    assert (
-        3_000 - cost["actual"]
-        <= throttle(first)["currentlyAvailable"]
-        <= 3_000 - cost["actual"] + 10
-    )
+    # What the query did not use went back: the actual cost is what the bucket lost (plus
+    # what came back at 100 a second while it ran).
+    available = throttle(first)["currentlyAvailable"]
+    assert 3_000 - cost["actual"] <= available <= 3_000 - cost["actual"] + 300
     second = await api.post(fresh(HEAVY))
     assert second.status_code == 429 and code_of(second) == "THROTTLED"
     error = second.json()["errors"][0]["extensions"]
