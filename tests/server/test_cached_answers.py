@@ -11,13 +11,17 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from db.engine import make_engine, session_scope
+from db.models import utcnow
+from db.publishing import publish_reviews
 from db.tokens import create_token
 from server.cache import document_hash
 from tests.conftest import Api
@@ -268,45 +272,82 @@ def receiver() -> Iterator[PurgeReceiver]:
     thread.join(5)
 
 
-async def rename(api: Api, slug: str, name: str) -> float:
-    """An editor renames a compound; returns how long the mutation took."""
-    headers = {**ACCEPT, "authorization": f"Bearer {token(api)}"}
-    rev = (
-        await api.client.post(
-            "/graphql",
-            json={"query": f'query C {{ compound(slug: "{slug}") {{ revision }} }}'},
-            headers=headers,
-        )
-    ).json()["data"]["compound"]["revision"]
-    started = time.monotonic()
+def tokens_for(api: Api) -> dict[str, str]:
+    engine = make_engine(str(api.app.state.compendium.settings.database_url))
+    out = {}
+    with session_scope(engine) as session:
+        for role in ("editor", "reviewer"):
+            out[role], _ = create_token(session, f"{role}-{uuid.uuid4().hex[:6]}", role)
+    engine.dispose()
+    return out
+
+
+async def gql(api: Api, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     response = await api.client.post(
         "/graphql",
-        json={
-            "query": "mutation U($slug: String!, $rev: Int!, $name: String!) { updateCompound("
-            "slug: $slug, expectedRevision: $rev, input: {name: $name}) { compound { name } } }",
-            "variables": {"slug": slug, "rev": rev, "name": name},
-        },
-        headers=headers,
+        json={"query": query, "variables": variables},
+        headers={**ACCEPT, "authorization": f"Bearer {token}"},
     )
-    elapsed = time.monotonic() - started
-    assert "errors" not in response.json(), response.text
-    return elapsed
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def publish_change(api: Api, slug: str, text: str) -> float:
+    """An editor changes a section, a reviewer publishes it (what readers see changes, so
+    it is purged); returns how long the publishing mutation took."""
+    who = tokens_for(api)
+    query = "query R($s: String!) { review(slug: $s) { section(key: INTRO) { revision } } }"
+    rev = (await gql(api, who["editor"], query, {"s": slug}))["review"]["section"]["revision"]
+    edited = await gql(
+        api,
+        who["editor"],
+        "mutation E($s: String!, $r: Int!, $b: String!) { updateSection(review: $s, key: INTRO, "
+        "expectedRevision: $r, body: $b) { review { revision } } }",
+        {"s": slug, "r": rev, "b": text},
+    )
+    submitted = await gql(
+        api,
+        who["editor"],
+        "mutation S($s: String!, $r: Int!) { submitForReview(review: $s, expectedRevision: $r) "
+        "{ review { revision } } }",
+        {"s": slug, "r": edited["updateSection"]["review"]["revision"]},
+    )
+    started = time.monotonic()
+    await gql(
+        api,
+        who["reviewer"],
+        "mutation P($s: String!, $r: Int!) { publishReview(review: $s, expectedRevision: $r) "
+        "{ review { status } } }",
+        {"s": slug, "r": submitted["submitForReview"]["review"]["revision"]},
+    )
+    return time.monotonic() - started
+
+
+async def review_key(api: Api, slug: str) -> str:
+    response = await api.client.get(
+        "/graphql",
+        params={"query": REVIEW, "variables": json.dumps({"slug": slug})},
+        headers=ACCEPT,
+    )
+    return next(k for k in response.headers["surrogate-key"].split() if k.startswith("review:"))
 
 
 async def test_purges_never_hold_up_a_mutation(make_api: Any, receiver: PurgeReceiver) -> None:
     receiver.delay = 4.0  # a slow purge endpoint
     api: Api = await make_api(cdn_purge_url=receiver.url, cache_poll_seconds=3600)
-    assert await rename(api, "ketamine", "Ketamine (slow CDN)") < 2.0
+    key = await review_key(api, "ketamine--als")
+    assert await publish_change(api, "ketamine--als", "Published past a slow CDN.") < 2.0
     await receiver.settled(quiet=4.5)
-    assert any(k.startswith("compound:") for k in receiver.purged())
+    assert key in receiver.purged()
 
 
 async def test_failed_purges_are_retried(make_api: Any, receiver: PurgeReceiver) -> None:
     receiver.fail = 2
     api: Api = await make_api(cdn_purge_url=receiver.url, cache_poll_seconds=3600)
-    await rename(api, "lithium", "Lithium (retried)")
+    key = await review_key(api, "lithium--als")
+    await publish_change(api, "lithium--als", "Published past a failing CDN.")
     await receiver.settled()  # failed, then 1 s later failed, then 2 s later delivered
-    assert receiver.fail < 0 and any(k.startswith("compound:") for k in receiver.purged())
+    assert receiver.fail < 0 and key in receiver.purged()
     assert api.app.state.compendium.cache.purges.failures == 2
 
 
@@ -314,26 +355,23 @@ async def test_each_change_is_purged_once(make_api: Any, receiver: PurgeReceiver
     # The change-log poller sees this process's own changes too: it must not purge them again.
     api: Api = await make_api(cdn_purge_url=receiver.url, cache_poll_seconds=0.2)
     await asyncio.sleep(0.5)
-    await rename(api, "ketamine", "Ketamine (once)")
+    key = await review_key(api, "ketamine--als")
+    await publish_change(api, "ketamine--als", "Published once.")
     await asyncio.sleep(1.5)  # several polls
     await receiver.settled()
-    keys = receiver.purged()
-    compound = [k for k in keys if k.startswith("compound:")]
-    assert len(compound) == 1, receiver.calls
-    assert keys.count("list:compounds") == 1
-    # A change another process makes (here: SQL behind the server's back) is purged by the
-    # poller, once.
+    assert receiver.purged().count(key) == 1, receiver.calls
+    assert receiver.purged().count("list:reviews") == 1
+    # A change another process makes (a publication straight through the database: the CLI,
+    # another worker) is purged by this process's poller, once.
+    other = await review_key(api, "lithium--als")
     engine = make_engine(str(api.app.state.compendium.settings.database_url))
     with session_scope(engine) as session:
-        from sqlalchemy import text
-
-        session.execute(
-            text(
-                "UPDATE compound SET name = 'Lithium (CLI)', revision = revision + 1 "
-                "WHERE slug = 'lithium'"
-            )
-        )
+        review_id = session.execute(
+            text("SELECT id FROM review WHERE slug = 'lithium--als'")
+        ).scalar_one()
+        publish_reviews(session, [review_id], "another process", utcnow(), timedelta(days=365))
     engine.dispose()
     await asyncio.sleep(1.0)
     await receiver.settled()
-    assert len([k for k in receiver.purged() if k.startswith("compound:")]) == 2
+    assert receiver.purged().count(other) == 1, receiver.calls
+    assert receiver.purged().count(key) == 1
