@@ -31,7 +31,20 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_aliases: int = 30
     max_query_tokens: int = 5_000
-    max_query_cost: int = 20_000
+    # Points of work (server/cost.py; one point is about 10 µs of CPU) one request may
+    # ask for: anonymously (about 100 ms at most), and with a token.
+    max_query_cost: int = 10_000
+    max_query_cost_authenticated: int = 50_000
+    # Bytes of answer one request may produce (RESPONSE_TOO_LARGE past them).
+    max_response_bytes: int = 4 * 1024 * 1024
+    max_response_bytes_authenticated: int = 32 * 1024 * 1024
+    # Cost budgets (leaky buckets of points, like Shopify's): what a client may hold and
+    # how many points it regains per second; per address without a token, per token with
+    # one. A query needs its requested cost available, else THROTTLED.
+    budget_anonymous: int = 50_000
+    budget_anonymous_restore_rate: int = 2_500
+    budget_authenticated: int = 250_000
+    budget_authenticated_restore_rate: int = 12_500
     # Schema introspection for anonymous clients (editors always have it, for GraphiQL).
     introspection: bool = True
     # Request bodies: anonymous clients, and requests carrying a token (catalog imports).
@@ -42,8 +55,14 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = 10.0
     # Seconds a connection may take to send its request headers (slowloris guard).
     header_timeout_seconds: float = 10.0
+    # Bytes of one request's line and headers together; more get 431 and the connection
+    # is closed, as they arrive.
+    max_header_bytes: int = 16 * 1024
     # Connections a worker serves at once; more get 503 from uvicorn.
     limit_concurrency: int = 1_000
+    # Open connections per client address (IPv6: per /64) and worker; more are answered
+    # 429 and closed at once. Trusted proxies (FORWARDED_ALLOW_IPS) are not capped.
+    max_connections_per_address: int = 64
     # Requests per window: per client address without a token, per token with one.
     rate_limit_anonymous: int = 600
     rate_limit_authenticated: int = 3_000
@@ -58,6 +77,8 @@ class Settings(BaseSettings):
     response_cache: bool = True
     cache_ttl_seconds: int = 300
     cache_max_entries: int = 10_000
+    # Bytes the in-process response cache may hold (bodies, gzip copies, fast-path links).
+    cache_max_bytes: int = 64 * 1024 * 1024
     # How often each process reads the database's change log to drop entries that
     # other processes (the CLI, other workers or instances) made stale.
     cache_poll_seconds: float = 1.0
@@ -68,6 +89,14 @@ class Settings(BaseSettings):
     cdn_purge_url: str | None = None
     # Anonymous clients may run only documents registered with `compendium persisted add`.
     trusted_documents_only: bool = False
+    # /metrics: a bearer token that may read it (besides admin API tokens), and client
+    # addresses or networks that may read it without one. Neither set: admins only.
+    metrics_token: str = ""
+    metrics_allow: list[str] = []
+    # Preview sessions (the cookie of /preview): lifetime, and a key mixed into their
+    # signatures (unset: each token's stored hash alone signs its sessions).
+    preview_session_seconds: int = 3600
+    session_secret: str = ""
     # How long a published review stays current before it is due for re-review.
     review_interval_days: int = 365
     # A fact change regenerates the drafts of the reviews it affects in the same

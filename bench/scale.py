@@ -395,9 +395,11 @@ def start_server(cat: Catalog, log_dir: Path) -> None:
             "COMPENDIUM_DATABASE_URL": cat.url,
             # Every request executes: we measure the database and query path, not the cache.
             "COMPENDIUM_RESPONSE_CACHE": "false",
-            # Many requests from one address: no rate limit here.
+            # Many requests from one address: no rate limit or budget here.
             "COMPENDIUM_RATE_LIMIT_ANONYMOUS": "100000000",
             "COMPENDIUM_RATE_LIMIT_AUTHENTICATED": "100000000",
+            "COMPENDIUM_BUDGET_ANONYMOUS": "1000000000",
+            "COMPENDIUM_BUDGET_ANONYMOUS_RESTORE_RATE": "1000000000",
             "COMPENDIUM_WORKERS": "1",
         },
         stdout=log,
@@ -555,7 +557,11 @@ def request_sql(cat: Catalog, body: bytes) -> list[tuple[str, Any]]:
         from starlette.testclient import TestClient
 
     settings = Settings(
-        database_url=cat.url, response_cache=False, rate_limit_anonymous=100_000_000
+        database_url=cat.url,
+        response_cache=False,
+        rate_limit_anonymous=100_000_000,
+        budget_anonymous=1_000_000_000,
+        budget_anonymous_restore_rate=1_000_000_000,
     )
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []

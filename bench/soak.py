@@ -212,9 +212,13 @@ def main() -> None:
         env = dict(
             os.environ,
             COMPENDIUM_DATABASE_URL=f"sqlite:///{tmp}/soak.db",
-            # One address sends everything here: no rate limit in this benchmark.
+            # One address sends everything here: no rate limit or budget in this benchmark.
             COMPENDIUM_RATE_LIMIT_ANONYMOUS="1000000000",
             COMPENDIUM_RATE_LIMIT_AUTHENTICATED="1000000000",
+            COMPENDIUM_BUDGET_ANONYMOUS="1000000000",
+            COMPENDIUM_BUDGET_ANONYMOUS_RESTORE_RATE="1000000000",
+            COMPENDIUM_BUDGET_AUTHENTICATED="1000000000",
+            COMPENDIUM_BUDGET_AUTHENTICATED_RESTORE_RATE="1000000000",
             # A cache that fills up during the warm-up: growth after it would be a leak,
             # not the cache doing its job (the default holds 10,000 entries).
             COMPENDIUM_CACHE_MAX_ENTRIES="1000",

@@ -89,3 +89,16 @@ def identify(session: Session, token: str) -> TokenIdentity | None:
     if row is None:
         return None
     return TokenIdentity(row.id, row.name, Role(str(row.role)))
+
+
+def active_token(session: Session, token_id: int) -> tuple[TokenIdentity, str] | None:
+    """The active token with this id and its stored hash, or None (unknown or revoked).
+    Preview sessions name their token by id and are signed with its hash."""
+    row = session.execute(
+        select(API_TOKEN.c.id, API_TOKEN.c.name, API_TOKEN.c.role, API_TOKEN.c.token_hash).where(
+            API_TOKEN.c.id == token_id, API_TOKEN.c.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return TokenIdentity(row.id, row.name, Role(str(row.role))), str(row.token_hash)

@@ -11,7 +11,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +18,8 @@ from starlette.routing import BaseRoute, Route
 from config import Settings, get_settings
 from db import queries
 from db.engine import Database
+from server.auth import metrics_access
+from server.cached_response import NegotiatedGZip
 from server.fastpath import FastPath
 from server.http import GraphQLHTTP
 from server.preview import routes as preview_routes
@@ -27,28 +28,24 @@ log = logging.getLogger("compendium")
 
 
 def make_rate_limiter(settings: Settings) -> Any:
-    """In-process counts by default; Redis when configured, so every worker shares them."""
-    from server.limits import MemoryRateLimiter, RedisRateLimiter
+    """Request counts and cost budgets: in process by default; in Redis when configured,
+    so every worker and instance shares them."""
+    from server.ratelimit import MemoryLimiter, RedisLimiter
 
     window = settings.rate_limit_window_seconds
     if settings.redis_url:
         import redis.asyncio as redis
 
         client = redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        return RedisRateLimiter(client, window, prefix=f"{settings.redis_prefix}rl:")
-    return MemoryRateLimiter(window)
+        return RedisLimiter(client, window, prefix=f"{settings.redis_prefix}rl:")
+    return MemoryLimiter(window)
 
 
 def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
     """The response cache, the persisted-query registry and the change-log poller."""
-    from server.cache import (
-        ChangePoller,
-        MemoryStore,
-        RedisStore,
-        ResponseCache,
-        http_purge_hook,
-    )
+    from server.cache import ChangePoller, MemoryStore, RedisStore, ResponseCache
     from server.persisted import PersistedQueries
+    from server.purge import http_purge_hook
 
     redis_client = None
     store: Any
@@ -62,7 +59,7 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
             redis_client, f"{settings.redis_prefix}cache:", settings.cache_ttl_seconds
         )
     else:
-        store = MemoryStore(settings.cache_max_entries)
+        store = MemoryStore(settings.cache_max_entries, settings.cache_max_bytes)
     cache = ResponseCache(store, settings.cache_ttl_seconds, enabled=settings.response_cache)
     if settings.cdn_purge_url:
         cache.purge_hooks.append(http_purge_hook(settings.cdn_purge_url, settings.webhook_secret))
@@ -75,8 +72,10 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     from schema import schema
+    from server.ratelimit import policies
 
-    state = SimpleNamespace(settings=settings, database=None)
+    # (The budgets of anonymous clients and of tokens.)
+    state = SimpleNamespace(settings=settings, database=None, policies=policies(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -86,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.database = database
         state.rate_limiter = make_rate_limiter(settings)
         state.cache, state.persisted, poller = make_cache(settings, database)
+        state.cache.start()
         if settings.response_cache:
             try:
                 await poller.poll()  # where the change log is now: the cache starts empty
@@ -132,9 +132,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await database.close(session)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
         from server.observability import metrics_body, observe_pool
 
+        refused = await metrics_access(request, state)
+        if refused is not None:
+            return refused
         if state.database is not None:
             observe_pool(state.database)
         body, content_type = metrics_body()
@@ -157,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         # Outermost: a cached anonymous GET is answered before anything else runs.
         Middleware(FastPath, state=state),
-        Middleware(GZipMiddleware, minimum_size=1024),
+        Middleware(NegotiatedGZip, minimum_size=1024),
     ]
     if settings.cors_origins:
         middleware.insert(

@@ -3,10 +3,10 @@
 A persisted-query GET (``/graphql?extensions=...&variables=...``) whose exact
 query string was answered before is a dictionary lookup away from its bytes.
 This ASGI middleware sits outside every other layer, recognises such requests
-from the raw scope (no Request object, no routing), applies the rate limit, and
-sends the stored response (gzip-compressed when accepted, 304 on a matching
-If-None-Match). Everything else goes down the normal path, which fills the
-cache.
+from the raw scope (no Request object, no routing), counts the request and
+reads the client's budget (a cached answer costs no points), and sends the
+answer that ``server.cached_response`` builds, exactly as the full path would.
+Everything else goes down the normal path, which fills the cache.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from server.cache import Entry, cache_control, surrogate_keys
-from server.http import GRAPHQL_RESPONSE, JSON
-from server.limits import rate_key
+from server.cache import cache_control
+from server.cached_response import Answer, admit, answer, cost_tail, rate_limited
+from server.graphql_request import GRAPHQL_RESPONSE, JSON
 from server.observability import CACHE, REQUESTS
 
 # Bound once: a hit pays for two counter increments, not for label lookups.
 CACHE_FAST = CACHE.labels("hit_before_parsing")
 REQUESTS_FAST = REQUESTS.labels("(cache hit)", "200")
+REQUESTS_FAST_304 = REQUESTS.labels("(cache hit)", "304")
+REQUESTS_LIMITED = REQUESTS.labels("(cache hit)", "429")
 
 Scope = dict[str, Any]
 
@@ -42,6 +44,7 @@ class FastPath:
         self.app = app
         self.state = state
         self.cors = bool(state.settings.cors_origins)
+        self.cache_control = cache_control(state.settings)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if (
@@ -52,7 +55,7 @@ class FastPath:
         ):
             await self.app(scope, receive, send)
             return
-        accept = encoding = if_none_match = None
+        accept = encoding = if_none_match = request_id = None
         for name, value in scope["headers"]:
             if name == b"authorization" or (name == b"origin" and self.cors):
                 await self.app(scope, receive, send)
@@ -63,67 +66,47 @@ class FastPath:
                 encoding = value
             elif name == b"if-none-match":
                 if_none_match = value
+            elif name == b"x-request-id":
+                request_id = value
         media = _media(accept)
         cache = getattr(self.state, "cache", None)
         entry = cache.get_fast(scope["query_string"], media) if media and cache else None
         if entry is None:
             await self.app(scope, receive, send)
             return
-        limiter = self.state.rate_limiter
+        assert media is not None
         client = scope.get("client")
-        decision = await limiter.hit(
-            rate_key("addr", client[0] if client else "unknown"),
-            self.state.settings.rate_limit_anonymous,
-        )
-        if not decision.allowed:
-            await self.app(scope, receive, send)  # the full path answers RATE_LIMITED
+        rid = _request_id(request_id)
+        admission = await admit(self.state, client[0] if client else None)
+        if admission is not None and not admission.allowed:
+            REQUESTS_LIMITED.inc()
+            window = self.state.settings.rate_limit_window_seconds
+            await _send(send, rate_limited(admission, window, media, rid))
             return
         CACHE_FAST.inc()
-        REQUESTS_FAST.inc()
-        await self._send(entry, encoding, if_none_match, send)
-
-    def _headers(self, entry: Entry, gz: bool) -> list[tuple[bytes, bytes]]:
-        # Prepared once per entry (entries are immutable; a new answer is a new entry).
-        key = "gzip" if gz else "identity"
-        headers = entry.headers.get(key)
-        if headers is None:
-            settings = self.state.settings
-            body = entry.gzipped if gz and entry.gzipped is not None else entry.body
-            headers = [
-                (b"content-type", entry.media.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"etag", entry.etag.encode()),
-                (b"cache-control", cache_control(settings).encode()),
-                (b"vary", b"Accept, Accept-Encoding, Authorization"),
-                (b"surrogate-key", surrogate_keys(entry.tags).encode()),
-                (b"x-cache", b"HIT"),
-            ]
-            if gz and entry.gzipped is not None:
-                headers.append((b"content-encoding", b"gzip"))
-            entry.headers[key] = headers
-        return headers
-
-    async def _send(
-        self, entry: Entry, encoding: bytes | None, if_none_match: bytes | None, send: Any
-    ) -> None:
-        request_id = os.urandom(8).hex().encode()
-        if if_none_match is not None and entry.etag.encode() in if_none_match:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [
-                        (b"etag", entry.etag.encode()),
-                        (b"x-request-id", request_id),
-                        (b"x-cache", b"HIT"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        gz = encoding is not None and b"gzip" in encoding and entry.gzipped is not None
-        headers = [*self._headers(entry, gz), (b"x-request-id", request_id)]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": entry.gzipped if gz else entry.body}  # type: ignore[dict-item]
+        out = answer(
+            entry,
+            get=True,
+            if_none_match=if_none_match,
+            accept_encoding=encoding,
+            tail=cost_tail(0, admission.status if admission is not None else None),
+            request_id=rid,
+            hit=True,
+            cache_control=self.cache_control,
         )
+        (REQUESTS_FAST if out.status == 200 else REQUESTS_FAST_304).inc()
+        await _send(send, out)
+
+
+def _request_id(given: bytes | None) -> str:
+    """The client's X-Request-Id when it is a sane token, as the full path does."""
+    if given is not None and 0 < len(given) <= 64:
+        text = given.decode("latin-1")
+        if all(c.isascii() and (c.isalnum() or c in "._-") for c in text):
+            return text
+    return os.urandom(16).hex()
+
+
+async def _send(send: Any, out: Answer) -> None:
+    await send({"type": "http.response.start", "status": out.status, "headers": out.headers})
+    await send({"type": "http.response.body", "body": out.body})

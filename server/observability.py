@@ -66,21 +66,34 @@ POOL = Gauge(
     multiprocess_mode="livesum",
 )
 
-# Operation names come from clients: only sane names become labels, and only so many.
+# Operation names come from clients. Only names of trusted documents and of requests
+# with a verified token become labels (sane ones, and only so many): anonymous clients
+# send any name they like, so their free-form operations share one label.
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MAX_NAMES = 500
 _names: set[str] = set()
+FREE_FORM = "(free-form)"
 
 
-def operation_label(name: Any) -> str:
+def operation_label(name: Any, trusted: bool = True) -> str:
     if not isinstance(name, str) or not name:
         return "(anonymous)"
+    if not trusted:
+        return FREE_FORM
     if name in _names:
         return name
     if not _NAME.match(name) or len(_names) >= _MAX_NAMES:
         return "(other)"
     _names.add(name)
     return name
+
+
+def log_name(name: Any) -> str:
+    """An operation name for a log line: the client's when it is a sane name (logs are no
+    label set, so any number of them is fine)."""
+    if not isinstance(name, str) or not name:
+        return "(anonymous)"
+    return name if _NAME.match(name) else "(other)"
 
 
 def count_errors(payload: dict[str, Any]) -> None:

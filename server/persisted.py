@@ -33,6 +33,9 @@ class PersistedError(Exception):
 class Resolved:
     query: str
     doc_hash: str
+    # A trusted document (`compendium persisted add`), as far as resolving found out
+    # (metrics label operations by name only for these and for tokens).
+    trusted: bool = False
 
 
 class PersistedQueries:
@@ -115,11 +118,12 @@ class PersistedQueries:
                 )
             if query is None or query == "":
                 text = await self.trusted(doc_hash)
+                trusted = text is not None
                 if text is None and not restricted:
                     text = await self._apq_get(doc_hash)
                 if text is None:
                     raise PersistedError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-                return Resolved(text, doc_hash)
+                return Resolved(text, doc_hash, trusted)
             if not isinstance(query, str):
                 return Resolved(query, doc_hash)  # the caller reports the type
             if document_hash(query) != doc_hash:
@@ -131,16 +135,18 @@ class PersistedQueries:
                     raise PersistedError(
                         "only registered documents may be run here", "PERSISTED_QUERY_NOT_FOUND"
                     )
-            else:
-                await self._apq_put(doc_hash, query)
+                return Resolved(query, doc_hash, True)
+            await self._apq_put(doc_hash, query)
             return Resolved(query, doc_hash)
         if query is None or query == "" or not isinstance(query, str):
             return None
         doc_hash = document_hash(query)
-        if restricted and await self.trusted(doc_hash) is None:
-            raise PersistedError(
-                "only registered documents may be run here (send a trusted document's "
-                "`persistedQuery` hash)",
-                "FORBIDDEN",
-            )
+        if restricted:
+            if await self.trusted(doc_hash) is None:
+                raise PersistedError(
+                    "only registered documents may be run here (send a trusted document's "
+                    "`persistedQuery` hash)",
+                    "FORBIDDEN",
+                )
+            return Resolved(query, doc_hash, True)
         return Resolved(query, doc_hash)

@@ -4,15 +4,21 @@
 self-contained HTML page under a status banner; ``?as=reader`` renders what an
 anonymous reader gets instead (the published revision, or a 404 page).
 
-Authentication is the editor's API token, sent either as ``Authorization:
-Bearer <token>`` or as the preview cookie that ``POST /preview/session`` sets
-from that header (so a browser can open preview links, e.g. from GraphiQL).
+Authentication is the editor's API token, sent as ``Authorization: Bearer
+<token>``, or a preview session: the cookie that ``POST /preview/session`` sets
+from that header (so a browser can open preview links, e.g. from GraphiQL). The
+cookie is not the token: it is a signed, short-lived (``preview_session_seconds``,
+1 h), preview-only session naming the token (server/auth.py), checked against the
+token on every request, so revoking the token ends it.
 
 The cookie is HttpOnly, SameSite=Strict and scoped to ``Path=/preview``, and
 only these read-only pages accept it: ``/graphql`` authenticates by header alone
 (server/auth.py), so a cross-site page can never make a browser mutate content
 with it, i.e. there is no CSRF to defend against. ``POST /preview/session``
 itself needs the Authorization header, which a cross-site form cannot send.
+
+Every preview request (each a database lookup) counts against the client's
+address at the anonymous request rate, with /graphql's limiter.
 
 The pages run no script at all: the policy is ``default-src 'none'`` with the
 one inline stylesheet allowed by its hash, and every piece of text (facts,
@@ -24,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -36,12 +43,13 @@ from content import document
 from resolvers import reviews as review_resolvers
 from resolvers.content import ReviewView
 from resolvers.context import Context, Viewer
-from server.auth import PREVIEW_COOKIE, Unauthenticated, bearer_token, request_viewer, viewer_for
+from server.auth import PREVIEW_COOKIE, Unauthenticated, bearer_token, request_viewer
+from server.auth import start_session as new_session
+from server.ratelimit import client_key, rate_key
+
+log = logging.getLogger("compendium.preview")
 
 SESSION_PATH = "/preview"
-# A working day: long enough to preview a batch of pages, short enough that a
-# forgotten browser session does not hold a token for long.
-SESSION_MAX_AGE = 8 * 60 * 60
 MAX_SLUG = 200
 
 CSS = """\
@@ -281,11 +289,37 @@ def _banner(
     )
 
 
+async def _rate_limited(request: Request, page: bool) -> Response | None:
+    """Counts the request against its address at the anonymous rate; the refusal, if over."""
+    state = request.app.state.compendium
+    address = client_key(request.client.host if request.client else None)
+    try:
+        allowed, retry = await state.rate_limiter.hit(
+            rate_key("addr", address), state.settings.rate_limit_anonymous
+        )
+    except Exception:
+        log.warning("rate limiter unavailable; preview request let through", exc_info=True)
+        return None
+    if allowed:
+        return None
+    message = f"Too many requests from your address; retry after {retry} s."
+    if page:
+        return _message(
+            429, "Slow down", [f"<p>{_e(message)}</p>"], headers={"Retry-After": str(retry)}
+        )
+    return _json_error(429, message, "RATE_LIMITED", **{"Retry-After": str(retry)})
+
+
 async def preview_page(request: Request) -> Response:
     state = request.app.state.compendium
     database = state.database
+    limited = await _rate_limited(request, page=True)
+    if limited is not None:
+        return limited
     try:
-        viewer = await request_viewer(request, database, cookie=True)
+        viewer = await request_viewer(
+            request, database, cookie=True, secret=state.settings.session_secret
+        )
     except Unauthenticated as exc:
         return _unauthenticated(request, f"Your credentials were refused: {exc.message}.")
     if viewer.role == "anonymous":
@@ -359,9 +393,13 @@ def _clear_cookie(response: Response, request: Request) -> None:
 
 
 async def start_session(request: Request) -> Response:
-    """Trade an Authorization header for the preview cookie (read-only preview pages only)."""
-    database = request.app.state.compendium.database
+    """Trade an Authorization header for a preview session (read-only preview pages only)."""
+    state = request.app.state.compendium
+    settings = state.settings
     challenge = {"WWW-Authenticate": 'Bearer realm="compendium preview"'}
+    limited = await _rate_limited(request, page=False)
+    if limited is not None:
+        return limited
     try:
         # Header only: a cookie cannot renew itself, and a cross-site form cannot set headers.
         token = bearer_token(request)
@@ -369,19 +407,21 @@ async def start_session(request: Request) -> Response:
             return _json_error(
                 401, "send `Authorization: Bearer <token>`", "UNAUTHENTICATED", **challenge
             )
-        viewer = await viewer_for(database, token)
+        viewer, value = await new_session(
+            state.database, token, settings.session_secret, settings.preview_session_seconds
+        )
     except Unauthenticated as exc:
         return _json_error(401, exc.message, "UNAUTHENTICATED", **challenge)
     if not viewer.can_preview:
         return _json_error(403, "this token may not preview drafts", "FORBIDDEN")
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
-    # Holds the token itself (HttpOnly: no script can read it). Only GET /preview/{slug}
-    # reads it; /graphql takes the Authorization header alone, so a cross-site request
-    # riding on this cookie can never mutate anything: no CSRF exposure.
+    # A signed session naming the token, not the token (HttpOnly: no script can read it).
+    # Only GET /preview/{slug} reads it; /graphql takes the Authorization header alone, so
+    # a cross-site request riding on this cookie can never mutate anything: no CSRF.
     response.set_cookie(
         PREVIEW_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE,
+        value,
+        max_age=settings.preview_session_seconds,
         path=SESSION_PATH,
         secure=request.url.scheme == "https",
         httponly=True,

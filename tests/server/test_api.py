@@ -224,7 +224,21 @@ async def test_get_query(api: Api) -> None:
         headers={"accept": "application/graphql-response+json"},
     )
     assert r.status_code == 200
-    assert r.json() == {"data": {"review": {"slug": "ketamine--als"}}, "extensions": {"cost": 2}}
+    assert r.json() == {
+        "data": {"review": {"slug": "ketamine--als"}},
+        # A lookup by key (20 points) and a scalar (1); a full budget less what it took.
+        "extensions": {
+            "cost": {
+                "requested": 21,
+                "actual": 21,
+                "throttleStatus": {
+                    "maximumAvailable": 50000,
+                    "currentlyAvailable": 49979,
+                    "restoreRate": 2500,
+                },
+            }
+        },
+    }
     assert r.headers["content-type"].startswith("application/graphql-response+json")
 
 

@@ -131,11 +131,20 @@ CODES = {
     "QUERY_TOO_COMPLEX",
     "PERSISTED_QUERY_NOT_FOUND",
     "RATE_LIMITED",
+    "THROTTLED",
+    "RESPONSE_TOO_LARGE",
     "INTERNAL_SERVER_ERROR",
     "TIMEOUT",
 }
 # Refusals of a whole request by the abuse limits (valid documents may get these).
-LIMIT_CODES = {"QUERY_TOO_COMPLEX", "BAD_USER_INPUT", "RATE_LIMITED", "TIMEOUT"}
+LIMIT_CODES = {
+    "QUERY_TOO_COMPLEX",
+    "RESPONSE_TOO_LARGE",
+    "BAD_USER_INPUT",
+    "RATE_LIMITED",
+    "THROTTLED",
+    "TIMEOUT",
+}
 LEAKS = [
     re.compile(p)
     for p in (

@@ -36,14 +36,19 @@ def sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+METRICS_TOKEN = "metrics-scraper-secret"
+SCRAPER = {"authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 async def metrics(api: Api) -> str:
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers=SCRAPER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
 
 
-async def test_metrics_count_requests_cache_errors_and_pool(api: Api) -> None:
+async def test_metrics_count_requests_cache_errors_and_pool(make_api: Any) -> None:
+    api: Api = await make_api(metrics_token=METRICS_TOKEN)
     before = await metrics(api)
     for _ in range(3):
         await api.client.get(
@@ -55,13 +60,14 @@ async def test_metrics_count_requests_cache_errors_and_pool(api: Api) -> None:
     def delta(name: str, **labels: str) -> float:
         return sample(after, name, **labels) - sample(before, name, **labels)
 
-    assert delta("compendium_graphql_requests_total", operation="ReviewPage", status="200") == 1
+    # An anonymous client's free-form operations share one label (names are the client's).
+    assert delta("compendium_graphql_requests_total", operation="(free-form)", status="200") == 1
     # The first GET executes; the two repeats are answered from the raw query string.
     assert delta("compendium_graphql_requests_total", operation="(cache hit)", status="200") == 2
     assert delta("compendium_response_cache_lookups_total", result="miss") >= 1
     assert delta("compendium_response_cache_lookups_total", result="hit_before_parsing") == 2
     assert delta("compendium_graphql_errors_total", code="BAD_USER_INPUT") == 1
-    assert delta("compendium_graphql_request_duration_seconds_count", operation="ReviewPage") == 1
+    assert delta("compendium_graphql_request_duration_seconds_count", operation="(free-form)") == 1
     assert 'compendium_db_pool_connections{state="in_use"}' in after
 
 
@@ -118,6 +124,7 @@ def test_two_servers_one_database_and_redis(live_database: str, tmp_path: Path) 
         "redis_url": "redis://127.0.0.1:6379/0",
         "redis_prefix": prefix,
         "rate_limit_anonymous": 100000,
+        "metrics_token": METRICS_TOKEN,
     }
     engine = make_engine(live_database)
     with session_scope(engine) as session:
@@ -132,7 +139,7 @@ def test_two_servers_one_database_and_redis(live_database: str, tmp_path: Path) 
         before = httpx.get(f"{two}/graphql", params=page, headers={"accept": "application/json"})
         cached = httpx.get(f"{one}/graphql", params=page, headers={"accept": "application/json"})
         assert cached.headers["x-cache"] == "HIT"  # filled by the other process
-        assert cached.content == before.content
+        assert cached.json()["data"] == before.json()["data"]
 
         def gql(base: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
             r = httpx.post(
@@ -177,17 +184,66 @@ def test_two_servers_one_database_and_redis(live_database: str, tmp_path: Path) 
         assert after.headers["x-cache"] == "MISS"
         assert "Published through server one." in after.text
         # Metrics of each process are its own; the rate limit counted in Redis for both.
-        assert "compendium_graphql_requests_total" in httpx.get(f"{two}/metrics").text
+        scraped = httpx.get(f"{two}/metrics", headers=SCRAPER).text
+        assert "compendium_graphql_requests_total" in scraped
 
 
 def test_workers_share_metrics(live_database: str, tmp_path: Path) -> None:
-    with serving(live_database, tmp_path, workers=2, rate_limit_anonymous=100000) as base:
+    with serving(
+        live_database, tmp_path, workers=2, rate_limit_anonymous=100000, metrics_token=METRICS_TOKEN
+    ) as base:
         for _ in range(20):
             httpx.post(f"{base}/graphql", json={"query": REVIEW})
-        text = httpx.get(f"{base}/metrics").text
+        text = httpx.get(f"{base}/metrics", headers=SCRAPER).text
     # Whichever worker answered the scrape, the counts of both are added up.
     assert (
-        sample(text, "compendium_graphql_requests_total", operation="ReviewPage", status="200")
+        sample(text, "compendium_graphql_requests_total", operation="(free-form)", status="200")
         + sample(text, "compendium_graphql_requests_total", operation="(cache hit)", status="200")
         == 20
     )
+
+
+# --- who may read /metrics, and what becomes a label ------------------------------------------
+
+
+def token_of(url: str, role: str) -> str:
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        secret, _ = create_token(session, f"{role}-{uuid.uuid4().hex[:6]}", role)
+    engine.dispose()
+    return secret
+
+
+async def test_metrics_are_not_public(make_api: Any, demo_url: str) -> None:
+    api: Api = await make_api(metrics_token=METRICS_TOKEN)
+    anonymous = await api.client.get("/metrics")
+    assert anonymous.status_code == 401 and "compendium_graphql" not in anonymous.text
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    wrong = await api.client.get("/metrics", headers={"authorization": "Bearer not-it"})
+    assert wrong.status_code == 401
+    editor = {"authorization": f"Bearer {token_of(demo_url, 'editor')}"}
+    refused = await api.client.get("/metrics", headers=editor)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["extensions"]["code"] == (
+        "FORBIDDEN"
+    )
+    admin = {"authorization": f"Bearer {token_of(demo_url, 'admin')}"}
+    assert "compendium_graphql" in (await api.client.get("/metrics", headers=admin)).text
+    assert "compendium_graphql" in (await api.client.get("/metrics", headers=SCRAPER)).text
+    # Or by address (a scraper on a private network); the test client is 127.0.0.1.
+    allowed: Api = await make_api(metrics_allow=["127.0.0.0/8"])
+    assert (await allowed.client.get("/metrics")).status_code == 200
+
+
+async def test_junk_operation_names_cannot_fill_the_labels(make_api: Any, demo_url: str) -> None:
+    api: Api = await make_api(metrics_token=METRICS_TOKEN, rate_limit_anonymous=100_000)
+    junk = uuid.uuid4().hex[:8]
+    for n in range(520):  # more than the 500 labels there are
+        await api.post(f"query Junk{junk}{n} {{ __typename }}")
+    # An editor's operation still gets its own label, and so does a trusted document's.
+    editor = {"authorization": f"Bearer {token_of(demo_url, 'editor')}"}
+    name = f"EditorPage{junk}"
+    assert (await api.post(f"query {name} {{ __typename }}", headers=editor)).status_code == 200
+    text = await metrics(api)
+    assert f"Junk{junk}" not in text
+    assert sample(text, "compendium_graphql_requests_total", operation=name, status="200") == 1
+    assert sample(text, "compendium_graphql_requests_total", operation="(free-form)", status="200")

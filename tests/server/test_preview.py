@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -167,9 +168,11 @@ async def test_cookie_session_flow(api: Api, demo_engine: Engine) -> None:
     signed_in = await api.client.post("/preview/session", headers=bearer(secret))
     assert signed_in.status_code == 204, signed_in.text
     cookie = signed_in.headers["set-cookie"]
-    assert cookie.startswith(f"{PREVIEW_COOKIE}={secret};")
+    # A session, not the token: signed, naming the token, valid for an hour.
+    value = cookie.split(";")[0].removeprefix(f"{PREVIEW_COOKIE}=")
+    assert value and secret not in cookie and re.fullmatch(r"\d+\.\d+\.[0-9a-f]{64}", value)
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
-    assert {"httponly", "path=/preview", "samesite=strict"} <= attributes
+    assert {"httponly", "path=/preview", "samesite=strict", "max-age=3600"} <= attributes
     assert "secure" not in attributes  # plain http here; https below
     assert signed_in.headers["cache-control"] == "no-store"
 
@@ -184,7 +187,7 @@ async def test_cookie_session_flow(api: Api, demo_engine: Engine) -> None:
     generate(demo_engine, stale_only=True)
     draft = await api.client.get("/preview/hostile--test-ill")
     assert draft.status_code == 200 and "DRAFT" in draft.text
-    assert api.client.cookies.get(PREVIEW_COOKIE) == secret
+    assert api.client.cookies.get(PREVIEW_COOKIE) == value
     graphql = await api.client.post(
         "/graphql",
         json={"query": 'query Draft { review(slug: "hostile--test-ill") { title status } }'},
@@ -335,3 +338,69 @@ async def test_changed_facts_mark_the_preview_stale(api: Api, demo_engine: Engin
     stale = await api.client.get("/preview/hostile--test-ill", headers=bearer(secret))
     assert stale.status_code == 200
     assert 'id="stale"' in stale.text and ">STALE</span>" in stale.text
+
+
+# --- the session is not the token; previews are rate-limited ----------------------------------
+
+
+async def signed_in(client: httpx.AsyncClient, secret: str) -> str:
+    response = await client.post("/preview/session", headers=bearer(secret))
+    assert response.status_code == 204, response.text
+    value = client.cookies.get(PREVIEW_COOKIE)
+    assert value
+    return value
+
+
+async def test_the_preview_cookie_is_a_session_not_the_token(api: Api, demo_engine: Engine) -> None:
+    secret = token(demo_engine)
+    value = await signed_in(api.client, secret)
+    assert secret not in value
+    # It opens previews, and nothing else: it is no bearer token for /graphql...
+    assert (await api.client.get(f"/preview/{SLUG}")).status_code == 200
+    graphql = await api.client.post(
+        "/graphql",
+        json={"query": "query T { __typename }"},
+        headers={"authorization": f"Bearer {value}", "accept": "application/json"},
+    )
+    assert graphql.status_code == 401
+    # ...and a changed expiry or id breaks its signature.
+    token_id, expires, signature = value.split(".")
+    for forged in (
+        f"{token_id}.{int(expires) + 86400}.{signature}",
+        f"{int(token_id) + 1}.{expires}.{signature}",
+        f"{token_id}.{expires}.{'0' * 64}",
+        "garbage",
+    ):
+        api.client.cookies.clear()
+        api.client.cookies.set(PREVIEW_COOKIE, forged, path="/preview")
+        refused = await api.client.get(f"/preview/{SLUG}")
+        assert refused.status_code == 401 and TITLE not in refused.text, forged
+
+
+async def test_a_preview_session_expires(make_api: Any, demo_engine: Engine) -> None:
+    api: Api = await make_api(preview_session_seconds=1)
+    await signed_in(api.client, token(demo_engine))
+    assert (await api.client.get(f"/preview/{SLUG}")).status_code == 200
+    value = api.client.cookies.get(PREVIEW_COOKIE)
+    await asyncio.sleep(2.1)
+    # (Sent again by hand: this checks the server, not the client's Max-Age.)
+    api.client.cookies.clear()
+    api.client.cookies.set(PREVIEW_COOKIE, value or "", path="/preview")
+    expired = await api.client.get(f"/preview/{SLUG}")
+    assert expired.status_code == 401 and "expired" in expired.text
+
+
+async def test_previews_are_rate_limited(make_api: Any, demo_engine: Engine) -> None:
+    api: Api = await make_api(rate_limit_anonymous=3)
+    secret = token(demo_engine)
+    statuses = [
+        (await api.client.get(f"/preview/guess-{n}--x", headers=bearer(secret))).status_code
+        for n in range(5)
+    ]
+    assert statuses[:3] == [404, 404, 404] and statuses[3:] == [429, 429]
+    limited = await api.client.get(f"/preview/{SLUG}", headers=bearer(secret))
+    assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
+    assert TITLE not in limited.text
+    session = await api.client.post("/preview/session", headers=bearer(secret))
+    assert session.status_code == 429
+    assert session.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
