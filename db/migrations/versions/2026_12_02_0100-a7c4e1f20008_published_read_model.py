@@ -173,7 +173,7 @@ def _create_tables() -> None:
 
 
 # --- backfill: what is published now is approved, facts included ---------------------------
-# (A copy of db/facts.py as of this migration: migrations never import code that changes.)
+# (A copy of content/facts.py as of this migration: migrations never import code that changes.)
 
 URLS = {
     "PMID": "https://pubmed.ncbi.nlm.nih.gov/{}/",
