@@ -21,7 +21,7 @@ from db.engine import Database
 from server.auth import metrics_access
 from server.cached_response import NegotiatedGZip
 from server.fastpath import FastPath
-from server.http import GraphQLHTTP
+from server.graphql.endpoint import GraphQLHTTP
 from server.preview import routes as preview_routes
 
 log = logging.getLogger("compendium")

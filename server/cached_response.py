@@ -1,7 +1,7 @@
 """One answer for a cached response, whichever path serves it.
 
 Both the fast path (``server.fastpath``: a repeated GET, from the raw query
-string) and the full path (``server.http``: after parsing the request, and for
+string) and the full path (``server/graphql/endpoint.py``: after parsing the request, and for
 the miss that fills the cache) build their answers here, so they answer the
 same request identically:
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.cache import cache_control
 from server.cached_response import Answer, admit, answer, cost_tail, rate_limited
-from server.graphql_request import GRAPHQL_RESPONSE, JSON
+from server.graphql.request import GRAPHQL_RESPONSE, JSON
 from server.observability import CACHE, REQUESTS
 
 # Bound once: a hit pays for two counter increments, not for label lookups.

@@ -1,0 +1,1 @@
+"""GraphQL over HTTP (GET and POST ``/graphql``): the endpoint as a pipeline of stages."""
