@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config import Settings
-
 from schema import schema
 from server.app import create_app
 from server.cost import measure

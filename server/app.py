@@ -43,7 +43,9 @@ def make_rate_limiter(settings: Settings) -> Any:
 
 def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
     """The response cache, the persisted-query registry and the change-log poller."""
-    from server.cache import ChangePoller, MemoryStore, RedisStore, ResponseCache
+    from server.cache.poller import ChangePoller
+    from server.cache.response_cache import ResponseCache
+    from server.cache.stores import MemoryStore, RedisStore
     from server.persisted import PersistedQueries
     from server.purge import http_purge_hook
 

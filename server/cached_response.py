@@ -29,7 +29,7 @@ from typing import Any
 from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
 from starlette.types import Message, Receive, Scope, Send
 
-from server.cache import SPLICE_TAIL, Entry, surrogate_keys
+from server.cache.entry import SPLICE_TAIL, Entry, surrogate_keys
 from server.observability import count_errors
 from server.ratelimit import Admission, ThrottleStatus, address_key, client_key
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from server.cache import cache_control
+from server.cache.entry import cache_control
 from server.cached_response import Answer, admit, answer, cost_tail, rate_limited
 from server.graphql.request import GRAPHQL_RESPONSE, JSON
 from server.observability import CACHE, REQUESTS

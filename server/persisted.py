@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from server.cache import document_hash
+from server.cache.entry import document_hash
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
 

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from resolvers.context import Context
-from server.cache import Entry, cache_control, cache_key
+from server.cache.entry import Entry, cache_control, cache_key
 from server.cached_response import answer, cost_tail
 from server.cost import measure
 from server.graphiql import CONTENT_SECURITY_POLICY, graphiql_html

@@ -18,7 +18,7 @@ import pytest
 
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
-from server.cache import document_hash
+from server.cache.entry import document_hash
 from tests.conftest import Api
 from tests.workflow import approve, edit_fact, graphql
 

@@ -13,7 +13,8 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.persisted import add_document
 from db.tokens import create_token
-from server.cache import ChangePoller, document_hash
+from server.cache.entry import document_hash
+from server.cache.poller import ChangePoller
 from tests.conftest import Api
 from tests.workflow import approve, edit_fact, publish_elsewhere
 

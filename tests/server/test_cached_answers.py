@@ -23,7 +23,7 @@ from db.engine import make_engine, session_scope
 from db.models import utcnow
 from db.publishing import publish_reviews
 from db.tokens import create_token
-from server.cache import document_hash
+from server.cache.entry import document_hash
 from tests.conftest import Api
 
 REVIEW = "query Page($slug: String!) { review(slug: $slug) { slug title text(format: PLAIN) } }"
