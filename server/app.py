@@ -22,7 +22,7 @@ from server.auth import metrics_access
 from server.cached_response import NegotiatedGZip
 from server.fastpath import FastPath
 from server.graphql.endpoint import GraphQLHTTP
-from server.preview import routes as preview_routes
+from server.preview.routes import routes as preview_routes
 
 log = logging.getLogger("compendium")
 
