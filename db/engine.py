@@ -35,6 +35,19 @@ from config import get_settings
 T = TypeVar("T")
 
 
+KEY_LOOKUP = "__compendium_key_lookup__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def key_lookup(fn: F) -> F:
+    """Marks a query function that reads rows by primary or unique key (a few index probes,
+    bounded by the number of keys asked for): on SQLite, ``Database.run`` runs it inline
+    on the event loop instead of in a worker thread. Lists, counts and searches are not
+    key lookups: they stay in a thread, where a long one blocks nobody."""
+    setattr(fn, KEY_LOOKUP, True)
+    return fn
+
+
 def sync_url(url: str) -> str:
     u = make_url(url)
     backend = u.get_backend_name()
@@ -157,6 +170,10 @@ class Database:
 
     async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
         if self.threaded:
+            if getattr(fn, KEY_LOOKUP, False):
+                # Microseconds of SQLite by key: cheaper on the event loop than a thread hop
+                # (WAL readers never wait for a writer).
+                return fn(session, *args)
             return await anyio.to_thread.run_sync(functools.partial(fn, session, *args))
         return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
 

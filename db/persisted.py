@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from db.engine import key_lookup
 from db.models import utcnow
 from db.tables import PERSISTED_DOCUMENT
 
@@ -31,6 +32,7 @@ def add_document(session: Session, text: str, name: str) -> tuple[str, bool]:
     return digest, inserted is not None
 
 
+@key_lookup
 def document_by_hash(session: Session, digest: str) -> str | None:
     return session.execute(
         select(PERSISTED_DOCUMENT.c.document).where(PERSISTED_DOCUMENT.c.sha256 == digest)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from db.engine import key_lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     FACT_VERSION,
@@ -42,6 +43,7 @@ VERSION_COLUMNS = (
 )
 
 
+@key_lookup
 def fact_versions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     rows = session.execute(select(*VERSION_COLUMNS).where(FV.c.id.in_(list(ids))))
     return {row.version_id: row for row in rows}
@@ -52,16 +54,19 @@ def _approved(table: Any, *extra: Any) -> Select[Any]:
     return select(table.c.id, *extra, *VERSION_COLUMNS).join(FV, FV.c.id == table.c.version_id)
 
 
+@key_lookup
 def approved_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
     rows = session.execute(_approved(table).where(table.c.id.in_(list(ids))))
     return {row.id: row for row in rows}
 
 
+@key_lookup
 def approved_by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
     rows = session.execute(_approved(table, table.c.slug).where(table.c.slug.in_(list(slugs))))
     return {row.slug: row for row in rows}
 
 
+@key_lookup
 def approved_evidence_by_pairs(
     session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
@@ -77,6 +82,7 @@ def approved_evidence_by_pairs(
     }
 
 
+@key_lookup
 def approved_publisher(session: Session) -> Any:
     q = _approved(PUBLIC_PUBLISHER).order_by(PUBLIC_PUBLISHER.c.id).limit(1)
     return session.execute(q).first()
@@ -87,15 +93,18 @@ def approved_publisher(session: Session) -> Any:
 PR = PUBLIC_REVIEW
 
 
+@key_lookup
 def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in session.execute(select(PR).where(PR.c.id.in_(list(ids))))}
 
 
+@key_lookup
 def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, Any]:
     rows = session.execute(select(PR).where(PR.c.slug.in_(list(slugs))))
     return {row.slug: row for row in rows}
 
 
+@key_lookup
 def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
     q = (
         select(PR)

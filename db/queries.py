@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from db.engine import key_lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     AUDIT_LOG,
@@ -51,23 +52,28 @@ from db.tables import (
 # --- batch loads ---------------------------------------------------------------------------
 
 
+@key_lookup
 def rows_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
     result = session.execute(select(table).where(table.c.id.in_(list(ids))))
     return {row.id: row for row in result}
 
 
+@key_lookup
 def compounds_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, COMPOUND, ids)
 
 
+@key_lookup
 def conditions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, CONDITION, ids)
 
 
+@key_lookup
 def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, REVIEW, ids)
 
 
+@key_lookup
 def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     # Sections come back as JSON text, decoded only if a field needs them: a list
     # of titles must not pay for decoding every page body.
@@ -76,11 +82,13 @@ def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in session.execute(q.where(REVIEW_REVISION.c.id.in_(list(ids))))}
 
 
+@key_lookup
 def by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
     result = session.execute(select(table).where(table.c.slug.in_(list(slugs))))
     return {row.slug: row for row in result}
 
 
+@key_lookup
 def sections_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
     result = session.execute(
@@ -93,6 +101,7 @@ def sections_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, li
     return out
 
 
+@key_lookup
 def citations_by_owner(session: Session, column: str, ids: Sequence[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in ids}
     col = CITATION.c[column]
@@ -104,6 +113,7 @@ def citations_by_owner(session: Session, column: str, ids: Sequence[int]) -> dic
     return out
 
 
+@key_lookup
 def evidence_by_pairs(
     session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
@@ -117,6 +127,7 @@ def evidence_by_pairs(
     }
 
 
+@key_lookup
 def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
     result = session.execute(
         select(REVIEW)
@@ -131,6 +142,7 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
     return result.first()
 
 
+@key_lookup
 def publisher_row(session: Session) -> Any:
     return (session.execute(select(PUBLISHER).order_by(PUBLISHER.c.id).limit(1))).first()
 
@@ -285,6 +297,7 @@ def active_template_version(session: Session, kind: str) -> str | None:
 # --- editorial reads -----------------------------------------------------------------------
 
 
+@key_lookup
 def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     """Every published revision of the reviews, oldest first."""
     out: dict[int, list[Any]] = {i: [] for i in ids}
@@ -298,6 +311,7 @@ def revisions_by_review_ids(session: Session, ids: Sequence[int]) -> dict[int, l
     return out
 
 
+@key_lookup
 def evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, EVIDENCE, ids)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db.engine import key_lookup
 from db.models import utcnow
 from db.operations import Role
 from db.tables import API_TOKEN
@@ -77,6 +78,7 @@ def revoke_token(session: Session, name: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@key_lookup
 def identify(session: Session, token: str) -> TokenIdentity | None:
     """The active token with this secret, or None (unknown or revoked)."""
     if not token.startswith(PREFIX) or len(token) > 200:
@@ -91,6 +93,7 @@ def identify(session: Session, token: str) -> TokenIdentity | None:
     return TokenIdentity(row.id, row.name, Role(str(row.role)))
 
 
+@key_lookup
 def active_token(session: Session, token_id: int) -> tuple[TokenIdentity, str] | None:
     """The active token with this id and its stored hash, or None (unknown or revoked).
     Preview sessions name their token by id and are signed with its hash."""
