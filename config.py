@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Response cache for anonymous queries (README "Caching"): in process, or in Redis
     # when `redis_url` is set. Entries live at most `cache_ttl_seconds`.
     response_cache: bool = True
+    # Answers below immutable objects (a published revision), reused by their selection's
+    # shape whatever the request (server/subtrees.py), in each process; 0 turns it off.
+    subtree_cache_bytes: int = 64 * 1024 * 1024
     cache_ttl_seconds: int = 300
     cache_max_entries: int = 10_000
     # Bytes the in-process response cache may hold (bodies, gzip copies, fast-path links).

@@ -8,6 +8,7 @@ number of items in it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -145,27 +146,92 @@ class PublicReviewBySlugLoader(_Loader):
 
 
 class Loaders:
-    """The loaders of one request (created with its context, discarded with it)."""
+    """The loaders of one request (discarded with it), each made when first used: a
+    request touches a few of them, and a DataLoader is not free to build."""
 
     def __init__(self, run: Run):
-        self.compound_by_id = CompoundByIdLoader(run)
-        self.condition_by_id = ConditionByIdLoader(run)
-        self.review_by_id = ReviewByIdLoader(run)
-        self.revision_by_id = RevisionByIdLoader(run)
-        self.sections_by_review_id = SectionsByReviewIdLoader(run)
-        self.citations_by_compound_id = CitationsByCompoundIdLoader(run)
-        self.citations_by_evidence_id = CitationsByEvidenceIdLoader(run)
-        self.evidence_by_pair = EvidenceByPairLoader(run)
-        self.evidence_by_id = EvidenceByIdLoader(run)
-        self.revisions_by_review_id = RevisionsByReviewIdLoader(run)
-        self.compound_by_slug = CompoundBySlugLoader(run)
-        self.condition_by_slug = ConditionBySlugLoader(run)
-        self.review_by_slug = ReviewBySlugLoader(run)
-        self.fact_version_by_id = FactVersionByIdLoader(run)
-        self.approved_compound_by_id = ApprovedCompoundByIdLoader(run)
-        self.approved_condition_by_id = ApprovedConditionByIdLoader(run)
-        self.approved_compound_by_slug = ApprovedCompoundBySlugLoader(run)
-        self.approved_condition_by_slug = ApprovedConditionBySlugLoader(run)
-        self.approved_evidence_by_pair = ApprovedEvidenceByPairLoader(run)
-        self.public_review_by_id = PublicReviewByIdLoader(run)
-        self.public_review_by_slug = PublicReviewBySlugLoader(run)
+        self._run = run
+
+    @cached_property
+    def compound_by_id(self) -> CompoundByIdLoader:
+        return CompoundByIdLoader(self._run)
+
+    @cached_property
+    def condition_by_id(self) -> ConditionByIdLoader:
+        return ConditionByIdLoader(self._run)
+
+    @cached_property
+    def review_by_id(self) -> ReviewByIdLoader:
+        return ReviewByIdLoader(self._run)
+
+    @cached_property
+    def revision_by_id(self) -> RevisionByIdLoader:
+        return RevisionByIdLoader(self._run)
+
+    @cached_property
+    def sections_by_review_id(self) -> SectionsByReviewIdLoader:
+        return SectionsByReviewIdLoader(self._run)
+
+    @cached_property
+    def citations_by_compound_id(self) -> CitationsByCompoundIdLoader:
+        return CitationsByCompoundIdLoader(self._run)
+
+    @cached_property
+    def citations_by_evidence_id(self) -> CitationsByEvidenceIdLoader:
+        return CitationsByEvidenceIdLoader(self._run)
+
+    @cached_property
+    def evidence_by_pair(self) -> EvidenceByPairLoader:
+        return EvidenceByPairLoader(self._run)
+
+    @cached_property
+    def evidence_by_id(self) -> EvidenceByIdLoader:
+        return EvidenceByIdLoader(self._run)
+
+    @cached_property
+    def revisions_by_review_id(self) -> RevisionsByReviewIdLoader:
+        return RevisionsByReviewIdLoader(self._run)
+
+    @cached_property
+    def compound_by_slug(self) -> CompoundBySlugLoader:
+        return CompoundBySlugLoader(self._run)
+
+    @cached_property
+    def condition_by_slug(self) -> ConditionBySlugLoader:
+        return ConditionBySlugLoader(self._run)
+
+    @cached_property
+    def review_by_slug(self) -> ReviewBySlugLoader:
+        return ReviewBySlugLoader(self._run)
+
+    @cached_property
+    def fact_version_by_id(self) -> FactVersionByIdLoader:
+        return FactVersionByIdLoader(self._run)
+
+    @cached_property
+    def approved_compound_by_id(self) -> ApprovedCompoundByIdLoader:
+        return ApprovedCompoundByIdLoader(self._run)
+
+    @cached_property
+    def approved_condition_by_id(self) -> ApprovedConditionByIdLoader:
+        return ApprovedConditionByIdLoader(self._run)
+
+    @cached_property
+    def approved_compound_by_slug(self) -> ApprovedCompoundBySlugLoader:
+        return ApprovedCompoundBySlugLoader(self._run)
+
+    @cached_property
+    def approved_condition_by_slug(self) -> ApprovedConditionBySlugLoader:
+        return ApprovedConditionBySlugLoader(self._run)
+
+    @cached_property
+    def approved_evidence_by_pair(self) -> ApprovedEvidenceByPairLoader:
+        return ApprovedEvidenceByPairLoader(self._run)
+
+    @cached_property
+    def public_review_by_id(self) -> PublicReviewByIdLoader:
+        return PublicReviewByIdLoader(self._run)
+
+    @cached_property
+    def public_review_by_slug(self) -> PublicReviewBySlugLoader:
+        return PublicReviewBySlugLoader(self._run)

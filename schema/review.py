@@ -140,6 +140,12 @@ class ReviewSection:
 class Review(Node):
     view: strawberry.Private[ReviewView]
 
+    @property
+    def subtree_key(self) -> int | None:
+        """What readers get is an immutable revision: its id keys the subtree cache
+        (server/subtrees.py). An editor's working copy has none."""
+        return self.view.row.revision_id if self.view.published else None
+
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Review", self.view.id))

@@ -23,6 +23,7 @@ from server.cached_response import NegotiatedGZip
 from server.fastpath import FastPath
 from server.graphql.endpoint import GraphQLHTTP
 from server.preview.routes import routes as preview_routes
+from server.subtrees import SubtreeCache
 
 log = logging.getLogger("compendium")
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.database = database
         state.rate_limiter = make_rate_limiter(settings)
         state.cache, state.persisted, poller = make_cache(settings, database)
+        state.subtrees = SubtreeCache(settings.subtree_cache_bytes)
         state.cache.start()
         if settings.response_cache:
             try:

@@ -41,15 +41,29 @@ class ResponseTooLarge(GraphQLError):
 
 
 class Meter:
-    """Shared by an execution and its sub-executors (which are shallow copies)."""
+    """Shared by an execution and its sub-executors (which are shallow copies). A meter of
+    a part of the answer (``part``) counts that part alone, within what is left of the
+    whole answer's byte limit, and trips the whole when it passes it."""
 
-    __slots__ = ("actual", "exceeded", "max_bytes", "produced")
+    __slots__ = ("actual", "exceeded", "limit", "max_bytes", "parent", "produced")
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, parent: Meter | None = None):
         self.max_bytes = max_bytes
+        self.limit: int = parent.limit if parent is not None else max_bytes
+        self.parent = parent
         self.actual = 0
         self.produced = 0
         self.exceeded = False
+
+    def part(self) -> Meter:
+        return Meter(self.max_bytes - self.produced, self)
+
+    def trip(self) -> ResponseTooLarge:
+        meter: Meter | None = self
+        while meter is not None:
+            meter.exceeded = True
+            meter = meter.parent
+        return ResponseTooLarge(self.limit)
 
 
 def _rows(page: Any) -> int:
@@ -127,6 +141,5 @@ class MeteredExecutor(IncrementalExecutor):
         meter = self.meter
         meter.produced += (len(value) if isinstance(value, str) else _size(value)) + LEAF_OVERHEAD
         if meter.produced > meter.max_bytes:
-            meter.exceeded = True
-            raise ResponseTooLarge(meter.max_bytes)
+            raise meter.trip()
         return value

@@ -66,7 +66,7 @@ from server.graphql.request import (
 )
 from server.limits import QueryLimits, TooComplex
 from server.limits import check as check_limits
-from server.metering import Meter, MeteredExecutor
+from server.metering import Meter
 from server.observability import (
     CACHE,
     LATENCY,
@@ -80,6 +80,7 @@ from server.observability import (
 )
 from server.persisted import PersistedError
 from server.ratelimit import client_key
+from server.subtrees import CachingExecutor
 
 log = logging.getLogger("compendium.http")
 
@@ -260,8 +261,9 @@ class GraphQLHTTP:
                         context_value=context,
                         variable_values=operation.variables,
                         operation_name=operation.name,
-                        executor_class=MeteredExecutor,
+                        executor_class=CachingExecutor,
                         meter=meter,
+                        subtrees=self.state.subtrees,
                     )
                     result = await outcome if hasattr(outcome, "__await__") else outcome  # type: ignore[misc]
         except TimeoutError:
