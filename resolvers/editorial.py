@@ -28,15 +28,10 @@ from db import catalog_sql, queries, tokens
 from db import editorial as ed
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, utcnow
 from db.publishing import Approval, publish_reviews, withdraw
-from db.reviews import (
-    active_template,
-    evidence_citations,
-    generation_pairs,
-    load_facts,
-    pair_facts,
-    refresh_fingerprints,
-)
+from db.reviews import refresh_fingerprints
 from db.tables import COMPOUND, CONDITION, EVIDENCE, PUBLISHER, REVIEW, REVIEW_SECTION
+from editorial.generation import GenerationReport, generate_in
+from editorial.pages import compose_pair
 from resolvers.context import Context
 from resolvers.errors import (
     BadUserInput,
@@ -45,7 +40,6 @@ from resolvers.errors import (
     NotFoundError,
     UnauthenticatedError,
 )
-from resolvers.generation import GenerationReport, compiled_template, generate_in
 from resolvers.relay import to_global_id
 
 T = TypeVar("T")
@@ -490,13 +484,10 @@ def _review(session: Session, slug: str) -> Any:
 def _pair_page(session: Session, review: Any) -> document.Page:
     """The page the current facts and template make for a review's pair."""
     kind = ReviewKind(str(review.kind))
-    pairs = generation_pairs(session, kind, [review.compound_id], [review.condition_id])
-    if not pairs:
+    page = compose_pair(session, kind, review.compound_id, review.condition_id)
+    if page is None:
         raise ed.Refused("the pair has no evidence any more", "NO_EVIDENCE")
-    facts = load_facts(session)
-    cites = evidence_citations(session, [pairs[0].evidence_id])
-    template = compiled_template(active_template(session, kind))
-    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id)))
+    return page
 
 
 def _working_sections(session: Session, review_id: int) -> list[document.Section]:
