@@ -180,6 +180,30 @@ def unpublish_review(
     slug: str,
     expected: int,
     reason: str,
+    webhook_urls: list[str],
+) -> Done[ReviewChange]:
+    """Off the site, back to DRAFT; its revisions are kept."""
+    return _withdraw(session, actor, slug, expected, reason, False, webhook_urls)
+
+
+def archive_review(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    expected: int,
+    reason: str,
+    webhook_urls: list[str],
+) -> Done[ReviewChange]:
+    """Off the site for good: no longer edited until restored (as a DRAFT)."""
+    return _withdraw(session, actor, slug, expected, reason, True, webhook_urls)
+
+
+def _withdraw(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    expected: int,
+    reason: str,
     archive: bool,
     webhook_urls: list[str],
 ) -> Done[ReviewChange]:

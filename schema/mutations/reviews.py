@@ -223,15 +223,10 @@ class ReviewMutations:
         reason: Reason = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        reason = workflow.check_reason(reason)
         urls = ctx.settings.webhook_urls
         change = await run_review(
-            ctx,
-            workflow.unpublish_review,
-            review,
-            expected_revision,
-            workflow.check_reason(reason),
-            False,
-            urls,
+            ctx, workflow.unpublish_review, review, expected_revision, reason, urls
         )
         return await _review_payload(ctx, change)
 
@@ -248,15 +243,10 @@ class ReviewMutations:
         reason: Reason = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        reason = workflow.check_reason(reason)
         urls = ctx.settings.webhook_urls
         change = await run_review(
-            ctx,
-            workflow.unpublish_review,
-            review,
-            expected_revision,
-            workflow.check_reason(reason),
-            True,
-            urls,
+            ctx, workflow.archive_review, review, expected_revision, reason, urls
         )
         return await _review_payload(ctx, change)
 
