@@ -9,7 +9,9 @@ ASSETS := server/static/graphiql/graphiql.js
 
 install: $(STAMP) $(ASSETS)
 
-$(STAMP): pyproject.toml
+# The editable install maps each top-level package: a new one (editorial/, catalog/) needs a
+# reinstall, so the stamp depends on the packages too.
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -37,7 +39,7 @@ test: install
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config.py content db catalog resolvers schema server
+	$(BIN)/mypy config.py content db catalog resolvers editorial schema server
 	$(BIN)/python -m tests.check_migrations
 	$(BIN)/compendium export-schema --stdout | diff -u schema.graphql -
 

@@ -22,7 +22,7 @@ from catalog.importing import import_data, import_file
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
 from db.models import Review
-from resolvers.generation import generate
+from editorial.generation import generate
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "db" / "catalog" / "templates.yaml"
 

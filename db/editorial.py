@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import ReviewStatus, utcnow
+from db.rows import ReviewRow, SectionRow
 from db.tables import (
     AUDIT_LOG,
     COMPOUND,
@@ -104,6 +105,10 @@ def row_by_slug(session: Session, table: Any, slug: str, what: str) -> Any:
     return row
 
 
+def review_by_slug(session: Session, slug: str) -> ReviewRow:
+    return row_by_slug(session, REVIEW, slug, "review")
+
+
 def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> Any:
     row = session.execute(
         select(
@@ -120,7 +125,7 @@ def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> A
     return row
 
 
-def section_row(session: Session, review_id: int, key: str, review_slug: str) -> Any:
+def section_row(session: Session, review_id: int, key: str, review_slug: str) -> SectionRow:
     row = session.execute(
         select(REVIEW_SECTION).where(
             REVIEW_SECTION.c.review_id == review_id, REVIEW_SECTION.c.key == key
@@ -131,7 +136,7 @@ def section_row(session: Session, review_id: int, key: str, review_slug: str) ->
     return row
 
 
-def sections(session: Session, review_id: int) -> list[Any]:
+def sections(session: Session, review_id: int) -> list[SectionRow]:
     return list(
         session.execute(
             select(REVIEW_SECTION)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from config import Settings
 from db.engine import Database
@@ -51,6 +51,27 @@ class Viewer:
         return self.role == "admin"
 
 
+class Effects(Protocol):
+    """What a committed change does outside the database. The server provides it
+    (``server/effects.py``); ``editorial.outcome.apply`` drives it after each commit."""
+
+    async def invalidate(self, tags: Sequence[str]) -> None:
+        """Drop the cached responses (and CDN copies) tagged with any of these."""
+
+    def wake_webhooks(self) -> None:
+        """Deliver the webhook events just enqueued now rather than at the next poll."""
+
+
+class NoEffects:
+    """Outside the server (previews, tests): no response cache, no webhook dispatcher."""
+
+    async def invalidate(self, tags: Sequence[str]) -> None:
+        return None
+
+    def wake_webhooks(self) -> None:
+        return None
+
+
 class Context:
     def __init__(
         self,
@@ -59,7 +80,7 @@ class Context:
         viewer: Viewer | None = None,
         request: Any = None,
         request_id: str | None = None,
-        app_state: Any = None,
+        effects: Effects | None = None,
     ):
         self.database = database
         self._session: Any = None
@@ -68,7 +89,7 @@ class Context:
         self.viewer = viewer or Viewer()
         self.request = request
         self.request_id = request_id
-        self.app_state = app_state  # the app's services (e.g. the webhook dispatcher)
+        self.effects: Effects = effects or NoEffects()
         # What the response contains (``review:12``, ``list:reviews``...): the response
         # cache's invalidation tags and the Surrogate-Key header.
         self.tags: set[str] = set()
@@ -77,12 +98,6 @@ class Context:
 
     def depends(self, *tags: str) -> None:
         self.tags.update(tags)
-
-    async def invalidate(self, *tags: str) -> None:
-        """After a committed change: drop cached responses that contain these records."""
-        cache = getattr(self.app_state, "cache", None)
-        if cache is not None and tags:
-            await cache.invalidate(tags)
 
     @property
     def review_interval(self) -> timedelta:

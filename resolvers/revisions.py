@@ -1,25 +1,20 @@
-"""Published revisions of a review, section-level diffs, and the content check of a draft."""
+"""Published revisions of a review, section-level diffs, and the content check of a draft.
+
+Editors-only reads: their fields name the permission (``editorial.permissions.CanPreview``)."""
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
 
 from content import claims, document
+from db.rows import RevisionRow as RevisionRow  # re-exported: the rows these reads give
 from resolvers.content import ReviewView
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 
 
-def require_preview(ctx: Context) -> None:
-    """Editorial history is for editors, reviewers and admins."""
-    from resolvers.editorial import require
-
-    require(ctx, "preview")
-
-
-def revision_sections(rev: Any) -> list[document.Section]:
+def revision_sections(rev: RevisionRow) -> list[document.Section]:
     return sorted(
         (
             document.Section(
@@ -31,8 +26,7 @@ def revision_sections(rev: Any) -> list[document.Section]:
     )
 
 
-async def revisions(ctx: Context, review_id: int) -> list[Any]:
-    require_preview(ctx)
+async def revisions(ctx: Context, review_id: int) -> list[RevisionRow]:
     return list(await ctx.loaders.revisions_by_review_id.load(review_id))
 
 
@@ -79,7 +73,6 @@ def diff_sections(
 
 async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> list[SectionDiff]:
     """Revision ``from_`` against revision ``to``, or against the working copy when omitted."""
-    require_preview(ctx)
     revs = {r.number: r for r in await ctx.loaders.revisions_by_review_id.load(view.id)}
     missing = [n for n in (from_, to) if n is not None and n not in revs]
     if missing:
@@ -99,7 +92,6 @@ async def diff(ctx: Context, view: ReviewView, from_: int, to: int | None) -> li
     return diff_sections(before, after)
 
 
-def findings(ctx: Context, view: ReviewView) -> list[claims.Finding]:
+def findings(view: ReviewView) -> list[claims.Finding]:
     """What the publish gate would ask a reviewer to acknowledge in the content served to you."""
-    require_preview(ctx)
     return claims.check_sections(view.page.sections)

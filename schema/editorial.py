@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from content import claims, document
 from resolvers import catalog as rc
 from resolvers import revisions as rv
+from resolvers.admin import ApiTokenRow, AuditRow
 from resolvers.records import EvidenceRecord, PublisherRecord
 from resolvers.relay import to_global_id
 from schema.catalog import (
@@ -190,7 +191,7 @@ class SectionDiff:
 
 @strawberry.type(description="An immutable snapshot of exactly what a medical reviewer approved.")
 class ReviewRevision:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[rv.RevisionRow]
 
     @strawberry.field(description="Revision number, from 1.")
     def number(self) -> int:
@@ -243,7 +244,7 @@ class Role(enum.Enum):
 
 @strawberry.type(description="An API token (its secret is shown only once, when created).")
 class ApiToken:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[ApiTokenRow]
 
     @strawberry.field(description="Unique name; recorded as the actor in the audit log.")
     def name(self) -> str:
@@ -268,7 +269,7 @@ class ApiToken:
 
 @strawberry.type(description="One change recorded in the audit log.")
 class AuditEntry:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[AuditRow]
 
     @strawberry.field(description="Global id of the entry.")
     def id(self) -> strawberry.ID:
@@ -308,7 +309,7 @@ class AuditEntry:
 
     @strawberry.field(description="Details: changed fields, reasons, acknowledged findings.")
     def detail(self) -> JSON:
-        return self.row.detail
+        return cast(JSON, self.row.detail)
 
     @strawberry.field(description="The request id (also in the X-Request-Id response header).")
     def request_id(self) -> str | None:

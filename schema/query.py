@@ -12,6 +12,7 @@ from db.pagination import Order, encode_cursor
 from db.queries import AUDIT_ORDER
 from db.queries import AuditFilter as AuditFilterData
 from db.queries import ReviewFilter as ReviewFilterData
+from editorial.permissions import CanAdmin
 from resolvers import admin as ra
 from resolvers import catalog as rc
 from resolvers import changes as rch
@@ -309,7 +310,9 @@ class Query:
         record = await rc.publisher(info.context)
         return Publisher(record=record) if record is not None else None
 
-    @strawberry.field(description="The audit log, newest first (admins only).")
+    @strawberry.field(
+        description="The audit log, newest first (admins only).", permission_classes=[CanAdmin]
+    )
     async def audit_log(
         self,
         info: strawberry.Info,
@@ -328,7 +331,10 @@ class Query:
             result, "AT_DESC", AUDIT_ORDER, [AuditEntry(row=row) for row in result.rows]
         )
 
-    @strawberry.field(description="Every API token, revoked ones included (admins only).")
+    @strawberry.field(
+        description="Every API token, revoked ones included (admins only).",
+        permission_classes=[CanAdmin],
+    )
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
         return [ApiToken(row=row) for row in await ra.api_tokens(info.context)]
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from content import document
+from editorial.permissions import CanPreview
 from resolvers import reviews as r
 from resolvers import revisions as rv
 from resolvers.content import ReviewView
@@ -276,14 +277,16 @@ class Review(Node):
 
     @strawberry.field(
         description="Published revisions, oldest first: exactly what each reviewer approved "
-        "(editors, reviewers and admins only)."
+        "(editors, reviewers and admins only).",
+        permission_classes=[CanPreview],
     )
     async def revisions(self, info: strawberry.Info) -> list[ReviewRevision]:
         return [ReviewRevision(row=v) for v in await rv.revisions(info.context, self.view.id)]
 
     @strawberry.field(
         description="Section-by-section differences between revision `from` and revision `to`, "
-        "or the working copy when `to` is omitted (editors, reviewers and admins only)."
+        "or the working copy when `to` is omitted (editors, reviewers and admins only).",
+        permission_classes=[CanPreview],
     )
     async def diff(
         self,
@@ -300,7 +303,8 @@ class Review(Node):
 
     @strawberry.field(
         description="Content findings (absolute claims, dosing) in the edited sections of the "
-        "text you see; publishing needs each acknowledged (editors, reviewers and admins only)."
+        "text you see; publishing needs each acknowledged (editors, reviewers and admins only).",
+        permission_classes=[CanPreview],
     )
-    def findings(self, info: strawberry.Info) -> list[ContentFinding]:
-        return [ContentFinding.of(f) for f in rv.findings(info.context, self.view)]
+    def findings(self) -> list[ContentFinding]:
+        return [ContentFinding.of(f) for f in rv.findings(self.view)]

@@ -20,6 +20,7 @@ from db import queries
 from db.engine import Database
 from server.auth import metrics_access
 from server.cached_response import NegotiatedGZip
+from server.effects import AppEffects
 from server.fastpath import FastPath
 from server.graphql.endpoint import GraphQLHTTP
 from server.preview.routes import routes as preview_routes
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     # (The budgets of anonymous clients and of tokens.)
     state = SimpleNamespace(settings=settings, database=None, policies=policies(settings))
+    state.effects = AppEffects(state)  # what a mutation's commit purges and wakes
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -95,7 +95,7 @@ def export_cmd(
 
 def _generate(stale: bool) -> None:
     from db.reviews import NoTemplate
-    from resolvers.generation import generate
+    from editorial.generation import generate
 
     engine = _engine()
     with Progress(
@@ -191,7 +191,7 @@ def render_cmd(
     from content.document import TextFormat, render_page
     from db.engine import session_scope
     from db.reviews import NoTemplate
-    from resolvers.pages import PairNotFound, page_for_pair
+    from editorial.pages import PairNotFound, page_for_pair
 
     try:
         fmt = TextFormat(format.upper())

@@ -8,7 +8,16 @@ from tests.conftest import ROOT
 
 
 def test_top_level_packages_are_the_repositorys_own() -> None:
-    for name in ("config", "content", "db", "catalog", "resolvers", "schema", "server"):
+    for name in (
+        "config",
+        "content",
+        "db",
+        "catalog",
+        "resolvers",
+        "editorial",
+        "schema",
+        "server",
+    ):
         module = importlib.import_module(name)
         assert module.__file__ is not None
         assert str(ROOT) in module.__file__, f"{name} imported from {module.__file__}"

@@ -249,7 +249,7 @@ class GraphQLHTTP:
             call.viewer,
             request=call.request,
             request_id=call.request_id,
-            app_state=self.state,
+            effects=self.state.effects,
         )
         try:
             async with asyncio.timeout(settings.execution_timeout_seconds):

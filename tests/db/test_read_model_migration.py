@@ -12,7 +12,7 @@ from sqlalchemy import text
 from catalog.importing import import_data
 from db.engine import make_engine, session_scope
 from db.migrate import upgrade
-from resolvers.generation import generate
+from editorial.generation import generate
 from tests.conftest import TEMPLATES, Api, load
 
 BEFORE = "8d1f3a6b0007"  # the last revision without the read model

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, update
 from catalog.importing import import_data
 from db.engine import session_scope
 from db.models import Review, ReviewSection, SectionOrigin
-from resolvers.generation import generate
+from editorial.generation import generate
 from tests.conftest import DEMO, FIXTURES, TEMPLATES, load
 
 SEED = yaml.safe_load((FIXTURES / "seed-pages.yaml").read_text())

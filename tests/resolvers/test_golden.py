@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 
 from content.document import TextFormat, render_page
 from db.engine import session_scope
-from resolvers.generation import generate
-from resolvers.pages import page_for_pair
+from editorial.generation import generate
+from editorial.pages import page_for_pair
 from tests.conftest import SEEDS, SHARED_SEEDS
 
 BULLETS = "•-*"

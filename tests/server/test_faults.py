@@ -360,7 +360,7 @@ def make_database(databases: Any, migrated_template: str) -> Iterator[Callable[[
 
 def seeded(url: str) -> None:
     """The default templates, the two seed pairs and their generated reviews."""
-    from resolvers.generation import generate
+    from editorial.generation import generate
 
     engine = make_engine(url)
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from catalog.importing import import_data
 from db.engine import make_engine, session_scope
 from db.tokens import create_token, revoke_token
-from resolvers.generation import generate
+from editorial.generation import generate
 from server.auth import PREVIEW_COOKIE
 from tests.conftest import Api
 

@@ -1,4 +1,4 @@
-"""Pages from stored reviews (working copy or published revision) and live previews."""
+"""Pages from stored reviews (working copy or published revision) and live compositions."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from db.reviews import (
     review_for_pair,
     sections_of,
 )
-from resolvers.generation import compiled_template
+from editorial.generation import compiled_template
 
 
 def page_from_review(review: Review, sections: Sequence[ReviewSection]) -> Page:
@@ -38,6 +38,19 @@ class PairNotFound(LookupError):
     pass
 
 
+def compose_pair(
+    session: Session, kind: ReviewKind, compound_id: int, condition_id: int
+) -> Page | None:
+    """The page the current facts and template make for a pair; None without evidence."""
+    pairs = generation_pairs(session, kind, [compound_id], [condition_id])
+    if not pairs:
+        return None
+    facts = load_facts(session)
+    cites = evidence_citations(session, [pairs[0].evidence_id])
+    template = compiled_template(active_template(session, kind))
+    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id)))
+
+
 def page_for_pair(
     session: Session, compound: str, condition: str, kind: ReviewKind = ReviewKind.SAFETY
 ) -> tuple[Page, bool]:
@@ -52,10 +65,7 @@ def page_for_pair(
         raise PairNotFound(f"unknown compound '{compound}'")
     if did is None:
         raise PairNotFound(f"unknown condition '{condition}'")
-    pairs = generation_pairs(session, kind, [cid], [did])
-    if not pairs:
+    page = compose_pair(session, kind, cid, did)
+    if page is None:
         raise PairNotFound(f"no evidence links '{compound}' and '{condition}'")
-    facts = load_facts(session)
-    cites = evidence_citations(session, [pairs[0].evidence_id])
-    template = compiled_template(active_template(session, kind))
-    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id))), False
+    return page, False

@@ -9,6 +9,9 @@ overwritten.
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from content.facts import review_fingerprint
 from content.templating import CompiledTemplate
@@ -55,15 +59,11 @@ class GenerationReport:
 
 @lru_cache(maxsize=16)
 def _compiled(template_id: int, content_hash: str, source_json: str) -> CompiledTemplate:
-    import json
-
     return CompiledTemplate(json.loads(source_json))
 
 
 def compiled_template(t: Template) -> CompiledTemplate:
     """Compile a stored template once per process (keyed by its immutable content)."""
-    import json
-
     return _compiled(t.id or 0, t.content_hash, json.dumps(t.source, sort_keys=True))
 
 
@@ -98,8 +98,6 @@ PARALLEL_THRESHOLD = 2000
 
 def _worker_init(source_json: str) -> None:
     global _worker_template
-    import json
-
     _worker_template = CompiledTemplate(json.loads(source_json))
 
 
@@ -117,13 +115,11 @@ def _worker_compose(job: tuple[str, list[dict[str, Any]]]) -> list[tuple[Any, ..
 
 
 def _workers() -> int:
-    import os
-
     return max(1, min(4, (os.cpu_count() or 1)))
 
 
 def _plan(
-    session: Any,
+    session: Session,
     kind: ReviewKind,
     stale_only: bool,
     compound_ids: list[int] | None,
@@ -153,7 +149,7 @@ def _plan(
 
 
 def generate_in(
-    session: Any,
+    session: Session,
     *,
     kind: ReviewKind = ReviewKind.SAFETY,
     stale_only: bool = True,
@@ -236,9 +232,6 @@ def generate(
 
     workers = _workers() if parallel is None else parallel
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        import json
-        import multiprocessing
-
         ctx = multiprocessing.get_context("spawn")
         source_json = json.dumps(template_row.source)
         with ctx.Pool(workers, initializer=_worker_init, initargs=(source_json,)) as pool:
