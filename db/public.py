@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.engine import key_lookup
+from db.lookups import Lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     FACT_VERSION,
@@ -43,10 +44,12 @@ VERSION_COLUMNS = (
 )
 
 
+_VERSIONS = Lookup(select(*VERSION_COLUMNS), FV.c.id)
+
+
 @key_lookup
 def fact_versions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    rows = session.execute(select(*VERSION_COLUMNS).where(FV.c.id.in_(list(ids))))
-    return {row.version_id: row for row in rows}
+    return {row.version_id: row for row in _VERSIONS.rows(session, ids)}
 
 
 def _approved(table: Any, *extra: Any) -> Select[Any]:
@@ -54,16 +57,24 @@ def _approved(table: Any, *extra: Any) -> Select[Any]:
     return select(table.c.id, *extra, *VERSION_COLUMNS).join(FV, FV.c.id == table.c.version_id)
 
 
+_APPROVED_BY_ID = {
+    table.name: Lookup(_approved(table), table.c.id)
+    for table in (PUBLIC_COMPOUND, PUBLIC_CONDITION)
+}
+_APPROVED_BY_SLUG = {
+    table.name: Lookup(_approved(table, table.c.slug), table.c.slug)
+    for table in (PUBLIC_COMPOUND, PUBLIC_CONDITION)
+}
+
+
 @key_lookup
 def approved_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
-    rows = session.execute(_approved(table).where(table.c.id.in_(list(ids))))
-    return {row.id: row for row in rows}
+    return {row.id: row for row in _APPROVED_BY_ID[table.name].rows(session, ids)}
 
 
 @key_lookup
 def approved_by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
-    rows = session.execute(_approved(table, table.c.slug).where(table.c.slug.in_(list(slugs))))
-    return {row.slug: row for row in rows}
+    return {row.slug: row for row in _APPROVED_BY_SLUG[table.name].rows(session, slugs)}
 
 
 @key_lookup
@@ -93,15 +104,18 @@ def approved_publisher(session: Session) -> Any:
 PR = PUBLIC_REVIEW
 
 
+_REVIEW_BY_ID = Lookup(select(PR), PR.c.id)
+_REVIEW_BY_SLUG = Lookup(select(PR), PR.c.slug)
+
+
 @key_lookup
 def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.id: row for row in session.execute(select(PR).where(PR.c.id.in_(list(ids))))}
+    return {row.id: row for row in _REVIEW_BY_ID.rows(session, ids)}
 
 
 @key_lookup
 def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, Any]:
-    rows = session.execute(select(PR).where(PR.c.slug.in_(list(slugs))))
-    return {row.slug: row for row in rows}
+    return {row.slug: row for row in _REVIEW_BY_SLUG.rows(session, slugs)}
 
 
 @key_lookup

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.engine import key_lookup
+from db.lookups import Lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     AUDIT_LOG,
@@ -73,13 +74,20 @@ def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return rows_by_ids(session, REVIEW, ids)
 
 
+# Sections come back as JSON text, decoded only if a field needs them: a list of titles
+# must not pay for decoding every page body.
+_REVISIONS = Lookup(
+    select(
+        *(c for c in REVIEW_REVISION.c if c.name != "sections"),
+        type_coerce(REVIEW_REVISION.c.sections, Text).label("sections_json"),
+    ),
+    REVIEW_REVISION.c.id,
+)
+
+
 @key_lookup
 def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    # Sections come back as JSON text, decoded only if a field needs them: a list
-    # of titles must not pay for decoding every page body.
-    cols = [c for c in REVIEW_REVISION.c if c.name != "sections"]
-    q = select(*cols, type_coerce(REVIEW_REVISION.c.sections, Text).label("sections_json"))
-    return {row.id: row for row in session.execute(q.where(REVIEW_REVISION.c.id.in_(list(ids))))}
+    return {row.id: row for row in _REVISIONS.rows(session, ids)}
 
 
 @key_lookup

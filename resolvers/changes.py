@@ -86,7 +86,7 @@ async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str],
     ]
     compounds = await ctx.loaders.approved_compound_by_id.load_many(ids["compound"])
     conditions = await ctx.loaders.approved_condition_by_id.load_many(ids["condition"])
-    views = await public_views(ctx, reviews)
+    views = public_views(ctx, reviews)
     # Keyed by slug too: a reused id may name another record now (see above).
     out: dict[tuple[str, int, str], Any] = {}
     for version in compounds:
@@ -98,5 +98,5 @@ async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str],
             condition = ConditionRecord.snapshot(version)
             out[("condition", condition.id, condition.slug)] = condition
     for view in views:
-        out[("review", view.id, view.slug)] = view
+        out[("review", view.row.id, view.row.slug)] = view
     return out

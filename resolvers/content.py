@@ -91,6 +91,15 @@ class ReviewView:
         return self.condition.id
 
 
+@dataclass(slots=True)
+class PendingView:
+    """A published review whose content (its revision, the fact snapshots) is loaded only
+    when a field needs it: an answer taken whole from the subtree cache never does."""
+
+    row: Any  # the public_review row
+    published: bool = True
+
+
 async def published_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
     """Readers' views of public_review rows: two batched loads (revisions, fact versions)."""
     revisions = await ctx.loaders.revision_by_id.load_many([r.revision_id for r in rows])

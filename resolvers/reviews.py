@@ -13,16 +13,25 @@ from content import document
 from db import public, queries
 from db.pagination import EMPTY, Order, Page
 from resolvers import catalog
-from resolvers.content import ReviewView, canonical_path, published_views, working_views
+from resolvers.content import (
+    PendingView,
+    ReviewView,
+    canonical_path,
+    published_views,
+    working_views,
+)
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.records import EvidenceRecord
 from resolvers.relay import check_first, keyset
 
+# A review as a field gets it: loaded (an editor's, or prepared) or pending (a reader's).
+AnyView = ReviewView | PendingView
+
 
 async def review(
     ctx: Context, slug: str | None, compound: str | None, condition: str | None, kind: str
-) -> ReviewView | None:
+) -> AnyView | None:
     preview = ctx.viewer.can_preview
     if slug is not None:
         if compound is not None or condition is not None:
@@ -37,21 +46,20 @@ async def review(
     return await view(ctx, row)
 
 
-async def review_by_id(ctx: Context, review_id: int) -> ReviewView | None:
+async def review_by_id(ctx: Context, review_id: int) -> AnyView | None:
     loader = ctx.loaders.review_by_id if ctx.viewer.can_preview else ctx.loaders.public_review_by_id
     return await view(ctx, await loader.load(review_id))
 
 
 async def published_review(ctx: Context, review_id: int) -> ReviewView | None:
-    """What anonymous readers get of a review, whoever asks (the change feed, previews)."""
+    """What anonymous readers get of a review, loaded whole (the reader view of previews)."""
     row = await ctx.loaders.public_review_by_id.load(review_id)
     if row is None:
-        ctx.depends("list:reviews")
         return None
-    return (await public_views(ctx, [row]))[0]
+    return (await published_views(ctx, [row]))[0]
 
 
-async def view(ctx: Context, row: Any) -> ReviewView | None:
+async def view(ctx: Context, row: Any) -> AnyView | None:
     """The view of a row loaded for this viewer (public_review for readers)."""
     if row is None:
         # "Not there" changes when a review is first published.
@@ -60,20 +68,29 @@ async def view(ctx: Context, row: Any) -> ReviewView | None:
     return (await views(ctx, [row]))[0]
 
 
-async def views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+async def views(ctx: Context, rows: list[Any]) -> list[AnyView]:
     if ctx.viewer.can_preview:
-        return await working_views(ctx, rows)
-    return await public_views(ctx, rows)
+        return list(await working_views(ctx, rows))
+    return public_views(ctx, rows)
 
 
-async def public_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+def public_views(ctx: Context, rows: list[Any]) -> list[AnyView]:
+    """Readers' reviews, their content loaded when a field needs it (``prepare``)."""
     ctx.depends(*(f"review:{r.id}" for r in rows))
-    return await published_views(ctx, rows)
+    return [PendingView(r) for r in rows]
+
+
+async def prepare(ctx: Context, view: AnyView) -> ReviewView:
+    """The view with its content (a published review's is loaded now; batched with the
+    other reviews prepared in the same tick)."""
+    if isinstance(view, PendingView):
+        return (await published_views(ctx, [view.row]))[0]
+    return view
 
 
 async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
-) -> tuple[Page, Order, list[ReviewView]]:
+) -> tuple[Page, Order, list[AnyView]]:
     check_first(first, ctx.settings.max_page_size)
     if f.updated_since is not None:
         f.updated_since = as_utc(f.updated_since, "updatedSince")
@@ -81,7 +98,7 @@ async def reviews_page(
         spec = queries.REVIEW_ORDERS[order]
         key = keyset(after, order, spec)
         result = await ctx.db(queries.list_reviews, f, order, first, key)
-        return result, spec, await working_views(ctx, result.rows)
+        return result, spec, list(await working_views(ctx, result.rows))
     ctx.depends("list:reviews")
     spec = public.REVIEW_ORDERS[order]
     key = keyset(after, order, spec)
@@ -102,7 +119,7 @@ async def reviews_page(
         # The answer moves with approvals of any review's facts.
         ctx.depends("list:compounds", "list:conditions", "publisher")
     result = await ctx.db(public.list_reviews, readers, order, first, key)
-    return result, spec, await public_views(ctx, result.rows)
+    return result, spec, public_views(ctx, result.rows)
 
 
 def as_utc(value: datetime, argument: str) -> datetime:

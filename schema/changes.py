@@ -72,7 +72,7 @@ class Change:
         if node is None:
             return None
         if self.change.entity == "review":
-            return Review(view=node)
+            return Review(source=node)
         if self.change.entity == "compound":
             return Compound(record=node)
         return Condition(record=node)

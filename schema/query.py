@@ -163,7 +163,7 @@ def _connection(result: Any, order: str, spec: Order, nodes: list[Any]) -> Any:
 def _wrap(kind: str, found: Any) -> Compound | Condition | Review:
     """A search hit or node (a record, or a review view) as its GraphQL type."""
     if kind == "review":
-        return Review(view=found)
+        return Review(source=found)
     if kind == "compound":
         return Compound(record=found)
     return Condition(record=found)
@@ -262,7 +262,7 @@ class Query:
         ] = ReviewKind.SAFETY,
     ) -> Review | None:
         view = await rr.review(info.context, slug, compound, condition, kind.name)
-        return Review(view=view) if view is not None else None
+        return Review(source=view) if view is not None else None
 
     @strawberry.field(description="Reviews, a page at a time (readers see published reviews only).")
     async def reviews(
@@ -287,7 +287,7 @@ class Query:
             overdue=f.overdue,
         )
         result, spec, views = await rr.reviews_page(info.context, first, after, order_by.name, data)
-        return _connection(result, order_by.name, spec, [Review(view=v) for v in views])
+        return _connection(result, order_by.name, spec, [Review(source=v) for v in views])
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "

@@ -12,8 +12,10 @@ from content import document
 from editorial.permissions import CanPreview
 from resolvers import reviews as r
 from resolvers import revisions as rv
-from resolvers.content import ReviewView
+from resolvers.content import PendingView, ReviewView
+from resolvers.context import Context
 from resolvers.relay import to_global_id
+from resolvers.reviews import AnyView
 from resolvers.reviews import evidence as rr_evidence
 from schema.catalog import Compound, Condition
 from schema.common import (
@@ -139,13 +141,26 @@ class ReviewSection:
     "medical reviewer approved; editors (preview) get the working copy."
 )
 class Review(Node):
-    view: strawberry.Private[ReviewView]
+    source: strawberry.Private[AnyView]
+
+    @property
+    def view(self) -> ReviewView:
+        assert isinstance(self.source, ReviewView), "a pending review is prepared first"
+        return self.source
 
     @property
     def subtree_key(self) -> int | None:
         """What readers get is an immutable revision: its id keys the subtree cache
         (server/subtrees.py). An editor's working copy has none."""
-        return self.view.row.revision_id if self.view.published else None
+        return self.source.row.revision_id if self.source.published else None
+
+    @property
+    def pending(self) -> bool:
+        """Whether the content is still to be loaded (``prepare``) before a field reads it."""
+        return isinstance(self.source, PendingView)
+
+    async def prepare(self, context: Context) -> None:
+        self.source = await r.prepare(context, self.source)
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:

@@ -185,6 +185,9 @@ class CachingExecutor(MeteredExecutor):
     def __init__(self, *args: Any, subtrees: SubtreeCache | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.subtrees = subtrees
+        # The key's shape part by field (the items of a list share their field's), for
+        # this execution only (the field lists live as long as it does).
+        self._shapes: dict[int, tuple[Any, tuple[str, str] | None]] = {}
 
     def complete_object_value(
         self,
@@ -195,27 +198,50 @@ class CachingExecutor(MeteredExecutor):
         result: Any,
         position_context: Any,
     ) -> Any:
+        key = self._key(return_type, field_details_list, result)
+        if key is not None:
+            assert self.subtrees is not None
+            hit = self.subtrees.get(key)
+            if hit is not None:
+                self._charge(hit, info.context)
+                return hit.data
+        args = (return_type, field_details_list, info, path, result, position_context)
+        if getattr(result, "pending", False):
+            # Its content is loaded only now that a field needs it.
+            async def prepared() -> Any:
+                await result.prepare(info.context)
+                completed = self._complete(key, *args)
+                return await completed if self.is_awaitable(completed) else completed
+
+            return prepared()
+        return self._complete(key, *args)
+
+    def _key(
+        self, return_type: GraphQLObjectType, nodes: Any, result: Any
+    ) -> tuple[Any, ...] | None:
+        """The subtree's key, or None when it is not to be kept (no immutable identity, a
+        volatile field in the selection, or the cache off)."""
         identity = getattr(result, "subtree_key", None)
         cache = self.subtrees
         if identity is None or cache is None or not cache.enabled:
-            return MeteredExecutor.complete_object_value(
-                self, return_type, field_details_list, info, path, result, position_context
+            return None
+        try:
+            _, part = self._shapes[id(nodes)]
+        except KeyError:
+            shape = cache.shape([d.node for d in nodes], self.fragments)
+            values = self.variable_values.coerced
+            part = (
+                None
+                if shape.volatile
+                else (shape.text, json.dumps([values.get(n) for n in shape.variables], default=str))
             )
-        shape = cache.shape([d.node for d in field_details_list], self.fragments)
-        if shape.volatile:
-            return MeteredExecutor.complete_object_value(
-                self, return_type, field_details_list, info, path, result, position_context
-            )
-        values = self.variable_values.coerced
-        used = json.dumps([values.get(n) for n in shape.variables], default=str)
-        key = (return_type.name, identity, shape.text, used)
-        hit = cache.get(key)
-        if hit is not None:
-            self._charge(hit, info.context)
-            return hit.data
-        return self._complete_and_keep(
-            key, return_type, field_details_list, info, path, result, position_context
-        )
+            self._shapes[id(nodes)] = (nodes, part)  # (held: its id stays its own)
+        return None if part is None else (return_type.name, identity, *part)
+
+    def _complete(self, key: tuple[Any, ...] | None, *args: Any) -> Any:
+        if key is None:
+            return MeteredExecutor.complete_object_value(self, *args)
+        return self._complete_and_keep(key, *args)
 
     def _charge(self, hit: Subtree, context: Any) -> None:
         meter = self.meter

@@ -56,7 +56,7 @@ async def _review(ctx: Context, review_id: int) -> Review:
     row = await ctx.loaders.review_by_id.load(review_id)
     view = await rr.view(ctx, row)
     assert view is not None  # editors see every review
-    return Review(view=view)
+    return Review(source=view)
 
 
 async def _review_payload(ctx: Context, change: ReviewChange) -> ReviewPayload:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from server.cost import Measure, measure
 from server.graphql.answers import Answered, Call, error, formatted, json_answer, request_error
 from server.graphql.request import LRU, bad_literals
 from server.limits import TooComplex, count_tokens
@@ -47,6 +49,7 @@ class Documents:
         self.introspection = introspection
         self._parsed = LRU(1024)
         self._validated = LRU(1024)
+        self._measured = LRU(4096)
 
     def parse(self, query: str) -> DocumentNode:
         document = self._parsed.get(query)
@@ -68,6 +71,19 @@ class Documents:
             errors = validate(self.schema, document)
             self._validated.put(query, errors)
         return list(errors)
+
+    def measure(self, query: str, operation: Operation, max_page: int) -> Measure:
+        """The operation's depth, aliases and cost, once per document, operation and
+        variables (the same request again costs a lookup)."""
+        variables = json.dumps(operation.variables or {}, sort_keys=True, default=str)
+        key = f"{operation.name or ''}\n{variables}\n{query}"
+        measured = self._measured.get(key)
+        if measured is None:
+            measured = measure(
+                self.schema, operation.node, operation.fragments, operation.variables, max_page
+            )
+            self._measured.put(key, measured)
+        return measured  # type: ignore[no-any-return]
 
     def operation(self, call: Call, query: str, params: dict[str, Any]) -> Operation:
         """The checked operation of a parsed document, or an answer refusing the request."""

@@ -38,7 +38,6 @@ from starlette.responses import HTMLResponse, Response
 from resolvers.context import Context
 from server.cache.entry import Entry, cache_control, cache_key
 from server.cached_response import answer, cost_tail
-from server.cost import measure
 from server.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 from server.graphql.admission import Gate
 from server.graphql.answers import (
@@ -152,7 +151,7 @@ class GraphQLHTTP:
             await self.gate.admit(call)
             read = await self.read(call)
             operation = self.resolve(call, read)
-            requested = await self.check_limits(call, operation)
+            requested = await self.check_limits(call, read, operation)
             ran = await self.run(call, operation, requested)
             return await self.respond(call, read, operation, ran)
         except Answered as answered:
@@ -223,15 +222,9 @@ class GraphQLHTTP:
         except GraphQLError as exc:
             raise Answered(request_error(call, 400, [formatted(exc, call.request_id)])) from None
 
-    async def check_limits(self, call: Call, operation: Operation) -> int:
+    async def check_limits(self, call: Call, read: Read, operation: Operation) -> int:
         """Depth, aliases and cost within the limits; the requested cost taken from the budget."""
-        measured = measure(
-            self.schema,
-            operation.node,
-            operation.fragments,
-            operation.variables,
-            self.settings.max_page_size,
-        )
+        measured = self.documents.measure(read.query, operation, self.settings.max_page_size)
         try:
             check_limits(measured, self.anonymous_limits if call.anonymous else self.token_limits)
         except TooComplex as exc:

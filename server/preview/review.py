@@ -110,9 +110,10 @@ async def preview_page(request: Request) -> Response:
         return not_found
     editor = Context(database, state.settings, viewer, request=request)
     try:
-        working = await review_resolvers.review(editor, slug, None, None, "SAFETY")
-        if working is None:
+        found = await review_resolvers.review(editor, slug, None, None, "SAFETY")
+        if found is None:
             return not_found
+        working = await review_resolvers.prepare(editor, found)  # (an editor's is loaded)
         view: ReviewView | None = working
         if as_reader:
             # Exactly what an anonymous reader gets: the same resolver, no credentials.
