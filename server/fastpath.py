@@ -1,22 +1,24 @@
-"""The cache hit path: answer a repeated anonymous GET before Starlette, JSON or GraphQL.
+"""The cache hit path: answer a repeated anonymous request before Starlette, JSON or GraphQL.
 
-A persisted-query GET (``/graphql?extensions=...&variables=...``) whose exact
-query string was answered before is a dictionary lookup away from its bytes.
-This ASGI middleware sits outside every other layer, recognises such requests
-from the raw scope (no Request object, no routing), counts the request and
-reads the client's budget (a cached answer costs no points), and sends the
-answer that ``server.cached_response`` builds, exactly as the full path would.
-Everything else goes down the normal path, which fills the cache.
+A GET (``/graphql?extensions=...&variables=...``) whose exact query string was
+answered before, or a POST whose exact body was, is a dictionary lookup away from
+its bytes. This ASGI middleware sits outside every other layer, recognises such
+requests from the raw scope and body (no Request object, no routing, no JSON
+decoding), counts the request and reads the client's budget (a cached answer costs
+no points), and sends the answer that ``server.cached_response`` builds, exactly as
+the full path would. Everything else goes down the normal path (a POST with its
+body handed on as it came), which fills the cache and links the raw request to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
-from server.cache.entry import cache_control
+from server.cache.entry import MAX_LINK_BYTES, cache_control
 from server.cached_response import Answer, admit, answer, cost_tail, rate_limited
-from server.graphql.request import GRAPHQL_RESPONSE, JSON
+from server.graphql.request import BODY_DEADLINE, GRAPHQL_RESPONSE, JSON
 from server.observability import CACHE, REQUESTS
 
 # Bound once: a hit pays for two counter increments, not for label lookups.
@@ -39,23 +41,32 @@ def _media(accept: bytes | None) -> str | None:
     return None
 
 
+# A POST body longer than the links the cache keeps is never looked up here.
+MAX_FAST_BODY = MAX_LINK_BYTES
+
+
+def fast_key(query_string: bytes, body: bytes | None) -> bytes:
+    """What the fast path knows a request by: a GET's raw query string, a POST's raw body."""
+    return query_string if body is None else b"POST\n" + body
+
+
 class FastPath:
     def __init__(self, app: Any, state: Any):
         self.app = app
         self.state = state
         self.cors = bool(state.settings.cors_origins)
         self.cache_control = cache_control(state.settings)
+        self.body_timeout = state.settings.body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["path"] != "/graphql"
-            or not scope["query_string"]
-        ):
+        if scope["type"] != "http" or scope["path"] != "/graphql":
             await self.app(scope, receive, send)
             return
-        accept = encoding = if_none_match = request_id = None
+        method = scope["method"]
+        if (method == "GET" and not scope["query_string"]) or method not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        accept = encoding = if_none_match = request_id = content_type = length = None
         for name, value in scope["headers"]:
             if name == b"authorization" or (name == b"origin" and self.cors):
                 await self.app(scope, receive, send)
@@ -68,11 +79,30 @@ class FastPath:
                 if_none_match = value
             elif name == b"x-request-id":
                 request_id = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
         media = _media(accept)
         cache = getattr(self.state, "cache", None)
-        entry = cache.get_fast(scope["query_string"], media) if media and cache else None
-        if entry is None:
+        if media is None or cache is None or not cache.enabled:
             await self.app(scope, receive, send)
+            return
+        body: bytes | None = None
+        if method == "POST":
+            # One deadline for the body, whoever reads it (the full path keeps this one).
+            deadline = asyncio.get_running_loop().time() + self.body_timeout
+            scope[BODY_DEADLINE] = deadline
+            read = await _small_json_body(content_type, length, receive, deadline)
+            if not isinstance(read, bytes):
+                # Not one we could know: the full path reads it, from what came so far.
+                await self.app(scope, _replay(read or [], receive), send)
+                return
+            body = read
+        entry = cache.get_fast(fast_key(scope["query_string"], body), media)
+        if entry is None:
+            replayed = [{"type": "http.request", "body": body, "more_body": False}]
+            await self.app(scope, _replay(replayed if body is not None else [], receive), send)
             return
         assert media is not None
         client = scope.get("client")
@@ -86,7 +116,7 @@ class FastPath:
         CACHE_FAST.inc()
         out = answer(
             entry,
-            get=True,
+            get=method == "GET",
             if_none_match=if_none_match,
             accept_encoding=encoding,
             tail=cost_tail(0, admission.status if admission is not None else None),
@@ -96,6 +126,48 @@ class FastPath:
         )
         (REQUESTS_FAST if out.status == 200 else REQUESTS_FAST_304).inc()
         await _send(send, out)
+
+
+async def _small_json_body(
+    content_type: bytes | None, length: bytes | None, receive: Any, deadline: float
+) -> bytes | list[dict[str, Any]] | None:
+    """A JSON body small enough to be a fast link, whole; else the messages received so far
+    (a list, to hand on: also when the deadline passes), or None when nothing was read."""
+    if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":
+        return None
+    if length is None or not length.isdigit() or int(length) > MAX_FAST_BODY:
+        return None
+    messages: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            return messages
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > MAX_FAST_BODY:
+            return messages
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(messages: list[dict[str, Any]], receive: Any) -> Any:
+    """``receive`` that first hands on the messages already read."""
+    pending = list(messages)
+
+    async def replay() -> dict[str, Any]:
+        if pending:
+            return pending.pop(0)
+        return await receive()  # type: ignore[no-any-return]
+
+    return replay
 
 
 def _request_id(given: bytes | None) -> str:

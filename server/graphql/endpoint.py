@@ -38,6 +38,7 @@ from starlette.responses import HTMLResponse, Response
 from resolvers.context import Context
 from server.cache.entry import Entry, cache_control, cache_key
 from server.cached_response import answer, cost_tail
+from server.fastpath import fast_key
 from server.graphiql import CONTENT_SECURITY_POLICY, graphiql_html
 from server.graphql.admission import Gate
 from server.graphql.answers import (
@@ -91,6 +92,9 @@ class Read:
     params: dict[str, Any]
     query: str
     key: str | None  # the response cache's key (anonymous requests with the cache on)
+    # What the fast path knows this request by: the raw query string of a GET, the raw
+    # body of a POST (server/fastpath.py).
+    fast: tuple[bytes, str] | None
 
 
 @dataclass(slots=True)
@@ -184,7 +188,7 @@ class GraphQLHTTP:
         call.meta["trusted"] = not anonymous
         limit = settings.max_body_bytes if anonymous else settings.max_body_bytes_authenticated
         try:
-            params = await read_params(call.request, limit, settings.body_timeout_seconds)
+            params, body = await read_params(call.request, limit, settings.body_timeout_seconds)
             check_params(params)
             call.meta["operation"] = params.get("operationName")
             resolved = await self.state.persisted.resolve(params, anonymous)
@@ -197,6 +201,7 @@ class GraphQLHTTP:
             err = error("`query` is required", "BAD_USER_INPUT")
             raise Answered(json_answer(call, {"errors": [err]}, 400))
         call.meta["trusted"] = call.meta["trusted"] or resolved.trusted
+        fast = (fast_key(call.request.scope["query_string"], body), call.media)
         cache = self.state.cache
         key = None
         if anonymous and cache.enabled:
@@ -208,10 +213,9 @@ class GraphQLHTTP:
             CACHE.labels("miss" if entry is None else "hit").inc()
             if entry is not None:
                 call.meta["cached"] = True
-                if call.request.method == "GET":
-                    cache.link_fast(key, (call.request.scope["query_string"], call.media))
+                cache.link_fast(key, fast)
                 raise Answered(self._cached(call, entry, 0, hit=True))
-        return Read(params, resolved.query, key)
+        return Read(params, resolved.query, key, fast)
 
     def resolve(self, call: Call, read: Read) -> Operation:
         """The document (parsed and validated once per text) and the operation to run."""
@@ -294,9 +298,7 @@ class GraphQLHTTP:
         body = json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode()
         if len(body) > max_bytes:
             return too_large(call, max_bytes, ran.cost)
-        request = call.request
-        fast = (request.scope["query_string"], call.media) if request.method == "GET" else None
-        entry = await self.state.cache.put(read.key, body, call.media, ran.context.tags, fast)
+        entry = await self.state.cache.put(read.key, body, call.media, ran.context.tags, read.fast)
         return self._cached(call, entry, ran.meter.actual, hit=False)
 
     # --- answers -------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ JSON = "application/json"
 MAX_QUERY_LENGTH = 100_000
 # Parameters that make a GET an API request (answered with JSON, never with GraphiQL).
 GRAPHQL_PARAMS = ("query", "extensions", "variables", "operationName")
+# Where the fast path leaves the deadline of a body it began to read (server/fastpath.py).
+BODY_DEADLINE = "compendium.body_deadline"
 
 
 class RequestError(Exception):
@@ -103,8 +105,9 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
             raise RequestError(413, f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
+    deadline = request.scope.get(BODY_DEADLINE) or asyncio.get_running_loop().time() + timeout
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout_at(deadline):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
@@ -115,7 +118,10 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-async def read_params(request: Request, body_limit: int, body_timeout: float) -> dict[str, Any]:
+async def read_params(
+    request: Request, body_limit: int, body_timeout: float
+) -> tuple[dict[str, Any], bytes | None]:
+    """The request's parameters, and the raw body of a POST (the fast path's key)."""
     if request.method == "GET":
         params: dict[str, Any] = {
             "query": request.query_params.get("query"),
@@ -128,7 +134,7 @@ async def read_params(request: Request, body_limit: int, body_timeout: float) ->
                     params[key] = json.loads(raw)
                 except (ValueError, RecursionError):
                     raise RequestError(400, f"`{key}` is not valid JSON") from None
-        return params
+        return params, None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
         raise RequestError(415, "POST bodies must be application/json", {"Accept-Post": JSON})
@@ -140,7 +146,7 @@ async def read_params(request: Request, body_limit: int, body_timeout: float) ->
         raise RequestError(400, "the request body is not valid JSON") from None
     if not isinstance(params, dict):
         raise RequestError(400, "the request body must be a JSON object (batching is off)")
-    return params
+    return params, body
 
 
 def check_params(params: dict[str, Any]) -> None:

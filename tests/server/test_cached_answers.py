@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from db.engine import make_engine, session_scope
@@ -54,6 +55,39 @@ def comparable(response: httpx.Response) -> tuple[int, dict[str, str], bytes]:
 
 
 # --- one answer, either path ---------------------------------------------------------------------
+
+
+def fast_hits() -> float:
+    """How many answers the fast path gave so far (this process's metrics)."""
+    value = REGISTRY.get_sample_value(
+        "compendium_response_cache_lookups_total", {"result": "hit_before_parsing"}
+    )
+    return value or 0.0
+
+
+async def test_a_repeated_post_is_answered_before_parsing_and_alike(make_api: Any) -> None:
+    api: Api = await make_api(budget_anonymous_restore_rate=10**9)
+    body = json.dumps({"query": REVIEW, "variables": {"slug": "ketamine--als"}}).encode()
+    headers = {**ACCEPT, "content-type": "application/json", "accept-encoding": "identity"}
+    cache = api.app.state.compendium.cache
+    first = await api.client.post("/graphql", content=body, headers=headers)
+    assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
+    # Stored by the full path, which links the raw body to the entry.
+    assert cache.get_fast(b"POST\n" + body, ACCEPT["accept"]) is not None
+    before = fast_hits()
+    fast = await api.client.post("/graphql", content=body, headers=headers)
+    assert fast_hits() == before + 1
+    # The same request by another body (the same JSON, spaced): the full path, alike.
+    spaced = json.dumps({"query": REVIEW, "variables": {"slug": "ketamine--als"}}, indent=1)
+    full = await api.client.post("/graphql", content=spaced.encode(), headers=headers)
+    assert fast_hits() == before + 1
+    assert fast.headers["x-cache"] == full.headers["x-cache"] == "HIT"
+    assert comparable(fast) == comparable(full)
+    assert fast.headers["cache-control"] == "no-store"
+    # A token, or another body, is never answered by the fast path.
+    other = body.replace(b"ketamine--als", b"lithium--als")
+    miss = await api.client.post("/graphql", content=other, headers=headers)
+    assert miss.headers["x-cache"] == "MISS" and fast_hits() == before + 1
 
 
 async def test_fast_and_full_paths_answer_alike(make_api: Any) -> None:
