@@ -8,8 +8,8 @@ they need for it: ``sqlite://`` / ``sqlite+aiosqlite://`` and
 
 from __future__ import annotations
 
-import functools
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 # SQLModel's AsyncSession runs sync functions on a SQLModel Session (``exec``
@@ -126,6 +127,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+# A query function averaging under this runs on the event loop (SQLite; see Database.run).
+INLINE_SECONDS = 0.001
+
+
+def _timed(fn: Callable[..., T], session: Any, args: tuple[Any, ...]) -> tuple[T, float]:
+    """``fn``'s result and the CPU time it took: the work it would put on the event loop.
+    Not wall time, which in a worker thread counts the waits for the GIL (each row of a
+    result takes it back): a query pushed off the loop would look slower there than it
+    is, and never come back."""
+    started = time.thread_time()
+    result = fn(session, *args)
+    return result, time.thread_time() - started
+
+
 class Database:
     """The server's database: sessions, and a way to run sync query functions without
     blocking the event loop.
@@ -139,6 +154,8 @@ class Database:
     def __init__(self, url: str, read_url: str | None = None):
         self.url = url
         self.threaded = is_sqlite(url)
+        # Recent duration of each query function (SQLite: where ``run`` runs it).
+        self._timings: dict[Callable[..., Any], float] = {}
         # Anonymous reads may go to a replica (``COMPENDIUM_DATABASE_READ_URL``); writes,
         # token lookups and editors' reads always go to the primary.
         self.replica: Database | None = None
@@ -147,8 +164,16 @@ class Database:
                 raise ValueError("the read replica must be the same kind of database")
             self.replica = Database(read_url)
         if self.threaded:
-            # Sessions hop between worker threads (never two at once: see Context).
-            self.engine = make_engine(url, connect_args={"check_same_thread": False})
+            # Sessions hop between worker threads (never two at once: see Context). Key
+            # lookups run on the event loop, so taking a connection must never wait: past
+            # the pool's size, a request opens one of its own (SQLite files: cheap).
+            self.engine = make_engine(
+                url,
+                connect_args={"check_same_thread": False},
+                poolclass=QueuePool,
+                pool_size=16,
+                max_overflow=-1,
+            )
             self.async_engine: AsyncEngine | None = None
             self._sessions: Any = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         else:
@@ -169,13 +194,22 @@ class Database:
         return self._sessions()
 
     async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
-        if self.threaded:
-            if getattr(fn, KEY_LOOKUP, False):
-                # Microseconds of SQLite by key: cheaper on the event loop than a thread hop
-                # (WAL readers never wait for a writer).
-                return fn(session, *args)
-            return await anyio.to_thread.run_sync(functools.partial(fn, session, *args))
-        return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+        if not self.threaded:
+            return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+        # SQLite: a query that takes microseconds costs less on the event loop than a
+        # thread hop (and under load, far less than threads fighting over the GIL); WAL
+        # readers never wait for a writer. Key lookups always run inline; other queries
+        # as long as they have been quick (each function's recent CPU time, measured
+        # wherever it ran), in a worker thread once they are not.
+        if getattr(fn, KEY_LOOKUP, False):
+            return fn(session, *args)
+        if self._timings.get(fn, 0.0) < INLINE_SECONDS:
+            result, elapsed = _timed(fn, session, args)
+        else:
+            result, elapsed = await anyio.to_thread.run_sync(_timed, fn, session, args)
+        previous = self._timings.get(fn)
+        self._timings[fn] = elapsed if previous is None else 0.8 * previous + 0.2 * elapsed
+        return result
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T:
         """See ``_transact``; a transaction PostgreSQL aborted as a deadlock victim (or a

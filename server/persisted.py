@@ -13,13 +13,17 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from db.persisted import document_by_hash
 from server.cache.entry import document_hash
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
+# How long a hash found not to be a trusted document is believed so (no lookup meanwhile).
+UNTRUSTED_SECONDS = 10.0
 
 
 class PersistedError(Exception):
@@ -54,21 +58,32 @@ class PersistedQueries:
         self.max_entries = max_entries
         self._apq: OrderedDict[str, str] = OrderedDict()
         self._trusted: dict[str, str] = {}
+        # Hashes found not to be trusted, and when: asked again within UNTRUSTED_SECONDS,
+        # no database lookup (a document registered meanwhile is trusted after that).
+        self._untrusted: OrderedDict[str, float] = OrderedDict()
 
     # --- stores --------------------------------------------------------------------------
 
     async def trusted(self, doc_hash: str) -> str | None:
         text = self._trusted.get(doc_hash)
-        if text is None:
-            from db.persisted import document_by_hash
-
-            session = self.database.session()
-            try:
-                text = await self.database.run(session, document_by_hash, doc_hash)
-            finally:
-                await self.database.close(session)
-            if text is not None:
-                self._trusted[doc_hash] = text
+        if text is not None:
+            return text
+        seen = self._untrusted.get(doc_hash)
+        if seen is not None and time.monotonic() - seen < UNTRUSTED_SECONDS:
+            return None
+        session = self.database.session()
+        try:
+            text = await self.database.run(session, document_by_hash, doc_hash)
+        finally:
+            await self.database.close(session)
+        if text is not None:
+            self._trusted[doc_hash] = text
+            self._untrusted.pop(doc_hash, None)
+        else:
+            self._untrusted[doc_hash] = time.monotonic()
+            self._untrusted.move_to_end(doc_hash)
+            while len(self._untrusted) > self.max_entries:
+                self._untrusted.popitem(last=False)
         return text
 
     async def _apq_get(self, doc_hash: str) -> str | None:

@@ -384,3 +384,19 @@ async def test_change_feed_answers_are_invalidated_by_new_entries(api: Api, demo
     again = await get(api, feed, {"since": since})
     assert again.headers["x-cache"] == "MISS"
     assert again.json()["data"]["changes"]["cursor"] != tail.json()["data"]["changes"]["cursor"]
+
+
+async def test_a_persisted_hash_is_not_looked_up_in_the_database_every_time(
+    make_api: Any,
+) -> None:
+    """An APQ document is no trusted document: once found so, not asked again at once."""
+    api: Api = await make_api(response_cache=False)
+    params = persisted_params(REVIEW, {"slug": "ketamine--als"})
+    body = {"query": REVIEW, "variables": {"slug": "ketamine--als"}}
+    body["extensions"] = json.loads(params["extensions"])
+    assert (await api.client.post("/graphql", json=body, headers=ACCEPT)).status_code == 200
+    assert (await api.client.get("/graphql", params=params, headers=ACCEPT)).status_code == 200
+    api.statements.clear()
+    again = await api.client.get("/graphql", params=params, headers=ACCEPT)
+    assert again.json()["data"]["review"]["slug"] == "ketamine--als"
+    assert api.statements and not [s for s in api.statements if "persisted_document" in s]
