@@ -349,9 +349,3 @@ def list_audit(session: Session, f: AuditFilter, first: int, after: list[Any] | 
     if f.since is not None:
         q = q.where(AUDIT_LOG.c.at > f.since)
     return page(session, q, AUDIT_ORDER, AUDIT_LOG.c.id, first, after)
-
-
-def api_tokens(session: Session) -> list[Any]:
-    from db.tokens import list_tokens
-
-    return list_tokens(session)

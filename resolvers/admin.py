@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
-from db import queries
-from db.pagination import Page
+from db import queries, tokens
 from db.rows import ApiTokenRow as ApiTokenRow  # re-exported: the rows these reads give
 from db.rows import AuditRow as AuditRow
 from resolvers.context import Context
-from resolvers.relay import check_first, keyset
+from resolvers.relay import Listing, check_first, keyset, listing
 from resolvers.reviews import as_utc
 
+# The criteria of the audit log (every one given must hold).
+AuditCriteria = queries.AuditFilter
 
-async def audit_page(ctx: Context, first: int, after: str | None, f: queries.AuditFilter) -> Page:
+
+async def audit_page(
+    ctx: Context, first: int, after: str | None, f: AuditCriteria
+) -> Listing[AuditRow]:
     check_first(first, ctx.settings.max_page_size)
     if f.since is not None:
         f.since = as_utc(f.since, "since")
-    return await ctx.db(queries.list_audit, f, first, keyset(after, "AT_DESC", queries.AUDIT_ORDER))
+    order = queries.AUDIT_ORDER
+    result = await ctx.db(queries.list_audit, f, first, keyset(after, "AT_DESC", order))
+    return listing(result, "AT_DESC", order, result.rows)
 
 
 async def api_tokens(ctx: Context) -> list[ApiTokenRow]:
-    return await ctx.db(queries.api_tokens)
+    return await ctx.db(tokens.list_tokens)

@@ -11,10 +11,9 @@ from typing import Any
 
 from content.facts import citation_facts
 from db import public, queries
-from db.pagination import EMPTY, Order, Page
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
-from resolvers.relay import check_first, keyset
+from resolvers.relay import Listing, check_first, empty, keyset, listing
 
 
 def citations(rows: list[Any]) -> list[dict[str, Any]]:
@@ -90,7 +89,7 @@ async def compounds_page(
     slugs: list[str] | None,
     drug_class: str | None,
     unapproved: bool | None,
-) -> tuple[Page, Order, list[CompoundRecord]]:
+) -> Listing[CompoundRecord]:
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.COMPOUND_ORDERS if preview else public.COMPOUND_ORDERS)[order]
@@ -99,14 +98,14 @@ async def compounds_page(
         result = await ctx.db(
             queries.list_compounds, name, slugs, drug_class, unapproved, order, first, key
         )
-        return result, spec, [CompoundRecord.working(row) for row in result.rows]
+        return listing(result, order, spec, [CompoundRecord.working(row) for row in result.rows])
     ctx.depends("list:compounds")
     if unapproved:  # readers only ever see approved copies
-        return EMPTY, spec, []
+        return empty()
     result = await ctx.db(public.list_compounds, name, slugs, drug_class, order, first, key)
     for row in result.rows:
         seen(ctx, "compound", row.id)
-    return result, spec, [CompoundRecord.snapshot(row) for row in result.rows]
+    return listing(result, order, spec, [CompoundRecord.snapshot(row) for row in result.rows])
 
 
 async def conditions_page(
@@ -117,21 +116,21 @@ async def conditions_page(
     name: str | None,
     slugs: list[str] | None,
     unapproved: bool | None,
-) -> tuple[Page, Order, list[ConditionRecord]]:
+) -> Listing[ConditionRecord]:
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.CONDITION_ORDERS if preview else public.CONDITION_ORDERS)[order]
     key = keyset(after, order, spec)
     if preview:
         result = await ctx.db(queries.list_conditions, name, slugs, unapproved, order, first, key)
-        return result, spec, [ConditionRecord.working(row) for row in result.rows]
+        return listing(result, order, spec, [ConditionRecord.working(r) for r in result.rows])
     ctx.depends("list:conditions")
     if unapproved:
-        return EMPTY, spec, []
+        return empty()
     result = await ctx.db(public.list_conditions, name, slugs, order, first, key)
     for row in result.rows:
         seen(ctx, "condition", row.id)
-    return result, spec, [ConditionRecord.snapshot(row) for row in result.rows]
+    return listing(result, order, spec, [ConditionRecord.snapshot(row) for row in result.rows])
 
 
 # --- evidence ------------------------------------------------------------------------------

@@ -4,12 +4,49 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from db.pagination import MAX_KEY, InvalidCursor, Order, decode_cursor, decode_position
+from db.pagination import (
+    MAX_KEY,
+    InvalidCursor,
+    Order,
+    Page,
+    decode_cursor,
+    decode_position,
+    encode_cursor,
+)
 from resolvers.errors import BadUserInput
 
 NODE_TYPES = ("Compound", "Condition", "Review")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A page of a list, ready for a Relay connection: each item with its cursor."""
+
+    edges: list[tuple[str, T]]
+    has_next: bool
+    total: int
+
+
+def listing(page: Page, order_name: str, order: Order, items: Sequence[T]) -> Listing[T]:
+    """``items`` (one per row of ``page``, in order) with the cursors of their rows."""
+    return Listing(
+        [
+            (encode_cursor(order_name, order, row), item)
+            for row, item in zip(page.rows, items, strict=True)
+        ],
+        page.has_next,
+        page.total,
+    )
+
+
+def empty() -> Listing[Any]:
+    return Listing([], False, 0)
 
 
 def to_global_id(type_name: str, pk: int) -> str:

@@ -11,7 +11,6 @@ from typing import Any
 
 from content import document
 from db import public, queries
-from db.pagination import EMPTY, Order, Page
 from resolvers import catalog
 from resolvers.content import (
     PendingView,
@@ -23,10 +22,13 @@ from resolvers.content import (
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.records import EvidenceRecord
-from resolvers.relay import check_first, keyset
+from resolvers.relay import Listing, check_first, empty, keyset, listing
 
 # A review as a field gets it: loaded (an editor's, or prepared) or pending (a reader's).
 AnyView = ReviewView | PendingView
+
+# The criteria of a review list (every one given must hold).
+ReviewCriteria = queries.ReviewFilter
 
 
 async def review(
@@ -89,8 +91,8 @@ async def prepare(ctx: Context, view: AnyView) -> ReviewView:
 
 
 async def reviews_page(
-    ctx: Context, first: int, after: str | None, order: str, f: queries.ReviewFilter
-) -> tuple[Page, Order, list[AnyView]]:
+    ctx: Context, first: int, after: str | None, order: str, f: ReviewCriteria
+) -> Listing[AnyView]:
     check_first(first, ctx.settings.max_page_size)
     if f.updated_since is not None:
         f.updated_since = as_utc(f.updated_since, "updatedSince")
@@ -98,13 +100,13 @@ async def reviews_page(
         spec = queries.REVIEW_ORDERS[order]
         key = keyset(after, order, spec)
         result = await ctx.db(queries.list_reviews, f, order, first, key)
-        return result, spec, list(await working_views(ctx, result.rows))
+        return listing(result, order, spec, list(await working_views(ctx, result.rows)))
     ctx.depends("list:reviews")
     spec = public.REVIEW_ORDERS[order]
     key = keyset(after, order, spec)
     if f.status is not None and "PUBLISHED" not in f.status:
         # Readers asking for drafts get an empty list, never an error that confirms they exist.
-        return EMPTY, spec, []
+        return empty()
     readers = public.ReviewFilter(
         compound=f.compound,
         condition=f.condition,
@@ -119,7 +121,7 @@ async def reviews_page(
         # The answer moves with approvals of any review's facts.
         ctx.depends("list:compounds", "list:conditions", "publisher")
     result = await ctx.db(public.list_reviews, readers, order, first, key)
-    return result, spec, public_views(ctx, result.rows)
+    return listing(result, order, spec, public_views(ctx, result.rows))
 
 
 def as_utc(value: datetime, argument: str) -> datetime:

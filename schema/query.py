@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 
-from db.pagination import Order, encode_cursor
-from db.queries import AUDIT_ORDER
-from db.queries import AuditFilter as AuditFilterData
-from db.queries import ReviewFilter as ReviewFilterData
 from editorial.permissions import CanAdmin
 from resolvers import admin as ra
 from resolvers import catalog as rc
 from resolvers import changes as rch
 from resolvers import reviews as rr
 from resolvers import search as rs
-from resolvers.relay import from_global_id
+from resolvers.relay import Listing, from_global_id
 from schema.catalog import Compound, Condition
 from schema.changes import ChangeFeed
 from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
@@ -145,18 +142,15 @@ class SearchConnection:
     total_count: int = strawberry.field(description="Number of matching records.")
 
 
-def _connection(result: Any, order: str, spec: Order, nodes: list[Any]) -> Any:
-    """A connection of ``nodes``, one per row of the page ``result`` (cursors from the rows)."""
-    edges = [
-        Edge(cursor=encode_cursor(order, spec, row), node=node)
-        for row, node in zip(result.rows, nodes, strict=True)
-    ]
+def _connection(page: Listing[Any], node: Callable[[Any], Any]) -> Any:
+    """The connection of a listing, each item made a GraphQL node by ``node``."""
+    edges = [Edge(cursor=cursor, node=node(item)) for cursor, item in page.edges]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=result.has_next, end_cursor=edges[-1].cursor if edges else None
+            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
         ),
-        total_count=result.total,
+        total_count=page.total,
     )
 
 
@@ -207,7 +201,7 @@ class Query:
         ] = CatalogOrder.NAME_ASC,
     ) -> Connection[Compound]:
         f = filter or CompoundFilter()
-        result, spec, records = await rc.compounds_page(
+        page = await rc.compounds_page(
             info.context,
             first,
             after,
@@ -217,7 +211,7 @@ class Query:
             f.drug_class,
             f.has_unapproved_changes,
         )
-        return _connection(result, order_by.name, spec, [Compound(record=c) for c in records])
+        return _connection(page, lambda record: Compound(record=record))
 
     @strawberry.field(description="One condition by slug; null when unknown.")
     async def condition(
@@ -242,10 +236,10 @@ class Query:
         ] = CatalogOrder.NAME_ASC,
     ) -> Connection[Condition]:
         f = filter or ConditionFilter()
-        result, spec, records = await rc.conditions_page(
+        page = await rc.conditions_page(
             info.context, first, after, order_by.name, f.name, f.slugs, f.has_unapproved_changes
         )
-        return _connection(result, order_by.name, spec, [Condition(record=c) for c in records])
+        return _connection(page, lambda record: Condition(record=record))
 
     @strawberry.field(
         description="One review by slug, or by compound and condition slugs; null when unknown "
@@ -276,7 +270,7 @@ class Query:
         ] = ReviewOrder.UPDATED_AT_DESC,
     ) -> Connection[Review]:
         f = filter or ReviewFilter()
-        data = ReviewFilterData(
+        data = rr.ReviewCriteria(
             compound=f.compound,
             condition=f.condition,
             research=f.research.name if f.research else None,
@@ -286,8 +280,8 @@ class Query:
             stale=f.stale,
             overdue=f.overdue,
         )
-        result, spec, views = await rr.reviews_page(info.context, first, after, order_by.name, data)
-        return _connection(result, order_by.name, spec, [Review(source=v) for v in views])
+        page = await rr.reviews_page(info.context, first, after, order_by.name, data)
+        return _connection(page, lambda view: Review(source=view))
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "
@@ -321,15 +315,13 @@ class Query:
         filter: Annotated[AuditFilter | None, strawberry.argument(description="Criteria.")] = None,
     ) -> Connection[AuditEntry]:
         f = filter or AuditFilter()
-        result = await ra.audit_page(
+        page = await ra.audit_page(
             info.context,
             first,
             after,
-            AuditFilterData(f.actor, f.action, f.record_type, f.record_key, f.since),
+            ra.AuditCriteria(f.actor, f.action, f.record_type, f.record_key, f.since),
         )
-        return _connection(
-            result, "AT_DESC", AUDIT_ORDER, [AuditEntry(row=row) for row in result.rows]
-        )
+        return _connection(page, lambda row: AuditEntry(row=row))
 
     @strawberry.field(
         description="Every API token, revoked ones included (admins only).",

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
+import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -18,13 +19,23 @@ from starlette.routing import BaseRoute, Route
 from config import Settings, get_settings
 from db import queries
 from db.engine import Database
+from schema import schema
 from server.auth import metrics_access
+from server.cache.poller import ChangePoller
+from server.cache.response_cache import ResponseCache
+from server.cache.stores import MemoryStore, RedisStore
 from server.cached_response import NegotiatedGZip
 from server.effects import AppEffects
 from server.fastpath import FastPath
+from server.graphiql import routes as graphiql_routes
 from server.graphql.endpoint import GraphQLHTTP
+from server.observability import metrics_body, observe_pool
+from server.persisted import PersistedQueries
 from server.preview.routes import routes as preview_routes
+from server.purge import http_purge_hook
+from server.ratelimit import MemoryLimiter, RedisLimiter, policies
 from server.subtrees import SubtreeCache
+from server.webhooks import WebhookDispatcher
 
 log = logging.getLogger("compendium")
 
@@ -32,12 +43,8 @@ log = logging.getLogger("compendium")
 def make_rate_limiter(settings: Settings) -> Any:
     """Request counts and cost budgets: in process by default; in Redis when configured,
     so every worker and instance shares them."""
-    from server.ratelimit import MemoryLimiter, RedisLimiter
-
     window = settings.rate_limit_window_seconds
     if settings.redis_url:
-        import redis.asyncio as redis
-
         client = redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         return RedisLimiter(client, window, prefix=f"{settings.redis_prefix}rl:")
     return MemoryLimiter(window)
@@ -45,17 +52,9 @@ def make_rate_limiter(settings: Settings) -> Any:
 
 def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
     """The response cache, the persisted-query registry and the change-log poller."""
-    from server.cache.poller import ChangePoller
-    from server.cache.response_cache import ResponseCache
-    from server.cache.stores import MemoryStore, RedisStore
-    from server.persisted import PersistedQueries
-    from server.purge import http_purge_hook
-
     redis_client = None
     store: Any
     if settings.redis_url:
-        import redis.asyncio as redis
-
         redis_client = redis.from_url(
             settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
@@ -75,8 +74,6 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    from schema import schema
-    from server.ratelimit import policies
 
     # (The budgets of anonymous clients and of tokens.)
     state = SimpleNamespace(settings=settings, database=None, policies=policies(settings))
@@ -84,8 +81,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        from server.webhooks import WebhookDispatcher
-
         database = Database(settings.database_url, settings.database_read_url)
         state.database = database
         state.rate_limiter = make_rate_limiter(settings)
@@ -139,8 +134,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics(request: Request) -> Response:
-        from server.observability import metrics_body, observe_pool
-
         refused = await metrics_access(request, state)
         if refused is not None:
             return refused
@@ -156,12 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         *preview_routes(),  # /preview/{slug} and /preview/session (server/preview.py)
     ]
-    try:
-        from server.graphiql import routes as graphiql_routes
-
-        routes.extend(graphiql_routes())
-    except ImportError:  # pragma: no cover - assets module not present
-        pass
+    routes.extend(graphiql_routes())
 
     middleware = [
         # Outermost: a cached anonymous GET is answered before anything else runs.

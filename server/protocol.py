@@ -32,6 +32,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from config import get_settings
 from server.ratelimit import client_key
 
 log = logging.getLogger("compendium.http")
@@ -90,8 +91,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _configure(self) -> None:
         cls = type(self)
         if cls.header_timeout is None:
-            from config import get_settings
-
             settings = get_settings()
             cls.max_header_bytes = settings.max_header_bytes
             cls.max_connections = settings.max_connections_per_address
