@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from config import Settings, get_settings
 from db import queries
@@ -25,11 +27,12 @@ from server.cache.poller import ChangePoller
 from server.cache.response_cache import ResponseCache
 from server.cache.stores import MemoryStore, RedisStore
 from server.cached_response import NegotiatedGZip
+from server.deadlines import Deadlines
 from server.effects import AppEffects
 from server.fastpath import FastPath
 from server.graphiql import routes as graphiql_routes
 from server.graphql.endpoint import GraphQLHTTP
-from server.observability import metrics_body, observe_pool
+from server.observability import FOLD_SECONDS, fold, metrics_body, observe_pool
 from server.persisted import PersistedQueries
 from server.preview.routes import routes as preview_routes
 from server.purge import http_purge_hook
@@ -38,6 +41,12 @@ from server.subtrees import SubtreeCache
 from server.webhooks import WebhookDispatcher
 
 log = logging.getLogger("compendium")
+
+
+async def fold_tallies() -> None:
+    while True:
+        await asyncio.sleep(FOLD_SECONDS)
+        fold()
 
 
 def make_rate_limiter(settings: Settings) -> Any:
@@ -78,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # (The budgets of anonymous clients and of tokens.)
     state = SimpleNamespace(settings=settings, database=None, policies=policies(settings))
     state.effects = AppEffects(state)  # what a mutation's commit purges and wakes
+    state.deadlines = Deadlines()  # of body reads, the fast path's and the full path's
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -93,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             except Exception:
                 log.warning("change log unavailable at start-up", exc_info=True)
             poller.start()
+        # The cache-hit path's tallies reach the counters within a second, traffic or not.
+        folding = asyncio.get_running_loop().create_task(fold_tallies())
         # Always there, so a mutation can call state.webhooks.wake() unconditionally.
         webhooks = WebhookDispatcher(database, settings)
         state.webhooks = webhooks
@@ -101,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 webhooks.start()
             yield
         finally:
+            folding.cancel()
             await webhooks.stop()
             await poller.stop()
             await state.cache.close()
@@ -151,14 +164,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     routes.extend(graphiql_routes())
 
-    middleware = [
-        # Outermost: a cached anonymous GET is answered before anything else runs.
-        Middleware(FastPath, state=state),
-        Middleware(NegotiatedGZip, minimum_size=1024),
-    ]
+    middleware = [Middleware(NegotiatedGZip, minimum_size=1024)]
     if settings.cors_origins:
         middleware.insert(
-            1,
+            0,
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
@@ -167,6 +176,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             ),
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Compendium(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.compendium = state  # engine and settings, for tests and operations
     return app
+
+
+class Compendium(Starlette):
+    """The app: Starlette, with the cache-hit fast path (``server.fastpath``) outside every
+    other layer, Starlette's own error middleware included: a repeated anonymous request
+    is answered before anything else runs (anything it does not answer goes on down)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return FastPath(super().build_middleware_stack(), state=self.state.compendium)

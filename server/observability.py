@@ -110,7 +110,42 @@ def observe_pool(database: Any) -> None:
     POOL.labels("idle").set(pool.checkedin())
 
 
+class Tally:
+    """Increments of one labelled counter kept as an integer (``pending += 1`` costs a
+    twentieth of ``Counter.inc``) and folded into the counter by ``fold``: at most a
+    second late (``tick``), and always before a scrape. For the cache-hit path."""
+
+    __slots__ = ("counter", "pending")
+
+    def __init__(self, counter: Any):
+        self.counter = counter
+        self.pending = 0
+        _TALLIES.append(self)
+
+
+_TALLIES: list[Tally] = []
+FOLD_SECONDS = 1.0
+_next_fold = 0.0
+
+
+def fold() -> None:
+    """Add every tally's pending increments to its counter."""
+    global _next_fold
+    _next_fold = time.monotonic() + FOLD_SECONDS
+    for tally in _TALLIES:
+        pending, tally.pending = tally.pending, 0
+        if pending:
+            tally.counter.inc(pending)
+
+
+def tick() -> None:
+    """Fold the tallies when the last fold is a second old."""
+    if time.monotonic() >= _next_fold:
+        fold()
+
+
 def metrics_body() -> tuple[bytes, str]:
+    fold()  # (this process's tallies; other workers fold theirs each second)
     if MULTIPROCESS:
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

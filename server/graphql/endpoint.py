@@ -188,7 +188,9 @@ class GraphQLHTTP:
         call.meta["trusted"] = not anonymous
         limit = settings.max_body_bytes if anonymous else settings.max_body_bytes_authenticated
         try:
-            params, body = await read_params(call.request, limit, settings.body_timeout_seconds)
+            params, body = await read_params(
+                call.request, limit, settings.body_timeout_seconds, self.state.deadlines
+            )
             check_params(params)
             call.meta["operation"] = params.get("operationName")
             resolved = await self.state.persisted.resolve(params, anonymous)

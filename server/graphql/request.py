@@ -14,6 +14,8 @@ from typing import Any
 from graphql import DocumentNode, StringValueNode, Visitor, visit
 from starlette.requests import Request
 
+from server.deadlines import BodyTimeout, Deadlines
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_QUERY_LENGTH = 100_000
@@ -96,7 +98,7 @@ def wants_html(request: Request) -> bool:
     return "text/html" in accept and not any(p in params for p in GRAPHQL_PARAMS)
 
 
-async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+async def read_body(request: Request, limit: int, timeout: float, deadlines: Deadlines) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -106,20 +108,26 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     deadline = request.scope.get(BODY_DEADLINE) or asyncio.get_running_loop().time() + timeout
+    stream = request.stream()
     try:
-        async with asyncio.timeout_at(deadline):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise RequestError(413, f"the request body is larger than {limit} bytes")
-                chunks.append(chunk)
-    except TimeoutError:
+        while True:
+            try:
+                chunk = await deadlines.read(anext(stream), deadline)
+            except StopAsyncIteration:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"the request body is larger than {limit} bytes")
+            chunks.append(chunk)
+    except BodyTimeout:
         raise RequestError(408, f"the request body did not arrive within {timeout:g} s") from None
+    finally:
+        await stream.aclose()
     return b"".join(chunks)
 
 
 async def read_params(
-    request: Request, body_limit: int, body_timeout: float
+    request: Request, body_limit: int, body_timeout: float, deadlines: Deadlines
 ) -> tuple[dict[str, Any], bytes | None]:
     """The request's parameters, and the raw body of a POST (the fast path's key)."""
     if request.method == "GET":
@@ -138,7 +146,7 @@ async def read_params(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
         raise RequestError(415, "POST bodies must be application/json", {"Accept-Post": JSON})
-    body = await read_body(request, body_limit, body_timeout)
+    body = await read_body(request, body_limit, body_timeout, deadlines)
     try:
         params = json.loads(body)
     except (ValueError, RecursionError):
