@@ -46,6 +46,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCEPT = "application/graphql-response+json"
 REVIEW = """query ReviewPage($slug: String!) { review(slug: $slug) { title byline { text }
@@ -237,8 +240,6 @@ def editor_token(url: str) -> str:
 
 @contextlib.contextmanager
 def postgres_database(server_url: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     admin = create_engine(
         make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"

@@ -49,8 +49,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -61,13 +63,20 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import asyncpg
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from bench.generate import synthetic
+from config import Settings
 from db.engine import make_engine, session_scope
 from db.models import Compound, Condition, Review, utcnow
 from db.publishing import publish_reviews
+from server.app import create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # (Starlette's notice about TestClient on httpx)
+    from starlette.testclient import TestClient
 
 TEMPLATES = ROOT / "db" / "catalog" / "templates.yaml"
 DEMO_REVIEWS = 576
@@ -125,7 +134,6 @@ def rss_kb(pid: int) -> int:
 def cli(url: str, *args: str) -> tuple[float, str, int]:
     """Run `compendium ARGS` on the database: (wall seconds, stdout, peak RSS in KB of the
     command and its worker processes together, sampled every 0.2 s)."""
-    import threading
 
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -547,15 +555,6 @@ def request_sql(cat: Catalog, body: bytes) -> list[tuple[str, Any]]:
     """The statements one request runs: the real app, in process (Starlette's TestClient),
     on the catalog's database, with a listener on its engine. The second of two identical
     requests is the one recorded (the first fills per-process caches, as warm-up does)."""
-    import warnings
-
-    from config import Settings
-    from server.app import create_app
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-
     settings = Settings(
         database_url=cat.url,
         response_cache=False,
@@ -605,8 +604,6 @@ def time_statements(url: str, statements: list[tuple[str, Any]], repeat: int) ->
         finally:
             engine.dispose()
         return out
-
-    import asyncpg
 
     async def run() -> None:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

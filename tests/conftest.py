@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,8 +91,6 @@ def load(engine: Engine, *paths: Path) -> None:
 @pytest.fixture(scope="session")
 def demo_template(databases: Any, migrated_template: str) -> str:
     """A database with the demo catalog loaded, generated and published (read-only template)."""
-    import subprocess
-    import sys
 
     url = databases.create("demo", template=migrated_template)
     env = dict(os.environ, COMPENDIUM_DATABASE_URL=url)

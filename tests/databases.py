@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from pathlib import Path
 
@@ -118,7 +119,6 @@ def in_ci() -> bool:
 
 def require_service(name: str, host: str, port: int) -> None:
     """Skip (on a laptop) or fail (under CI) when a service the test needs is not listening."""
-    import socket
 
     try:
         socket.create_connection((host, port), timeout=1).close()

@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import pytest
 
+from server.graphiql import ASSETS_DIR, assets_built
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -69,7 +71,6 @@ def require_node_package(package: str) -> str:
 @pytest.fixture(scope="session")
 def graphiql_assets() -> Path:
     """The built GraphiQL bundle, built now if node_modules allows and it is missing."""
-    from server.graphiql import ASSETS_DIR, assets_built
 
     if not assets_built() and node() and (NODE_MODULES / "esbuild" / "package.json").is_file():
         build = subprocess.run(

@@ -11,10 +11,11 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, select
 
-from catalog.exporting import export_data
+from catalog.exporting import dump, export_data
 from catalog.importing import import_data, import_file
 from catalog.problems import CatalogInvalid
-from db.engine import session_scope
+from db.engine import make_engine, session_scope
+from db.migrate import upgrade
 from db.models import Citation, Compound, Evidence
 from tests.conftest import DEMO, FIXTURES, TEMPLATES, load
 
@@ -122,10 +123,6 @@ def test_export_then_import_round_trips(
         )
     exported = snapshot(engine)
     for suffix in ("yaml", "json"):
-        from catalog.exporting import dump
-        from db.engine import make_engine
-        from db.migrate import upgrade
-
         path = tmp_path / f"export.{suffix}"
         dump(exported, path)
         url = new_db()

@@ -7,7 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLUnionType,
+)
 
+from schema import schema
+from server.cli import SCHEMA_FILE, schema_sdl
 from tests.conftest import Api
 
 REVIEW_PAGE = """
@@ -319,7 +328,6 @@ async def test_no_internals_in_errors(api: Api) -> None:
 
 
 def test_schema_graphql_is_current() -> None:
-    from server.cli import SCHEMA_FILE, schema_sdl
 
     assert Path(SCHEMA_FILE).read_text() == schema_sdl(), (
         "run `compendium export-schema` and commit schema.graphql"
@@ -327,15 +335,6 @@ def test_schema_graphql_is_current() -> None:
 
 
 def test_every_type_field_and_argument_has_a_description() -> None:
-    from graphql import (
-        GraphQLEnumType,
-        GraphQLInputObjectType,
-        GraphQLInterfaceType,
-        GraphQLObjectType,
-        GraphQLUnionType,
-    )
-
-    from schema import schema
 
     missing = []
     for name, t in schema._schema.type_map.items():

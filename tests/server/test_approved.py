@@ -8,6 +8,7 @@ appear and exactly the affected cached entries are purged.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import uuid
@@ -19,7 +20,7 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from server.cache.entry import document_hash
-from tests.conftest import Api
+from tests.conftest import TEMPLATES, Api
 from tests.workflow import approve, edit_fact, graphql
 
 ACCEPT = {"accept": "application/graphql-response+json"}
@@ -253,7 +254,6 @@ async def editor_changes_everything(api: Api, editor: str) -> None:
 
 
 def _template_text() -> str:
-    from tests.conftest import TEMPLATES
 
     text = TEMPLATES.read_text(encoding="utf-8")
     return re.sub(r'version: "?[0-9.]+"?', 'version: "2099.1.1"', text, count=1)
@@ -386,7 +386,6 @@ async def test_an_approval_makes_exactly_its_facts_public(
 
 
 def _pk(global_id: str) -> int:
-    import base64
 
     raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
     return int(raw.split(":")[1])

@@ -16,6 +16,7 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.databases import require_service
 
 ACCEPT = {"accept": "application/graphql-response+json"}
 # About 1,650 points: 50 rows, each rendered.
@@ -169,7 +170,6 @@ async def test_bad_tokens_get_the_anonymous_rate(make_api: Any, demo_url: str) -
 
 @pytest.fixture
 def redis_url() -> str:
-    from tests.databases import require_service
 
     require_service("Redis", "127.0.0.1", 6379)
     return "redis://127.0.0.1:6379/0"

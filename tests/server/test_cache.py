@@ -16,6 +16,7 @@ from db.tokens import create_token
 from server.cache.entry import document_hash
 from server.cache.poller import ChangePoller
 from tests.conftest import Api
+from tests.databases import require_service
 from tests.workflow import approve, edit_fact, publish_elsewhere
 
 REVIEW = "query Page($slug: String!) { review(slug: $slug) { slug title text(format: PLAIN) } }"
@@ -339,7 +340,6 @@ async def test_trusted_documents_only(make_api: Any, demo_url: str) -> None:
 
 @pytest.fixture
 def redis_url() -> str:
-    from tests.databases import require_service
 
     require_service("Redis", "127.0.0.1", 6379)
     return "redis://127.0.0.1:6379/0"

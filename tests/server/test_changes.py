@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
@@ -497,7 +498,6 @@ def test_postgres_log_writers_serialize(demo_url: str) -> None:
     """Ids must become visible in order: a second writer of the log waits for the first."""
     if not demo_url.startswith("postgresql"):
         pytest.skip("SQLite serializes every writer already (this run is on SQLite)")
-    from sqlalchemy.exc import OperationalError
 
     engine = make_engine(demo_url)
     try:

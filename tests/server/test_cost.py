@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import httpx
+from graphql import get_introspection_query
 
 from tests.conftest import Api
 
@@ -191,7 +192,6 @@ async def test_an_answer_past_the_byte_limit_is_refused_whole(make_api: Any) -> 
 
 
 async def test_graphiqls_introspection_fits_an_anonymous_request(api: Api) -> None:
-    from graphql import get_introspection_query
 
     query = get_introspection_query(
         descriptions=True,

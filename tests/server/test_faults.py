@@ -43,11 +43,13 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from catalog.importing import import_data
 from content.facts import review_fingerprint
 from db.engine import is_sqlite, make_engine, session_scope
 from db.models import Citation, Compound, Condition, Evidence, Publisher, Review, ReviewSection
 from db.operations import AuditEntry
 from db.tokens import create_token
+from editorial.generation import generate
 from tests.conftest import FIXTURES, ROOT, TEMPLATES, load
 from tests.live import free_port
 
@@ -360,7 +362,6 @@ def make_database(databases: Any, migrated_template: str) -> Iterator[Callable[[
 
 def seeded(url: str) -> None:
     """The default templates, the two seed pairs and their generated reviews."""
-    from editorial.generation import generate
 
     engine = make_engine(url)
     try:
@@ -647,7 +648,6 @@ def test_facts_changed_during_generation_show_as_stale(db_url: str, tmp_path: Pa
     """A run composes pages from the facts it read at its start; a fact that changes while
     it runs must leave the pages built from the older facts flagged stale (not current),
     so the work queue, the publish gate and ``generate --stale`` see them."""
-    from catalog.importing import import_data
 
     compounds, conditions = 100, 60
     data = catalog("race", compounds, conditions)

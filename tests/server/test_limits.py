@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.databases import require_service
 from tests.live import serving
 
 REVIEW = 'query R { review(slug: "ketamine--als") { title } }'
@@ -161,7 +162,6 @@ async def test_rate_limit_per_address_and_per_token(make_api: Any, demo_url: str
 
 @pytest.fixture
 def redis_url() -> str:
-    from tests.databases import require_service
 
     url = "redis://127.0.0.1:6379/0"
     require_service("Redis", "127.0.0.1", 6379)

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
@@ -98,11 +101,6 @@ def test_json_logs_carry_the_request_id(live_database: str, tmp_path: Path) -> N
 
 
 async def test_each_request_is_a_span(api: Api) -> None:
-    pytest.importorskip("opentelemetry.sdk", reason="the optional `otel` extra")
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
