@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
+from db import tables
+from db.bulk import insert_ids
 from db.models import (
     Citation,
     Compound,
@@ -35,6 +37,15 @@ class RecordWrite:
     values: dict[str, Any]
     hash: str
     citations: list[dict[str, Any]] | None = None  # None: the record has no citations
+
+
+# The columns of a record's key (RecordWrite.key) in each table written here.
+KEYS = {
+    tables.COMPOUND.name: ["slug"],
+    tables.CONDITION.name: ["slug"],
+    tables.EVIDENCE.name: ["compound_id", "condition_id"],
+    tables.PUBLISHER.name: ["id"],
+}
 
 
 # --- reads for checks and writes -------------------------------------------------------------
@@ -126,11 +137,9 @@ def write_records(
             dict(r.values, content_hash=r.hash, revision=1, created_at=now, updated_at=now)
             for r in new
         ]
-        result = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), values
-        )
-        for r, (rid,) in zip(new, result.all(), strict=True):
-            ids[r.key] = rid
+        created = insert_ids(session, table, values, KEYS[table.name])
+        for r in new:
+            ids[r.key] = created[r.key]
             outcome[r.key] = "created"
     session.flush()
     if owner is not None:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring as quote  # (a JSON string, as to_json writes it)
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,8 @@ from content.facts import (
     evidence_facts,
     publisher_facts,
 )
+from db.bulk import insert_ids
+from db.engine import RawJSON
 from db.models import ReviewStatus
 from db.tables import (
     CITATION,
@@ -100,26 +103,13 @@ def _publish_batch(
     interval: timedelta,
     acknowledged: list[dict[str, Any]],
 ) -> Approval:
-    reviews = {r.id: r for r in session.execute(select(REVIEW).where(REVIEW.c.id.in_(ids)))}
+    reviews = {
+        r.id: r for r in session.execute(select(*PUBLISHED_COLUMNS).where(REVIEW.c.id.in_(ids)))
+    }
     if not reviews:
         return Approval()
     ids = sorted(reviews)
-    sections: dict[int, list[dict[str, Any]]] = {rid: [] for rid in ids}
-    rows = session.execute(
-        select(REVIEW_SECTION)
-        .where(REVIEW_SECTION.c.review_id.in_(ids))
-        .order_by(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.position)
-    )
-    for s in rows:
-        sections[s.review_id].append(
-            {
-                "key": s.key,
-                "position": s.position,
-                "heading": s.heading,
-                "blocks": s.blocks,
-                "origin": str(s.origin),
-            }
-        )
+    sections = _sections_json(session, ids)
     numbers = dict(
         session.execute(
             select(REVIEW_REVISION.c.review_id, func.max(REVIEW_REVISION.c.number))
@@ -136,7 +126,7 @@ def _publish_batch(
             "byline": r.byline,
             "notice": r.notice,
             "description": r.description,
-            "sections": sections[rid],
+            "sections": sections.get(rid, EMPTY_LIST),
             "fingerprint": r.fingerprint,
             "template_version": r.template_version,
             "research": r.research,
@@ -147,13 +137,7 @@ def _publish_batch(
         }
         for rid, r in reviews.items()
     ]
-    result = session.execute(
-        insert(REVIEW_REVISION).returning(
-            REVIEW_REVISION.c.id, REVIEW_REVISION.c.review_id, sort_by_parameter_order=True
-        ),
-        revision_rows,
-    )
-    revision_of = {rid: vid for vid, rid in result.all()}
+    revision_of = insert_ids(session, REVIEW_REVISION, revision_rows, ["review_id"])
     session.execute(
         update(REVIEW)
         .where(REVIEW.c.id == bindparam("rid"))
@@ -194,6 +178,51 @@ def _publish_batch(
     _upsert(session, PUBLIC_REVIEW, public_rows)
     approval.reviews = ids
     return approval
+
+
+# What publishing reads of a review (its sections apart).
+PUBLISHED_COLUMNS = [
+    REVIEW.c[name]
+    for name in (
+        "id",
+        "slug",
+        "kind",
+        "compound_id",
+        "condition_id",
+        "title",
+        "byline",
+        "notice",
+        "description",
+        "fingerprint",
+        "template_version",
+        "research",
+    )
+]
+EMPTY_LIST = RawJSON("[]")
+
+
+def _sections_json(session: Session, ids: list[int]) -> dict[int, RawJSON]:
+    """Each review's sections as the revision stores them (key, position, heading, blocks,
+    origin), encoded as JSON around the stored blocks: a copy, never decoded."""
+    parts: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(
+            REVIEW_SECTION.c.review_id,
+            REVIEW_SECTION.c.key,
+            REVIEW_SECTION.c.position,
+            REVIEW_SECTION.c.heading,
+            cast(REVIEW_SECTION.c.blocks, Text),  # (the stored JSON text, not decoded)
+            REVIEW_SECTION.c.origin,
+        )
+        .where(REVIEW_SECTION.c.review_id.in_(ids))
+        .order_by(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.position)
+    )
+    for review_id, key, position, heading, blocks, origin in rows:
+        parts.setdefault(review_id, []).append(
+            f'{{"key":{quote(str(key))},"position":{int(position)},'
+            f'"heading":{quote(heading) if heading is not None else "null"},"blocks":{blocks},"origin":{quote(str(origin))}}}'
+        )
+    return {rid: RawJSON("[" + ",".join(items) + "]") for rid, items in parts.items()}
 
 
 def withdraw(session: Session, review_id: int) -> None:
@@ -369,8 +398,9 @@ def _store_versions(session: Session, kind: str, items: list[_Facts], now: datet
             f.version_id = vid
     if not new:
         return
-    result = session.execute(
-        insert(FACT_VERSION).returning(FACT_VERSION.c.id, sort_by_parameter_order=True),
+    version_of = insert_ids(
+        session,
+        FACT_VERSION,
         [
             {
                 "kind": kind,
@@ -382,9 +412,10 @@ def _store_versions(session: Session, kind: str, items: list[_Facts], now: datet
             }
             for f in new
         ],
+        ["record_id"],
     )
-    for f, (vid,) in zip(new, result.all(), strict=True):
-        f.version_id = vid
+    for f in new:
+        f.version_id = version_of[f.row.id]
 
 
 def _approve(

@@ -23,6 +23,7 @@ from content.facts import (
     publisher_facts,
     review_fingerprint,
 )
+from db.bulk import insert_ids
 from db.models import (
     Citation,
     Compound,
@@ -223,11 +224,9 @@ def write_batch(
             }
             for w in new
         ]
-        result = session.execute(
-            insert(REVIEW).returning(REVIEW.c.id, sort_by_parameter_order=True), rows
-        )
-        for w, (rid,) in zip(new, result.all(), strict=True):
-            w.pair.review_id = rid
+        created = insert_ids(session, REVIEW, rows, ["slug"])
+        for w in new:
+            w.pair.review_id = created[w.slug]
     if old:
         session.execute(
             update(REVIEW)
