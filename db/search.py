@@ -47,17 +47,23 @@ def search(session: Session, text_: str, first: int) -> tuple[list[Hit], int]:
         return [], 0
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        # bm25() only works in the query that does the MATCH: rank there, count outside.
-        sql = text(
-            "SELECT kind, ref_id, score, count(*) OVER () AS total FROM ("
-            "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
-            "FROM search_index WHERE search_index MATCH :match) AS hits "
-            "ORDER BY score, kind, ref_id LIMIT :limit"
-        )
-        result = session.execute(sql, {"match": match, "limit": first})
-        rows = result.all()
-        total = rows[0].total if rows else 0
-        # bm25 is lower-is-better; expose higher-is-better scores.
+        # Ranked by bm25 (lower is better), ties by rowid: FTS5 keeps only the best
+        # `first` rows and reads the columns of those alone (ordering by a column such as
+        # `kind` would read every match's row, three times slower at 200,000 reviews).
+        # Counted apart: counting walks the index's doclists and computes no rank.
+        rows = session.execute(
+            text(
+                "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
+                "FROM search_index WHERE search_index MATCH :match "
+                "ORDER BY score, rowid LIMIT :limit"
+            ),
+            {"match": match, "limit": first},
+        ).all()
+        total = session.execute(
+            text("SELECT count(*) FROM search_index WHERE search_index MATCH :match"),
+            {"match": match},
+        ).scalar_one()
+        # Expose higher-is-better scores.
         return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
     if dialect == "postgresql":
         return _search_postgres(session, _WORD.findall(text_)[:12], first)
@@ -70,7 +76,7 @@ def _search_postgres(session: Session, words: list[str], first: int) -> tuple[li
     # Words are \w+ runs only, so no tsquery operator can reach the query.
     terms = [w.lower() for w in words]
     terms[-1] += ":*"
-    # Weights {CONDITION, COMPOUND, B, AUDIT_LOG}; normalization 1 divides by 1 + log(length): a short record
+    # Weights {D, C, B, A}; normalization 1 divides by 1 + log(length): a short record
     # (a compound's name) ranks above a long one that merely mentions it.
     sql = text(
         "SELECT kind, ref_id, ts_rank_cd('{0.1, 0.1, 0.6, 1.0}', document, q, 1) AS score, "
