@@ -201,100 +201,12 @@ def write_batch(
     new = [w for w in writes if w.pair.review_id is None]
     old = [w for w in writes if w.pair.review_id is not None]
     if new:
-        rows = [
-            {
-                "slug": w.slug,
-                "kind": kind,
-                "compound_id": w.pair.compound_id,
-                "condition_id": w.pair.condition_id,
-                "status": "DRAFT",
-                "research": w.pair.research,
-                "title": w.title,
-                "byline": w.byline,
-                "notice": w.notice,
-                "description": w.description,
-                "template_id": template.id,
-                "template_version": template.version,
-                "fingerprint": w.fingerprint,
-                "current_fingerprint": w.fingerprint,
-                "revision": 1,
-                "created_at": now,
-                "updated_at": now,
-                "generated_at": now,
-            }
-            for w in new
-        ]
-        created = insert_ids(session, REVIEW, rows, ["slug"])
-        for w in new:
-            w.pair.review_id = created[w.slug]
-    if old:
-        session.execute(
-            update(REVIEW)
-            .where(REVIEW.c.id == bindparam("rid"))
-            .values(
-                research=bindparam("research"),
-                title=bindparam("title"),
-                byline=bindparam("byline"),
-                notice=bindparam("notice"),
-                description=bindparam("description"),
-                template_id=bindparam("template_id"),
-                template_version=bindparam("template_version"),
-                fingerprint=bindparam("fingerprint"),
-                current_fingerprint=bindparam("fingerprint"),
-                # New facts make a new draft: a published page keeps serving its approved
-                # revision until a reviewer approves the new one; a submitted one goes back.
-                status=case(
-                    (
-                        and_(
-                            bindparam("changed"),
-                            # (no IN list: expanding parameters cannot be used in executemany)
-                            or_(
-                                REVIEW.c.status == ReviewStatus.PUBLISHED,
-                                REVIEW.c.status == ReviewStatus.IN_REVIEW,
-                            ),
-                        ),
-                        ReviewStatus.DRAFT,
-                    ),
-                    else_=REVIEW.c.status,
-                ),
-                revision=REVIEW.c.revision + 1,
-                updated_at=bindparam("now"),
-                generated_at=bindparam("now"),
-            ),
-            [
-                {
-                    "rid": w.pair.review_id,
-                    "research": w.pair.research,
-                    "title": w.title,
-                    "byline": w.byline,
-                    "notice": w.notice,
-                    "description": w.description,
-                    "template_id": template.id,
-                    "template_version": template.version,
-                    "fingerprint": w.fingerprint,
-                    "changed": w.fingerprint != w.pair.fingerprint,
-                    "now": now,
-                }
-                for w in old
-            ],
-        )
+        _insert_reviews(session, new, template, kind, now)
     edited: set[tuple[int, str]] = set()
     if old:
-        ids = [w.pair.review_id for w in old]
-        edited = {
-            (rid, key)
-            for rid, key in session.execute(
-                select(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.key).where(
-                    REVIEW_SECTION.c.review_id.in_(ids),
-                    REVIEW_SECTION.c.origin == SectionOrigin.EDITED,
-                )
-            )
-        }
-        session.execute(
-            delete(REVIEW_SECTION).where(
-                REVIEW_SECTION.c.review_id.in_(ids),
-                REVIEW_SECTION.c.origin == SectionOrigin.GENERATED,
-            )
+        _refresh_reviews(session, old, template, now)
+        edited = _drop_generated_sections(
+            session, [w.pair.review_id for w in old if w.pair.review_id is not None]
         )
     section_rows = [
         {
@@ -314,6 +226,114 @@ def write_batch(
     if section_rows:
         session.execute(insert(REVIEW_SECTION), section_rows)
     return len(new), len(old)
+
+
+def _insert_reviews(
+    session: Session, new: list[ReviewWrite], template: Template, kind: ReviewKind, now: datetime
+) -> None:
+    """Insert the drafts of pairs that have no review yet (their ids noted on each pair)."""
+    rows = [
+        {
+            "slug": w.slug,
+            "kind": kind,
+            "compound_id": w.pair.compound_id,
+            "condition_id": w.pair.condition_id,
+            "status": "DRAFT",
+            "research": w.pair.research,
+            "title": w.title,
+            "byline": w.byline,
+            "notice": w.notice,
+            "description": w.description,
+            "template_id": template.id,
+            "template_version": template.version,
+            "fingerprint": w.fingerprint,
+            "current_fingerprint": w.fingerprint,
+            "revision": 1,
+            "created_at": now,
+            "updated_at": now,
+            "generated_at": now,
+        }
+        for w in new
+    ]
+    created = insert_ids(session, REVIEW, rows, ["slug"])
+    for w in new:
+        w.pair.review_id = created[w.slug]
+
+
+def _refresh_reviews(
+    session: Session, old: list[ReviewWrite], template: Template, now: datetime
+) -> None:
+    """Rewrite the working copies of existing reviews with their newly composed text."""
+    session.execute(
+        update(REVIEW)
+        .where(REVIEW.c.id == bindparam("rid"))
+        .values(
+            research=bindparam("research"),
+            title=bindparam("title"),
+            byline=bindparam("byline"),
+            notice=bindparam("notice"),
+            description=bindparam("description"),
+            template_id=bindparam("template_id"),
+            template_version=bindparam("template_version"),
+            fingerprint=bindparam("fingerprint"),
+            current_fingerprint=bindparam("fingerprint"),
+            # New facts make a new draft: a published page keeps serving its approved
+            # revision until a reviewer approves the new one; a submitted one goes back.
+            status=case(
+                (
+                    and_(
+                        bindparam("changed"),
+                        # (no IN list: expanding parameters cannot be used in executemany)
+                        or_(
+                            REVIEW.c.status == ReviewStatus.PUBLISHED,
+                            REVIEW.c.status == ReviewStatus.IN_REVIEW,
+                        ),
+                    ),
+                    ReviewStatus.DRAFT,
+                ),
+                else_=REVIEW.c.status,
+            ),
+            revision=REVIEW.c.revision + 1,
+            updated_at=bindparam("now"),
+            generated_at=bindparam("now"),
+        ),
+        [
+            {
+                "rid": w.pair.review_id,
+                "research": w.pair.research,
+                "title": w.title,
+                "byline": w.byline,
+                "notice": w.notice,
+                "description": w.description,
+                "template_id": template.id,
+                "template_version": template.version,
+                "fingerprint": w.fingerprint,
+                "changed": w.fingerprint != w.pair.fingerprint,
+                "now": now,
+            }
+            for w in old
+        ],
+    )
+
+
+def _drop_generated_sections(session: Session, ids: list[int]) -> set[tuple[int, str]]:
+    """Delete the reviews' GENERATED sections; the (review, key) of the EDITED ones kept."""
+    edited = {
+        (rid, key)
+        for rid, key in session.execute(
+            select(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.key).where(
+                REVIEW_SECTION.c.review_id.in_(ids),
+                REVIEW_SECTION.c.origin == SectionOrigin.EDITED,
+            )
+        )
+    }
+    session.execute(
+        delete(REVIEW_SECTION).where(
+            REVIEW_SECTION.c.review_id.in_(ids),
+            REVIEW_SECTION.c.origin == SectionOrigin.GENERATED,
+        )
+    )
+    return edited
 
 
 def refresh_fingerprints(
