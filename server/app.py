@@ -13,16 +13,12 @@ import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from config import Settings, get_settings
-from db import queries
 from db.engine import Database
 from schema import schema
-from server.auth import metrics_access
 from server.cache.poller import ChangePoller
 from server.cache.response_cache import ResponseCache
 from server.cache.stores import MemoryStore, RedisStore
@@ -32,9 +28,10 @@ from server.effects import AppEffects
 from server.fastpath import FastPath
 from server.graphiql import routes as graphiql_routes
 from server.graphql.endpoint import GraphQLHTTP
-from server.observability import FOLD_SECONDS, fold, metrics_body, observe_pool
+from server.observability import FOLD_SECONDS, fold
 from server.persisted import PersistedQueries
 from server.preview.routes import routes as preview_routes
+from server.probes import routes as probe_routes
 from server.purge import http_purge_hook
 from server.ratelimit import MemoryLimiter, RedisLimiter, policies
 from server.subtrees import SubtreeCache
@@ -122,44 +119,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLHTTP(schema._schema, state)
 
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_request: Request) -> Response:
-        database = state.database
-        session = database.session()
-        try:
-            await database.run(session, queries.ping)
-            if database.replica is not None:
-                replica = database.session(read=True)
-                try:
-                    await database.run(replica, queries.ping)
-                finally:
-                    await database.close(replica)
-        except Exception as exc:  # any failure means: not ready
-            log.warning("readiness check failed: %s", type(exc).__name__)
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
-            )
-        finally:
-            with contextlib.suppress(Exception):  # a dead connection: the pool drops it
-                await database.close(session)
-        return JSONResponse({"status": "ok", "database": "ok"})
-
-    async def metrics(request: Request) -> Response:
-        refused = await metrics_access(request, state)
-        if refused is not None:
-            return refused
-        if state.database is not None:
-            observe_pool(state.database)
-        body, content_type = metrics_body()
-        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
-
     routes: list[BaseRoute] = [
         Route("/graphql", graphql.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        *probe_routes(state),  # /healthz, /readyz, /metrics (server/probes.py)
         *preview_routes(),  # /preview/{slug} and /preview/session (server/preview.py)
     ]
     routes.extend(graphiql_routes())
