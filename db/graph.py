@@ -37,11 +37,12 @@ def pages_by_parent(
     pages = dict.fromkeys(parents, EMPTY)
     scoped = query.where(parent_col.in_(sorted(set(parents))))
     counted = scoped.with_only_columns(parent_col.label("graph_parent"), id_col).subquery()
-    totals = dict(
-        session.execute(
+    totals: dict[int, int] = {
+        parent: int(total)
+        for parent, total in session.execute(
             select(counted.c.graph_parent, func.count()).group_by(counted.c.graph_parent)
-        ).all()
-    )
+        )
+    }
     if not totals:
         return pages
     direction = _direction(order)
@@ -61,7 +62,7 @@ def pages_by_parent(
         rows.setdefault(row.graph_parent, []).append(row)
     for parent, total in totals.items():
         found = rows.get(parent, [])
-        pages[parent] = Page(rows=found[:first], total=int(total), has_next=len(found) > first)
+        pages[parent] = Page(rows=found[:first], total=total, has_next=len(found) > first)
     return pages
 
 

@@ -114,12 +114,15 @@ class SearchConnection:
     total_count: int = strawberry.field(description="Number of matching records.")
 
 
-def _wrap(kind: str, found: Any) -> Compound | Condition | Evidence | Review:
+def _node(kind: str, found: Any) -> Node:
+    """A node (a record, or a review view) as its GraphQL type."""
+    return Evidence(record=found) if kind == "evidence" else _wrap(kind, found)
+
+
+def _wrap(kind: str, found: Any) -> Compound | Condition | Review:
     """A search hit or node (a record, or a review view) as its GraphQL type."""
     if kind == "review":
         return Review(source=found)
-    if kind == "evidence":
-        return Evidence(record=found)
     if kind == "compound":
         return Compound(record=found)
     return Condition(record=found)
@@ -138,7 +141,7 @@ class Query:
             return None
         kind = parsed[0].lower()
         found = await rs.node(info.context, kind, parsed[1])
-        return _wrap(kind, found) if found is not None else None
+        return _node(kind, found) if found is not None else None
 
     @strawberry.field(description="One compound by slug; null when unknown.")
     async def compound(
