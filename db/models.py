@@ -119,6 +119,8 @@ class Publisher(SQLModel, table=True):
 
 class Compound(SQLModel, table=True):
     __tablename__ = "compound"
+    # Editors' lookups by clinical code (`compounds(filter: {rxnorm:})`), exact.
+    __table_args__ = (Index("ix_compound_rxnorm", "rxnorm"), Index("ix_compound_mesh", "mesh"))
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
@@ -139,6 +141,7 @@ class Compound(SQLModel, table=True):
 
 class Condition(SQLModel, table=True):
     __tablename__ = "condition"
+    __table_args__ = (Index("ix_condition_icd10", "icd10"), Index("ix_condition_mesh", "mesh"))
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))

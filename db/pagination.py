@@ -57,7 +57,7 @@ class InvalidCursor(ValueError):
     """A cursor this list did not make (another ordering, or forged)."""
 
 
-def _after(order: Order, key: list[Any], id_col: Any) -> Any:
+def keyset_after(order: Order, key: list[Any], id_col: Any) -> Any:
     value, last_id = key
     if order.kind is Kind.INSTANT:
         value = datetime.fromisoformat(value)
@@ -82,7 +82,7 @@ def page(
     total = int(session.execute(total_q).scalar() or 0)
     if total == 0:
         return EMPTY
-    paged = query if after is None else query.where(_after(order, after, id_col))
+    paged = query if after is None else query.where(keyset_after(order, after, id_col))
     direction = (lambda c: c.desc()) if order.descending else (lambda c: c.asc())
     paged = paged.order_by(direction(order.column), direction(id_col)).limit(first + 1)
     rows = list(session.execute(paged).all())

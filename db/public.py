@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from db.engine import key_lookup
+from db.graph import pages_by_parent, related_rows
 from db.lookups import Lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
@@ -93,6 +94,17 @@ def approved_evidence_by_pairs(
     }
 
 
+_APPROVED_EVIDENCE_BY_ID = Lookup(
+    _approved(PUBLIC_EVIDENCE, PUBLIC_EVIDENCE.c.compound_id, PUBLIC_EVIDENCE.c.condition_id),
+    PUBLIC_EVIDENCE.c.id,
+)
+
+
+@key_lookup
+def approved_evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    return {row.id: row for row in _APPROVED_EVIDENCE_BY_ID.rows(session, ids)}
+
+
 @key_lookup
 def approved_publisher(session: Session) -> Any:
     q = _approved(PUBLIC_PUBLISHER).order_by(PUBLIC_PUBLISHER.c.id).limit(1)
@@ -131,6 +143,20 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
         )
     )
     return session.execute(q).first()
+
+
+@key_lookup
+def reviews_by_pairs(
+    session: Session, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """The published safety review of each (compound id, condition id)."""
+    wanted = set(pairs)
+    q = select(PR).where(PR.c.compound_id.in_({c for c, _ in wanted}), PR.c.kind == "SAFETY")
+    return {
+        (row.compound_id, row.condition_id): row
+        for row in session.execute(q)
+        if (row.compound_id, row.condition_id) in wanted
+    }
 
 
 REVIEW_ORDERS = {
@@ -223,6 +249,30 @@ def list_reviews(
     return page(session, review_query(f), REVIEW_ORDERS[order], PR.c.id, first, after)
 
 
+# The parents of a nested review list (`Compound.reviews`, `Condition.reviews`).
+REVIEW_PARENTS = {"compound": PR.c.compound_id, "condition": PR.c.condition_id}
+
+
+def reviews_by_parents(
+    session: Session,
+    parent: str,
+    f: ReviewFilter,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+    ids: Sequence[int],
+) -> dict[int, Page]:
+    """The same page of published reviews for each compound (or condition): two statements."""
+    spec = REVIEW_ORDERS[order]
+    q = review_query(f)
+    return pages_by_parent(session, q, spec, PR.c.id, REVIEW_PARENTS[parent], ids, first, after)
+
+
+def related_reviews(session: Session, first: int, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Published reviews sharing each review's compound or condition (db/graph.py's order)."""
+    return related_rows(session, PR, ids, first, true())
+
+
 # --- compounds and conditions --------------------------------------------------------------
 
 PC = PUBLIC_COMPOUND
@@ -240,8 +290,13 @@ CONDITION_ORDERS = {
 }
 
 
-def _catalog_query(table: Any, name: str | None, slugs: list[str] | None) -> Select[Any]:
+def _catalog_query(
+    table: Any, name: str | None, slugs: list[str] | None, codes: dict[str, str | None]
+) -> Select[Any]:
     q = _approved(table, table.c.slug, table.c.name, table.c.approved_at)
+    for column, code in codes.items():
+        if code is not None:  # exact (indexed): the approved copy's code
+            q = q.where(table.c[column] == code)
     if slugs:
         q = q.where(table.c.slug.in_(slugs))
     if name:
@@ -254,11 +309,12 @@ def list_compounds(
     name: str | None,
     slugs: list[str] | None,
     drug_class: str | None,
+    codes: dict[str, str | None],
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _catalog_query(PC, name, slugs)
+    q = _catalog_query(PC, name, slugs, codes)
     if drug_class:
         q = q.where(func.lower(PC.c.drug_class).contains(drug_class.lower(), autoescape=True))
     return page(session, q, COMPOUND_ORDERS[order], PC.c.id, first, after)
@@ -268,11 +324,12 @@ def list_conditions(
     session: Session,
     name: str | None,
     slugs: list[str] | None,
+    codes: dict[str, str | None],
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _catalog_query(PD, name, slugs)
+    q = _catalog_query(PD, name, slugs, codes)
     return page(session, q, CONDITION_ORDERS[order], PD.c.id, first, after)
 
 

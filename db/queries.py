@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.engine import key_lookup
+from db.graph import pages_by_parent, related_rows
 from db.lookups import Lookup
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
@@ -151,6 +152,22 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
 
 
 @key_lookup
+def reviews_by_pairs(
+    session: Session, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Any]:
+    """The working safety review of each (compound id, condition id)."""
+    wanted = set(pairs)
+    q = select(REVIEW).where(
+        REVIEW.c.compound_id.in_({c for c, _ in wanted}), REVIEW.c.kind == "SAFETY"
+    )
+    return {
+        (row.compound_id, row.condition_id): row
+        for row in session.execute(q)
+        if (row.compound_id, row.condition_id) in wanted
+    }
+
+
+@key_lookup
 def publisher_row(session: Session) -> Any:
     return (session.execute(select(PUBLISHER).order_by(PUBLISHER.c.id).limit(1))).first()
 
@@ -242,10 +259,43 @@ def list_reviews(
     return page(session, review_query(f), REVIEW_ORDERS[order], REVIEW.c.id, first, after)
 
 
+# The parents of a nested review list (`Compound.reviews`, `Condition.reviews`).
+REVIEW_PARENTS = {"compound": REVIEW.c.compound_id, "condition": REVIEW.c.condition_id}
+
+
+def reviews_by_parents(
+    session: Session,
+    parent: str,
+    f: ReviewFilter,
+    order: str,
+    first: int,
+    after: list[Any] | None,
+    ids: Sequence[int],
+) -> dict[int, Page]:
+    """The same page of working reviews for each compound (or condition): two statements."""
+    spec = REVIEW_ORDERS[order]
+    q = review_query(f)
+    return pages_by_parent(session, q, spec, REVIEW.c.id, REVIEW_PARENTS[parent], ids, first, after)
+
+
+def related_reviews(session: Session, first: int, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Published reviews (their working copies) sharing each review's compound or condition."""
+    published = REVIEW.c.published_revision_id.is_not(None)
+    return related_rows(session, REVIEW, ids, first, published)
+
+
 def _name_filter(
-    table: Any, public: Any, name: str | None, slugs: list[str] | None, unapproved: bool | None
+    table: Any,
+    public: Any,
+    name: str | None,
+    slugs: list[str] | None,
+    unapproved: bool | None,
+    codes: dict[str, str | None],
 ) -> Select[Any]:
     q = select(table)
+    for column, code in codes.items():
+        if code is not None:  # exact (indexed): the working copy's code
+            q = q.where(table.c[column] == code)
     if slugs:
         q = q.where(table.c.slug.in_(slugs))
     if name:
@@ -269,11 +319,12 @@ def list_compounds(
     slugs: list[str] | None,
     drug_class: str | None,
     unapproved: bool | None,
+    codes: dict[str, str | None],
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(COMPOUND, PUBLIC_COMPOUND, name, slugs, unapproved)
+    q = _name_filter(COMPOUND, PUBLIC_COMPOUND, name, slugs, unapproved, codes)
     if drug_class:
         q = q.where(func.lower(COMPOUND.c.drug_class).contains(drug_class.lower(), autoescape=True))
     return page(session, q, COMPOUND_ORDERS[order], COMPOUND.c.id, first, after)
@@ -284,11 +335,12 @@ def list_conditions(
     name: str | None,
     slugs: list[str] | None,
     unapproved: bool | None,
+    codes: dict[str, str | None],
     order: str,
     first: int,
     after: list[Any] | None,
 ) -> Page:
-    q = _name_filter(CONDITION, PUBLIC_CONDITION, name, slugs, unapproved)
+    q = _name_filter(CONDITION, PUBLIC_CONDITION, name, slugs, unapproved, codes)
     return page(session, q, CONDITION_ORDERS[order], CONDITION.c.id, first, after)
 
 

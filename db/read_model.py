@@ -86,6 +86,11 @@ class PublicCompound(SQLModel, table=True):
     """The approved copy of a compound (readers' `compound`, lists, search, feed)."""
 
     __tablename__ = "public_compound"
+    # Readers' lookups by clinical code match the approved codes, exactly.
+    __table_args__ = (
+        Index("ix_public_compound_rxnorm", "rxnorm"),
+        Index("ix_public_compound_mesh", "mesh"),
+    )
 
     id: int = _record_fk("compound")
     slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))
@@ -102,6 +107,10 @@ class PublicCondition(SQLModel, table=True):
     """The approved copy of a condition."""
 
     __tablename__ = "public_condition"
+    __table_args__ = (
+        Index("ix_public_condition_icd10", "icd10"),
+        Index("ix_public_condition_mesh", "mesh"),
+    )
 
     id: int = _record_fk("condition")
     slug: str = Field(sa_column=Column(String(80), nullable=False, unique=True))

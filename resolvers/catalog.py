@@ -89,20 +89,23 @@ async def compounds_page(
     slugs: list[str] | None,
     drug_class: str | None,
     unapproved: bool | None,
+    codes: dict[str, str | None],
 ) -> Listing[CompoundRecord]:
+    """A page of compounds; ``codes`` (rxnorm, mesh) match exactly: readers the approved
+    codes, editors the working copy's."""
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.COMPOUND_ORDERS if preview else public.COMPOUND_ORDERS)[order]
     key = keyset(after, order, spec)
     if preview:
         result = await ctx.db(
-            queries.list_compounds, name, slugs, drug_class, unapproved, order, first, key
+            queries.list_compounds, name, slugs, drug_class, unapproved, codes, order, first, key
         )
         return listing(result, order, spec, [CompoundRecord.working(row) for row in result.rows])
     ctx.depends("list:compounds")
     if unapproved:  # readers only ever see approved copies
         return empty()
-    result = await ctx.db(public.list_compounds, name, slugs, drug_class, order, first, key)
+    result = await ctx.db(public.list_compounds, name, slugs, drug_class, codes, order, first, key)
     for row in result.rows:
         seen(ctx, "compound", row.id)
     return listing(result, order, spec, [CompoundRecord.snapshot(row) for row in result.rows])
@@ -116,18 +119,22 @@ async def conditions_page(
     name: str | None,
     slugs: list[str] | None,
     unapproved: bool | None,
+    codes: dict[str, str | None],
 ) -> Listing[ConditionRecord]:
+    """A page of conditions; ``codes`` (icd10, mesh) match exactly, as for compounds."""
     check_first(first, ctx.settings.max_page_size)
     preview = ctx.viewer.can_preview
     spec = (queries.CONDITION_ORDERS if preview else public.CONDITION_ORDERS)[order]
     key = keyset(after, order, spec)
     if preview:
-        result = await ctx.db(queries.list_conditions, name, slugs, unapproved, order, first, key)
+        result = await ctx.db(
+            queries.list_conditions, name, slugs, unapproved, codes, order, first, key
+        )
         return listing(result, order, spec, [ConditionRecord.working(r) for r in result.rows])
     ctx.depends("list:conditions")
     if unapproved:
         return empty()
-    result = await ctx.db(public.list_conditions, name, slugs, order, first, key)
+    result = await ctx.db(public.list_conditions, name, slugs, codes, order, first, key)
     for row in result.rows:
         seen(ctx, "condition", row.id)
     return listing(result, order, spec, [ConditionRecord.snapshot(row) for row in result.rows])
@@ -143,6 +150,20 @@ async def evidence_of_pair(
         row = await ctx.loaders.evidence_by_pair.load((compound_id, condition_id))
         return EvidenceRecord.working(row) if row is not None else None
     return await approved_evidence(ctx, compound_id, condition_id)
+
+
+async def evidence_by_id(ctx: Context, record_id: int) -> EvidenceRecord | None:
+    """Evidence by its id (`node`): readers, its approved copy (None when never approved);
+    editors, the working copy."""
+    if ctx.viewer.can_preview:
+        row = await ctx.loaders.evidence_by_id.load(record_id)
+        return EvidenceRecord.working(row) if row is not None else None
+    version = await ctx.loaders.approved_evidence_by_id.load(record_id)
+    if version is None:
+        ctx.depends("list:reviews")  # it appears when a review built from it is published
+        return None
+    ctx.depends(f"evidence:{record_id}")
+    return EvidenceRecord.snapshot(version, version.compound_id, version.condition_id)
 
 
 async def approved_evidence(

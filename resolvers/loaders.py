@@ -8,6 +8,7 @@ number of items in it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +34,38 @@ class _Loader(DataLoader[Any, Any]):
         async def load(keys: Sequence[Any]) -> list[Any]:
             found = await run(fetch, *args, keys)
             return [found.get(k, default()) for k in keys]
+
+        super().__init__(load_fn=load)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What the keys of one batch share besides their parent: the query function's other
+    arguments (a nested list's filter, order and page; `related`'s size), compared by their
+    ``repr`` (a filter holds lists, which do not hash). Key: ``(parent id, Batch)``."""
+
+    key: str
+    args: tuple[Any, ...] = field(compare=False)
+
+    @staticmethod
+    def of(*args: Any) -> Batch:
+        return Batch(repr(args), args)
+
+
+class _GroupedLoader(DataLoader[Any, Any]):
+    """Loads by ``(parent id, Batch)``: one query call per distinct Batch of a tick (the
+    same field under every item of a list: one), each for all its parents at once."""
+
+    def __init__(self, run: Run, fetch: Callable[..., dict[int, Any]], *args: Any):
+        async def load(keys: Sequence[tuple[int, Batch]]) -> list[Any]:
+            groups: dict[Batch, list[int]] = {}
+            for parent, batch in keys:
+                groups.setdefault(batch, []).append(parent)
+            found: dict[tuple[int, Batch], Any] = {}
+            for batch, parents in groups.items():
+                result = await run(fetch, *args, *batch.args, parents)
+                found.update(((p, batch), result[p]) for p in parents)
+            return [found[k] for k in keys]
 
         super().__init__(load_fn=load)
 
@@ -102,6 +135,26 @@ class ReviewBySlugLoader(_Loader):
         super().__init__(run, queries.by_slugs, REVIEW)
 
 
+class ReviewsByCompoundIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, queries.reviews_by_parents, "compound")
+
+
+class ReviewsByConditionIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, queries.reviews_by_parents, "condition")
+
+
+class RelatedByReviewIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, queries.related_reviews)
+
+
+class ReviewByPairLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, queries.reviews_by_pairs)
+
+
 # --- the published read model (readers; editors' `approved` fields) -------------------------
 
 
@@ -143,6 +196,31 @@ class PublicReviewByIdLoader(_Loader):
 class PublicReviewBySlugLoader(_Loader):
     def __init__(self, run: Run):
         super().__init__(run, public.reviews_by_slugs)
+
+
+class ApprovedEvidenceByIdLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.approved_evidence_by_ids)
+
+
+class PublicReviewsByCompoundIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.reviews_by_parents, "compound")
+
+
+class PublicReviewsByConditionIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.reviews_by_parents, "condition")
+
+
+class PublicRelatedByReviewIdLoader(_GroupedLoader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.related_reviews)
+
+
+class PublicReviewByPairLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.reviews_by_pairs)
 
 
 class Loaders:
@@ -235,3 +313,41 @@ class Loaders:
     @cached_property
     def public_review_by_slug(self) -> PublicReviewBySlugLoader:
         return PublicReviewBySlugLoader(self._run)
+
+    # The content graph (resolvers/graph.py).
+
+    @cached_property
+    def reviews_by_compound_id(self) -> ReviewsByCompoundIdLoader:
+        return ReviewsByCompoundIdLoader(self._run)
+
+    @cached_property
+    def reviews_by_condition_id(self) -> ReviewsByConditionIdLoader:
+        return ReviewsByConditionIdLoader(self._run)
+
+    @cached_property
+    def related_by_review_id(self) -> RelatedByReviewIdLoader:
+        return RelatedByReviewIdLoader(self._run)
+
+    @cached_property
+    def review_by_pair(self) -> ReviewByPairLoader:
+        return ReviewByPairLoader(self._run)
+
+    @cached_property
+    def approved_evidence_by_id(self) -> ApprovedEvidenceByIdLoader:
+        return ApprovedEvidenceByIdLoader(self._run)
+
+    @cached_property
+    def public_reviews_by_compound_id(self) -> PublicReviewsByCompoundIdLoader:
+        return PublicReviewsByCompoundIdLoader(self._run)
+
+    @cached_property
+    def public_reviews_by_condition_id(self) -> PublicReviewsByConditionIdLoader:
+        return PublicReviewsByConditionIdLoader(self._run)
+
+    @cached_property
+    def public_related_by_review_id(self) -> PublicRelatedByReviewIdLoader:
+        return PublicRelatedByReviewIdLoader(self._run)
+
+    @cached_property
+    def public_review_by_pair(self) -> PublicReviewByPairLoader:
+        return PublicReviewByPairLoader(self._run)

@@ -19,7 +19,7 @@ from db.pagination import (
 )
 from resolvers.errors import BadUserInput
 
-NODE_TYPES = ("Compound", "Condition", "Review")
+NODE_TYPES = ("Compound", "Condition", "Evidence", "Review")
 
 T = TypeVar("T")
 

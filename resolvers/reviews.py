@@ -93,21 +93,38 @@ async def prepare(ctx: Context, view: AnyView) -> ReviewView:
 async def reviews_page(
     ctx: Context, first: int, after: str | None, order: str, f: ReviewCriteria
 ) -> Listing[AnyView]:
-    check_first(first, ctx.settings.max_page_size)
-    if f.updated_since is not None:
-        f.updated_since = as_utc(f.updated_since, "updatedSince")
+    checked(ctx, first, f)
     if ctx.viewer.can_preview:
         spec = queries.REVIEW_ORDERS[order]
         key = keyset(after, order, spec)
         result = await ctx.db(queries.list_reviews, f, order, first, key)
         return listing(result, order, spec, list(await working_views(ctx, result.rows)))
-    ctx.depends("list:reviews")
     spec = public.REVIEW_ORDERS[order]
     key = keyset(after, order, spec)
+    readers = readers_filter(ctx, f)
+    if readers is None:
+        return empty()
+    result = await ctx.db(public.list_reviews, readers, order, first, key)
+    return listing(result, order, spec, public_views(ctx, result.rows))
+
+
+def checked(ctx: Context, first: int, f: ReviewCriteria) -> None:
+    """The page size and criteria of a review list checked (and `updatedSince` made UTC)."""
+    check_first(first, ctx.settings.max_page_size)
+    if f.updated_since is not None:
+        f.updated_since = as_utc(f.updated_since, "updatedSince")
+
+
+def readers_filter(ctx: Context, f: ReviewCriteria) -> public.ReviewFilter | None:
+    """Readers' criteria of a review list; None when they can match nothing a reader sees."""
+    ctx.depends("list:reviews")
     if f.status is not None and "PUBLISHED" not in f.status:
         # Readers asking for drafts get an empty list, never an error that confirms they exist.
-        return empty()
-    readers = public.ReviewFilter(
+        return None
+    if f.stale is not None:
+        # The answer moves with approvals of any review's facts.
+        ctx.depends("list:compounds", "list:conditions", "publisher")
+    return public.ReviewFilter(
         compound=f.compound,
         condition=f.condition,
         research=f.research,
@@ -117,11 +134,6 @@ async def reviews_page(
         overdue=f.overdue,
         now=f.now,
     )
-    if f.stale is not None:
-        # The answer moves with approvals of any review's facts.
-        ctx.depends("list:compounds", "list:conditions", "publisher")
-    result = await ctx.db(public.list_reviews, readers, order, first, key)
-    return listing(result, order, spec, public_views(ctx, result.rows))
 
 
 def as_utc(value: datetime, argument: str) -> datetime:
@@ -194,6 +206,19 @@ async def evidence(ctx: Context, v: ReviewView) -> EvidenceRecord | None:
     return await catalog.evidence_of_pair(ctx, v.compound_id, v.condition_id)
 
 
+def medical_codes(*codes: tuple[str, str | None]) -> dict[str, Any]:
+    """schema.org's `code` of a Drug or MedicalCondition: a MedicalCode per code the facts
+    have (nothing when none, so pages without codes keep their JSON-LD unchanged)."""
+    found = [
+        {"@type": "MedicalCode", "code": code, "codingSystem": system}
+        for system, code in codes
+        if code
+    ]
+    if not found:
+        return {}
+    return {"code": found[0] if len(found) == 1 else found}
+
+
 def seo(v: ReviewView) -> dict[str, Any]:
     compound, condition = v.compound, v.condition
     page = v.page
@@ -219,11 +244,13 @@ def seo(v: ReviewView) -> dict[str, Any]:
                 "name": compound.name,
                 **({"alternateName": list(compound.aliases)} if compound.aliases else {}),
                 "drugClass": {"@type": "DrugClass", "name": compound.drug_class},
+                **medical_codes(("RxNorm", compound.rxnorm), ("MeSH", compound.mesh)),
             },
             {
                 "@type": "MedicalCondition",
                 "name": condition.full_name or condition.name,
                 **({"alternateName": list(condition.aliases)} if condition.aliases else {}),
+                **medical_codes(("ICD-10", condition.icd10), ("MeSH", condition.mesh)),
             },
         ],
     }

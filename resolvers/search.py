@@ -31,10 +31,12 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
 
 
 async def node(ctx: Context, kind: str, pk: int) -> Any:
-    """A compound or condition record, or a review view, as this viewer gets it; None when
+    """A compound, condition or evidence record, or a review view, as this viewer gets it; None when
     unknown or not visible."""
     if kind == "review":
         return await reviews.review_by_id(ctx, pk)
     if kind == "compound":
         return await catalog.compound_by_id(ctx, pk)
+    if kind == "evidence":
+        return await catalog.evidence_by_id(ctx, pk)
     return await catalog.condition_by_id(ctx, pk)

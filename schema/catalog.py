@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types.lazy_type import LazyType
 
 from resolvers import catalog as r
+from resolvers import graph as rg
 from resolvers.records import CompoundRecord, ConditionRecord
-from resolvers.relay import to_global_id
-from schema.common import Citation, CitationKind, Node
+from resolvers.relay import Listing, to_global_id
+from schema.common import Citation, CitationKind, Connection, Node, connection
+from schema.review_list import After, First, ReviewFilter, ReviewOrder, criteria
+
+if TYPE_CHECKING:
+    from schema.review import Review
+
+# schema/review.py imports this module (a review's compound and condition): the Review
+# type is named lazily here, and resolved when a page of reviews is first wrapped.
+ReviewType = Annotated["Review", strawberry.lazy("schema.review")]
+LAZY_REVIEW: LazyType[str, str] = LazyType("Review", "schema.review")
+REVIEWS = (
+    "Its reviews, a page at a time: the root `reviews` list narrowed to this {0} (the same "
+    "`filter`, `orderBy` and cursors; readers get published reviews only, editors the "
+    "working copies). Batched: the same field under every {0} of a list costs two "
+    "statements in all."
+)
+FilterArg = Annotated[ReviewFilter | None, strawberry.argument(description="Criteria.")]
+OrderArg = Annotated[ReviewOrder, strawberry.argument(description="Ordering.")]
+
+
+def _reviews(page: Listing[Any]) -> Connection[ReviewType]:
+    review = LAZY_REVIEW.resolve_type()
+    return connection(page, lambda view: review(source=view))  # type: ignore[no-any-return]
+
 
 APPROVED = (
     "The approved copy readers get: the facts as a medical reviewer last approved them "
@@ -91,6 +116,27 @@ class Compound(Node):
     def codes(self) -> CompoundCodes:
         return CompoundCodes(rxnorm=self.record.rxnorm, mesh=self.record.mesh)
 
+    @strawberry.field(description=REVIEWS.format("compound"))
+    async def reviews(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: FilterArg = None,
+        order_by: OrderArg = ReviewOrder.UPDATED_AT_DESC,
+    ) -> Connection[ReviewType]:
+        return _reviews(
+            await rg.reviews_of(
+                info.context,
+                "compound",
+                self.record.id,
+                first,
+                after,
+                order_by.name,
+                criteria(filter),
+            )
+        )
+
     @strawberry.field(description="References about the compound.")
     async def citations(self, info: strawberry.Info) -> list[Citation]:
         return [_citation(c) for c in await r.compound_citations(info.context, self.record)]
@@ -148,6 +194,27 @@ class Condition(Node):
     @strawberry.field(description="Standard codes (ICD-10, MeSH).")
     def codes(self) -> ConditionCodes:
         return ConditionCodes(icd10=self.record.icd10, mesh=self.record.mesh)
+
+    @strawberry.field(description=REVIEWS.format("condition"))
+    async def reviews(
+        self,
+        info: strawberry.Info,
+        first: First = 20,
+        after: After = None,
+        filter: FilterArg = None,
+        order_by: OrderArg = ReviewOrder.UPDATED_AT_DESC,
+    ) -> Connection[ReviewType]:
+        return _reviews(
+            await rg.reviews_of(
+                info.context,
+                "condition",
+                self.record.id,
+                first,
+                after,
+                order_by.name,
+                criteria(filter),
+            )
+        )
 
     @strawberry.field(description=REVISION)
     def revision(self) -> int:

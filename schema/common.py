@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+
+from resolvers.relay import Listing
 
 T = TypeVar("T")
 
@@ -36,6 +39,18 @@ class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, in order.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
     total_count: int = strawberry.field(description="Number of items in the whole filtered list.")
+
+
+def connection(page: Listing[Any], node: Callable[[Any], Any]) -> Any:
+    """The connection of a listing, each item made a GraphQL node by ``node``."""
+    edges = [Edge(cursor=cursor, node=node(item)) for cursor, item in page.edges]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=page.total,
+    )
 
 
 @strawberry.enum(description="How much condition-specific research exists for a pair.")

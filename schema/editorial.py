@@ -11,27 +11,37 @@ from strawberry.scalars import JSON
 
 from content import claims, document
 from resolvers import catalog as rc
+from resolvers import graph as rg
 from resolvers import revisions as rv
 from resolvers.admin import ApiTokenRow, AuditRow
 from resolvers.records import EvidenceRecord, PublisherRecord
 from resolvers.relay import to_global_id
 from schema.catalog import (
     APPROVED,
+    LAZY_REVIEW,
     REVISION,
     UNAPPROVED,
     UPDATED_AT,
     Compound,
     Condition,
+    ReviewType,
     _citation,
 )
-from schema.common import Citation, Research, SectionKey, TextFormat
+from schema.common import Citation, Node, Research, SectionKey, TextFormat
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
 
 
-@strawberry.type(description="What is known about one compound in one condition.")
-class Evidence:
+@strawberry.type(
+    description="What is known about one compound in one condition (fetchable with `node`: "
+    "readers get its approved copy, editors the working copy)."
+)
+class Evidence(Node):
     record: strawberry.Private[EvidenceRecord]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Evidence", self.record.id))
 
     @strawberry.field(description="The compound.")
     async def compound(self, info: strawberry.Info) -> Compound:
@@ -52,6 +62,14 @@ class Evidence:
     @strawberry.field(description="Editorial notes on the evidence.")
     def notes(self) -> str:
         return self.record.notes
+
+    @strawberry.field(
+        description="The pair's safety review: for readers, its published revision (null "
+        "while none is published); for editors, the working copy (null before generation)."
+    )
+    async def review(self, info: strawberry.Info) -> ReviewType | None:
+        found = await rg.evidence_review(info.context, self.record)
+        return LAZY_REVIEW.resolve_type()(source=found) if found is not None else None
 
     @strawberry.field(description="References for this pair.")
     async def citations(self, info: strawberry.Info) -> list[Citation]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,32 +14,13 @@ from resolvers import catalog as rc
 from resolvers import changes as rch
 from resolvers import reviews as rr
 from resolvers import search as rs
-from resolvers.relay import Listing, from_global_id
+from resolvers.relay import from_global_id
 from schema.catalog import Compound, Condition
 from schema.changes import ChangeFeed
-from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
-from schema.editorial import ApiToken, AuditEntry, Publisher
+from schema.common import Connection, Node, ReviewKind, connection
+from schema.editorial import ApiToken, AuditEntry, Evidence, Publisher
 from schema.review import Review
-
-First = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
-After = Annotated[
-    str | None, strawberry.argument(description="Cursor after which the page starts (`endCursor`).")
-]
-
-
-@strawberry.enum(description="Orderings of the review list.")
-class ReviewOrder(enum.Enum):
-    UPDATED_AT_DESC = strawberry.enum_value(
-        "UPDATED_AT_DESC", description="Most recently changed first."
-    )
-    UPDATED_AT_ASC = strawberry.enum_value(
-        "UPDATED_AT_ASC", description="Least recently changed first (for sync)."
-    )
-    PUBLISHED_AT_DESC = strawberry.enum_value(
-        "PUBLISHED_AT_DESC", description="Most recently published first."
-    )
-    SLUG_ASC = strawberry.enum_value("SLUG_ASC", description="By slug, A to Z.")
-    TITLE_ASC = strawberry.enum_value("TITLE_ASC", description="By title, A to Z.")
+from schema.review_list import After, First, ReviewFilter, ReviewOrder, criteria
 
 
 @strawberry.enum(description="Orderings of the compound and condition lists.")
@@ -49,30 +29,6 @@ class CatalogOrder(enum.Enum):
     SLUG_ASC = strawberry.enum_value("SLUG_ASC", description="By slug, A to Z.")
     UPDATED_AT_DESC = strawberry.enum_value(
         "UPDATED_AT_DESC", description="Most recently changed first."
-    )
-
-
-@strawberry.input(description="Narrows the review list; all given criteria must hold.")
-class ReviewFilter:
-    compound: list[str] | None = strawberry.field(default=None, description="Compound slugs.")
-    condition: list[str] | None = strawberry.field(default=None, description="Condition slugs.")
-    research: Research | None = strawberry.field(default=None, description="Research level.")
-    status: list[ReviewStatus] | None = strawberry.field(
-        default=None, description="Statuses (readers only ever see PUBLISHED)."
-    )
-    kind: ReviewKind | None = strawberry.field(default=None, description="Review kind.")
-    updated_since: datetime | None = strawberry.field(
-        default=None,
-        description="Only reviews changed after this instant (for readers: published after it).",
-    )
-    stale: bool | None = strawberry.field(
-        default=None,
-        description="Only reviews whose served content is (true) or is not (false) stale "
-        "(see `Review.isStale`): for editors, the re-review work queue.",
-    )
-    overdue: bool | None = strawberry.field(
-        default=None,
-        description="Only published reviews past (true) or not past (false) their `reviewDueAt`.",
     )
 
 
@@ -100,6 +56,14 @@ class CompoundFilter:
     drug_class: str | None = strawberry.field(
         default=None, description="Case-insensitive part of the drug class."
     )
+    rxnorm: str | None = strawberry.field(
+        default=None,
+        description="Exact RxNorm concept id (no prefix match; readers match the approved code).",
+    )
+    mesh: str | None = strawberry.field(
+        default=None,
+        description="Exact MeSH descriptor id (no prefix match; readers match the approved code).",
+    )
     has_unapproved_changes: bool | None = strawberry.field(
         default=None,
         description="Editors' work queue: only compounds whose working facts differ (true) or "
@@ -114,6 +78,14 @@ class ConditionFilter:
         default=None, description="Case-insensitive part of the name."
     )
     slugs: list[str] | None = strawberry.field(default=None, description="Exact slugs.")
+    icd10: str | None = strawberry.field(
+        default=None,
+        description="Exact ICD-10 code (no prefix match; readers match the approved code).",
+    )
+    mesh: str | None = strawberry.field(
+        default=None,
+        description="Exact MeSH descriptor id (no prefix match; readers match the approved code).",
+    )
     has_unapproved_changes: bool | None = strawberry.field(
         default=None,
         description="Editors' work queue: only conditions whose working facts differ (true) or "
@@ -142,16 +114,9 @@ class SearchConnection:
     total_count: int = strawberry.field(description="Number of matching records.")
 
 
-def _connection(page: Listing[Any], node: Callable[[Any], Any]) -> Any:
-    """The connection of a listing, each item made a GraphQL node by ``node``."""
-    edges = [Edge(cursor=cursor, node=node(item)) for cursor, item in page.edges]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
-        ),
-        total_count=page.total,
-    )
+def _node(kind: str, found: Any) -> Node:
+    """A node (a record, or a review view) as its GraphQL type."""
+    return Evidence(record=found) if kind == "evidence" else _wrap(kind, found)
 
 
 def _wrap(kind: str, found: Any) -> Compound | Condition | Review:
@@ -176,7 +141,7 @@ class Query:
             return None
         kind = parsed[0].lower()
         found = await rs.node(info.context, kind, parsed[1])
-        return _wrap(kind, found) if found is not None else None
+        return _node(kind, found) if found is not None else None
 
     @strawberry.field(description="One compound by slug; null when unknown.")
     async def compound(
@@ -210,8 +175,9 @@ class Query:
             f.slugs,
             f.drug_class,
             f.has_unapproved_changes,
+            {"rxnorm": f.rxnorm, "mesh": f.mesh},
         )
-        return _connection(page, lambda record: Compound(record=record))
+        return connection(page, lambda record: Compound(record=record))
 
     @strawberry.field(description="One condition by slug; null when unknown.")
     async def condition(
@@ -237,9 +203,16 @@ class Query:
     ) -> Connection[Condition]:
         f = filter or ConditionFilter()
         page = await rc.conditions_page(
-            info.context, first, after, order_by.name, f.name, f.slugs, f.has_unapproved_changes
+            info.context,
+            first,
+            after,
+            order_by.name,
+            f.name,
+            f.slugs,
+            f.has_unapproved_changes,
+            {"icd10": f.icd10, "mesh": f.mesh},
         )
-        return _connection(page, lambda record: Condition(record=record))
+        return connection(page, lambda record: Condition(record=record))
 
     @strawberry.field(
         description="One review by slug, or by compound and condition slugs; null when unknown "
@@ -269,19 +242,8 @@ class Query:
             ReviewOrder, strawberry.argument(description="Ordering.")
         ] = ReviewOrder.UPDATED_AT_DESC,
     ) -> Connection[Review]:
-        f = filter or ReviewFilter()
-        data = rr.ReviewCriteria(
-            compound=f.compound,
-            condition=f.condition,
-            research=f.research.name if f.research else None,
-            status=[s.name for s in f.status] if f.status else None,
-            kind=f.kind.name if f.kind else None,
-            updated_since=f.updated_since,
-            stale=f.stale,
-            overdue=f.overdue,
-        )
-        page = await rr.reviews_page(info.context, first, after, order_by.name, data)
-        return _connection(page, lambda view: Review(source=view))
+        page = await rr.reviews_page(info.context, first, after, order_by.name, criteria(filter))
+        return connection(page, lambda view: Review(source=view))
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "
@@ -321,7 +283,7 @@ class Query:
             after,
             ra.AuditCriteria(f.actor, f.action, f.record_type, f.record_key, f.since),
         )
-        return _connection(page, lambda row: AuditEntry(row=row))
+        return connection(page, lambda row: AuditEntry(row=row))
 
     @strawberry.field(
         description="Every API token, revoked ones included (admins only).",

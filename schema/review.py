@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from content import document
 from editorial.permissions import CanPreview
+from resolvers import graph as rg
 from resolvers import reviews as r
 from resolvers import revisions as rv
 from resolvers.content import PendingView, ReviewView
@@ -36,6 +37,13 @@ from schema.common import (
 from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
+RELATED = (
+    "Published reviews sharing this review's compound or its condition (this one left out), "
+    "in a stable order: those about the same compound first, then those about the same "
+    "condition; within each, condition-specific research (SPECIFIC) before LIMITED, then "
+    "the most recently published first, then the oldest review first. Readers get their "
+    "published revisions, editors the working copies of the same reviews."
+)
 
 
 def _spans(spans: list[dict[str, Any]]) -> list[Span]:
@@ -286,9 +294,20 @@ class Review(Node):
         description="The evidence linking the compound and the condition (for readers: as "
         "approved with this page)."
     )
-    async def evidence(self, info: strawberry.Info) -> Evidence | None:
+    async def evidence(self, info: strawberry.Info) -> Evidence:
         record = await rr_evidence(info.context, self.view)
-        return Evidence(record=record) if record is not None else None
+        assert record is not None  # a review is deleted with its evidence
+        return Evidence(record=record)
+
+    @strawberry.field(description=RELATED)
+    async def related(
+        self,
+        info: strawberry.Info,
+        first: Annotated[
+            int, strawberry.argument(description="At most this many reviews (at most 100).")
+        ] = 6,
+    ) -> list[Review]:
+        return [Review(source=v) for v in await rg.related(info.context, self.view.id, first)]
 
     @strawberry.field(
         description="Published revisions, oldest first: exactly what each reviewer approved "
