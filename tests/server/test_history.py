@@ -126,9 +126,9 @@ async def test_restore_then_publish_shows_the_old_text(as_role: Any) -> None:
     assert [r["number"] for r in view["revisions"]] == [1, 2]
 
     # Restoring revision 1: the draft has its text, readers keep revision 2.
-    restored = (
-        await editor.data(RESTORE, {"slug": SLUG, "number": 1, "rev": view["revision"]})
-    )["restoreRevision"]["review"]
+    restored = (await editor.data(RESTORE, {"slug": SLUG, "number": 1, "rev": view["revision"]}))[
+        "restoreRevision"
+    ]["review"]
     assert restored["status"] == "DRAFT" and restored["revision"] == view["revision"] + 1
     assert restored["text"] == first["text"]
     assert restored["restoredFrom"]["revision"] == 1
@@ -195,9 +195,9 @@ async def test_restored_draft_over_changed_facts(as_role: Any) -> None:
         {"rev": compound["compound"]["revision"]},
     )
     view = (await editor.data(EDITOR, {"slug": SLUG}))["review"]
-    restored = (
-        await editor.data(RESTORE, {"slug": SLUG, "number": 1, "rev": view["revision"]})
-    )["restoreRevision"]["review"]
+    restored = (await editor.data(RESTORE, {"slug": SLUG, "number": 1, "rev": view["revision"]}))[
+        "restoreRevision"
+    ]["review"]
     assert restored["restoredFrom"] == {
         "revision": 1,
         "approvedBy": restored["restoredFrom"]["approvedBy"],
