@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     # How often the dispatcher looks for due deliveries (a publish in the same
     # process wakes it at once; this catches other processes and retries).
     webhook_poll_seconds: float = 2.0
+    # Scheduled publishes: how often each app process looks for due actions (0: never;
+    # `compendium schedule run-due` then runs them), and how long a runner's claim on
+    # one holds before another runner may take it over (a crashed runner's actions).
+    scheduler_interval: float = 5.0
+    scheduler_lease_seconds: float = 300.0
 
 
 @lru_cache(maxsize=1)

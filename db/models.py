@@ -274,6 +274,9 @@ class Review(SQLModel, table=True):
             nullable=True,
         ),
     )
+    # The number of the published revision this draft was restored from
+    # (`restoreRevision`); cleared when the draft is published.
+    restored_from: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = _ts()
     updated_at: datetime = _ts(index=True)
     generated_at: datetime = _ts()

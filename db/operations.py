@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from db.models import _enum, _ts
@@ -25,6 +25,18 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+
+
+class ScheduleAction(enum.StrEnum):
+    PUBLISH = "PUBLISH"
+    UNPUBLISH = "UNPUBLISH"
+
+
+class ScheduleStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 class ApiToken(SQLModel, table=True):
@@ -85,6 +97,43 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
     delivered_at: datetime | None = _ts(nullable=True)
+
+
+class ScheduledAction(SQLModel, table=True):
+    """A publish or unpublish a reviewer scheduled: run once at ``at`` by whichever
+    runner claims it first (``db/scheduling.py``); kept afterwards as its history."""
+
+    __tablename__ = "scheduled_action"
+    __table_args__ = (
+        Index("ix_scheduled_action_due", "status", "at"),
+        Index("ix_scheduled_action_review", "review_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("review.id", ondelete="CASCADE"), nullable=False)
+    )
+    action: ScheduleAction = Field(
+        sa_column=Column(_enum(ScheduleAction, "schedule_action"), nullable=False)
+    )
+    at: datetime = _ts()
+    status: ScheduleStatus = Field(
+        default=ScheduleStatus.PENDING,
+        sa_column=Column(_enum(ScheduleStatus, "schedule_status"), nullable=False),
+    )
+    # The reviewer's token that scheduled it: the approver when it runs.
+    scheduled_by: str = Field(sa_column=Column(String(80), nullable=False))
+    # A publish publishes the review only if it is still at this revision.
+    expected_revision: int = Field(sa_column=Column(Integer, nullable=False))
+    acknowledge: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    # The runner that claimed it and when: a claim older than the lease is taken over.
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
+    claimed_at: datetime | None = _ts(nullable=True)
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    finished_at: datetime | None = _ts(nullable=True)
+    # Why it did not run ({"code", "reason", "message", ...}), when FAILED.
+    failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ChangeEntity(enum.StrEnum):

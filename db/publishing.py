@@ -92,6 +92,7 @@ def _publish_batch(
             status=ReviewStatus.PUBLISHED,
             published_revision_id=bindparam("vid"),
             published_fingerprint=REVIEW.c.fingerprint,
+            restored_from=None,  # (a restored draft, once approved, is just the page)
             published_at=now,
             last_reviewed_at=now,
             review_due_at=now + interval,

@@ -23,8 +23,10 @@ class ReviewRow(Protocol):
     title: str
     fingerprint: str
     current_fingerprint: str
+    research: str
     revision: int
     published_revision_id: int | None
+    restored_from: int | None
 
 
 class SectionRow(Protocol):
@@ -52,6 +54,8 @@ class RevisionRow(Protocol):
     description: str
     sections: list[dict[str, Any]]
     template_version: str
+    fingerprint: str
+    research: str | None
     approved_by: str
     approved_at: datetime
     acknowledged: list[dict[str, Any]] | None

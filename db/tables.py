@@ -21,7 +21,14 @@ from db.models import (
     ReviewSection,
     Template,
 )
-from db.operations import ApiToken, AuditEntry, ChangeLog, PersistedDocument, WebhookDelivery
+from db.operations import (
+    ApiToken,
+    AuditEntry,
+    ChangeLog,
+    PersistedDocument,
+    ScheduledAction,
+    WebhookDelivery,
+)
 from db.read_model import (
     FactVersion,
     PublicCompound,
@@ -58,4 +65,5 @@ API_TOKEN = _table(ApiToken)
 AUDIT_LOG = _table(AuditEntry)
 CHANGE_LOG = _table(ChangeLog)
 WEBHOOK_DELIVERY = _table(WebhookDelivery)
+SCHEDULED_ACTION = _table(ScheduledAction)
 PERSISTED_DOCUMENT = _table(PersistedDocument)

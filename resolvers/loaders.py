@@ -14,7 +14,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from db import public, queries
+from db import public, queries, scheduling
 from db.tables import COMPOUND, CONDITION, PUBLIC_COMPOUND, PUBLIC_CONDITION, REVIEW
 
 # How a loader runs a query function of db/ on the request's session (``Context.db``).
@@ -113,6 +113,11 @@ class EvidenceByPairLoader(_Loader):
 class RevisionsByReviewIdLoader(_Loader):
     def __init__(self, run: Run):
         super().__init__(run, queries.revisions_by_review_ids, default=list)
+
+
+class ScheduledActionsByReviewIdLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, scheduling.actions_by_review_ids, default=list)
 
 
 class EvidenceByIdLoader(_Loader):
@@ -269,6 +274,10 @@ class Loaders:
     @cached_property
     def revisions_by_review_id(self) -> RevisionsByReviewIdLoader:
         return RevisionsByReviewIdLoader(self._run)
+
+    @cached_property
+    def scheduled_actions_by_review_id(self) -> ScheduledActionsByReviewIdLoader:
+        return ScheduledActionsByReviewIdLoader(self._run)
 
     @cached_property
     def compound_by_slug(self) -> CompoundBySlugLoader:

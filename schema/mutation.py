@@ -11,6 +11,7 @@ import strawberry
 
 from schema.mutations.catalog import CatalogMutations
 from schema.mutations.facts import FactMutations
+from schema.mutations.history import HistoryMutations
 from schema.mutations.reviews import ReviewMutations
 from schema.mutations.tokens import TokenMutations
 
@@ -19,6 +20,6 @@ from schema.mutations.tokens import TokenMutations
     description="Change facts and reviews (editorial workflow). Every mutation needs an API "
     "token; each runs in one transaction, all or nothing, and is recorded in the audit log."
 )
-class Mutation(FactMutations, CatalogMutations, ReviewMutations, TokenMutations):
+class Mutation(FactMutations, CatalogMutations, ReviewMutations, HistoryMutations, TokenMutations):
     """Compounds, conditions, evidence, the publisher; catalog imports; generation,
-    sections and the review workflow; API tokens (in this order in the SDL)."""
+    sections and the review workflow; history and scheduling; API tokens (in this order in the SDL)."""

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from content import document
 from editorial.permissions import CanPreview
 from resolvers import graph as rg
+from resolvers import history as rh
 from resolvers import reviews as r
 from resolvers import revisions as rv
 from resolvers.content import PendingView, ReviewView
@@ -35,6 +36,7 @@ from schema.common import (
     TextFormat,
 )
 from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
+from schema.history import RestoredFrom, ScheduledAction
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
 RELATED = (
@@ -342,3 +344,19 @@ class Review(Node):
     )
     def findings(self) -> list[ContentFinding]:
         return [ContentFinding.of(f) for f in rv.findings(self.view)]
+
+    @strawberry.field(
+        description="Editors: the published revision this draft was restored from "
+        "(`restoreRevision`) until it is published again; null otherwise and for readers."
+    )
+    async def restored_from(self, info: strawberry.Info) -> RestoredFrom | None:
+        record = await rh.restored_from(info.context, self.view)
+        return RestoredFrom(record=record) if record is not None else None
+
+    @strawberry.field(
+        description="Editors: the publishes and unpublishes scheduled for this review "
+        "(pending, done, failed, cancelled), by time. Readers: null."
+    )
+    async def schedule(self, info: strawberry.Info) -> list[ScheduledAction] | None:
+        rows = await rh.schedule(info.context, self.view)
+        return None if rows is None else [ScheduledAction(row=row) for row in rows]

@@ -34,6 +34,7 @@ from server.preview.routes import routes as preview_routes
 from server.probes import routes as probe_routes
 from server.purge import http_purge_hook
 from server.ratelimit import MemoryLimiter, RedisLimiter, policies
+from server.scheduler import Scheduler
 from server.subtrees import SubtreeCache
 from server.webhooks import WebhookDispatcher
 
@@ -105,12 +106,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Always there, so a mutation can call state.webhooks.wake() unconditionally.
         webhooks = WebhookDispatcher(database, settings)
         state.webhooks = webhooks
+        # Scheduled publishes and unpublishes (every process; claimed in the database).
+        state.scheduler = Scheduler(database, settings, state.effects)
         try:
             if settings.webhook_urls:
                 webhooks.start()
+            state.scheduler.start()
             yield
         finally:
             folding.cancel()
+            await state.scheduler.stop()
             await webhooks.stop()
             await poller.stop()
             await state.cache.close()

@@ -447,6 +447,40 @@ def persisted_list() -> None:
         out.print(f"{row.sha256}  {row.name}  {_when(row.created_at)}", highlight=False)
 
 
+schedule_app = typer.Typer(help="Scheduled publishes and unpublishes.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+
+
+async def _run_due() -> Any:
+    from config import get_settings
+    from db.engine import Database
+    from resolvers.context import NoEffects
+    from server.scheduler import Scheduler
+
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        # No cache in this process: the serving processes' change-log pollers purge
+        # theirs, and their webhook dispatchers deliver the events at their next poll.
+        return await Scheduler(database, settings, NoEffects()).run_once()
+    finally:
+        await database.dispose()
+
+
+@schedule_app.command("run-due")
+def schedule_run_due() -> None:
+    """Run the scheduled actions that are due now, once each (for cron, or when the app's
+    own runner is off: COMPENDIUM_SCHEDULER_INTERVAL=0)."""
+    import asyncio
+
+    report = asyncio.run(_run_due())
+    out.print(
+        f"{len(report.done)} scheduled action(s) done, {len(report.failed)} failed"
+        + (f" (failed: {', '.join(map(str, report.failed))})" if report.failed else ""),
+        highlight=False,
+    )
+
+
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 

@@ -51,6 +51,7 @@ VOLATILE = frozenset(
         "related",
         "translations",
         "schedule",
+        "restoredFrom",
         "revisions",
         "diff",
         "findings",

@@ -116,7 +116,8 @@ def demo_url(databases: Any, demo_template: str) -> Iterator[str]:
 async def api(demo_url: str) -> AsyncIterator[Api]:
     """The real ASGI app over a demo database, driven with real HTTP requests."""
     # (The change-log poller polls once at start: it must not add statements to the counts.)
-    app = create_app(Settings(database_url=demo_url, cache_poll_seconds=3600))
+    # (Nor the scheduler's passes: tests that want them build their own app.)
+    app = create_app(Settings(database_url=demo_url, cache_poll_seconds=3600, scheduler_interval=0))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -129,6 +130,7 @@ async def make_api(demo_url: str) -> AsyncIterator[Callable[..., Any]]:
     stack = contextlib.AsyncExitStack()
 
     async def make(**overrides: Any) -> Api:
+        overrides.setdefault("scheduler_interval", 0)  # (tests run passes themselves)
         app = create_app(
             Settings(database_url=overrides.pop("database_url", demo_url), **overrides)
         )

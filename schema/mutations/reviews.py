@@ -59,7 +59,7 @@ async def _review(ctx: Context, review_id: int) -> Review:
     return Review(source=view)
 
 
-async def _review_payload(ctx: Context, change: ReviewChange) -> ReviewPayload:
+async def review_payload(ctx: Context, change: ReviewChange) -> ReviewPayload:
     review = await _review(ctx, change.review_id)
     findings = change.acknowledged
     if findings is None:
@@ -95,7 +95,7 @@ class ReviewMutations:
     ) -> ReviewPayload:
         ctx: Context = info.context
         change = await run_review(ctx, workflow.generate_review, compound, condition, kind.name)
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
 
     @strawberry.mutation(
         description="Regenerate the drafts of stale reviews (editor), at most `limit` at a time.",
@@ -179,7 +179,7 @@ class ReviewMutations:
     ) -> ReviewPayload:
         ctx: Context = info.context
         change = await run_review(ctx, workflow.submit_for_review, review, expected_revision)
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
 
     @strawberry.mutation(
         description="Approve and publish a review IN_REVIEW (reviewer only). The publish gate "
@@ -208,7 +208,7 @@ class ReviewMutations:
             ctx.review_interval,
             ctx.settings.webhook_urls,
         )
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
 
     @strawberry.mutation(
         description="Take a review off the site (editor); it goes back to DRAFT and its "
@@ -228,7 +228,7 @@ class ReviewMutations:
         change = await run_review(
             ctx, workflow.unpublish_review, review, expected_revision, reason, urls
         )
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
 
     @strawberry.mutation(
         description="Withdraw a review for good (editor): off the site, no longer edited; "
@@ -248,7 +248,7 @@ class ReviewMutations:
         change = await run_review(
             ctx, workflow.archive_review, review, expected_revision, reason, urls
         )
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
 
     @strawberry.mutation(
         description="Bring an archived review back as a DRAFT (editor).",
@@ -259,4 +259,4 @@ class ReviewMutations:
     ) -> ReviewPayload:
         ctx: Context = info.context
         change = await run_review(ctx, workflow.restore_review, review, expected_revision)
-        return await _review_payload(ctx, change)
+        return await review_payload(ctx, change)
