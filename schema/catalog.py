@@ -11,7 +11,7 @@ from strawberry.types.lazy_type import LazyType
 from resolvers import catalog as r
 from resolvers import graph as rg
 from resolvers.records import CompoundRecord, ConditionRecord
-from resolvers.relay import Listing, to_global_id
+from resolvers.relay import to_global_id
 from schema.common import Citation, CitationKind, Connection, Node, connection
 from schema.review_list import After, First, ReviewFilter, ReviewOrder, criteria
 
@@ -32,7 +32,19 @@ FilterArg = Annotated[ReviewFilter | None, strawberry.argument(description="Crit
 OrderArg = Annotated[ReviewOrder, strawberry.argument(description="Ordering.")]
 
 
-def _reviews(page: Listing[Any]) -> Connection[ReviewType]:
+async def _reviews(
+    info: strawberry.Info,
+    parent: str,
+    record_id: int,
+    first: int,
+    after: str | None,
+    filter: ReviewFilter | None,
+    order_by: ReviewOrder,
+) -> Connection[ReviewType]:
+    """A compound's or condition's page of reviews as a connection of Review nodes."""
+    page = await rg.reviews_of(
+        info.context, parent, record_id, first, after, order_by.name, criteria(filter)
+    )
     review = LAZY_REVIEW.resolve_type()
     return connection(page, lambda view: review(source=view))  # type: ignore[no-any-return]
 
@@ -125,17 +137,7 @@ class Compound(Node):
         filter: FilterArg = None,
         order_by: OrderArg = ReviewOrder.UPDATED_AT_DESC,
     ) -> Connection[ReviewType]:
-        return _reviews(
-            await rg.reviews_of(
-                info.context,
-                "compound",
-                self.record.id,
-                first,
-                after,
-                order_by.name,
-                criteria(filter),
-            )
-        )
+        return await _reviews(info, "compound", self.record.id, first, after, filter, order_by)
 
     @strawberry.field(description="References about the compound.")
     async def citations(self, info: strawberry.Info) -> list[Citation]:
@@ -204,17 +206,7 @@ class Condition(Node):
         filter: FilterArg = None,
         order_by: OrderArg = ReviewOrder.UPDATED_AT_DESC,
     ) -> Connection[ReviewType]:
-        return _reviews(
-            await rg.reviews_of(
-                info.context,
-                "condition",
-                self.record.id,
-                first,
-                after,
-                order_by.name,
-                criteria(filter),
-            )
-        )
+        return await _reviews(info, "condition", self.record.id, first, after, filter, order_by)
 
     @strawberry.field(description=REVISION)
     def revision(self) -> int:

@@ -222,7 +222,11 @@ class _Walk:
         field_def = self.field_def(parent, name)
         named, is_list = _unwrap(field_def.type) if field_def is not None else (None, False)
         rows = self.page_size(node, field_def)
-        if rows is not None:
+        if rows is not None and is_list:
+            # A list sized by `first` (`Review.related`): that many items, each selected.
+            inner = self.selection(node.selection_set, named, None)
+            cost = own + rows * (LIST_ITEM + inner.cost)
+        elif rows is not None:
             # A page: its rows cost what loading them costs; inside, its lists have `rows`
             # items and everything else is there once.
             inner = self.selection(node.selection_set, named, rows)

@@ -431,3 +431,19 @@ async def test_codes_appear_in_json_ld_once_approved(api: Api, tokens: dict[str,
         {"@type": "MedicalCode", "code": "D007649", "codingSystem": "MeSH"},
     ]
     assert condition["code"] == {"@type": "MedicalCode", "code": "G12.21", "codingSystem": "ICD-10"}
+
+
+async def test_related_is_costed_per_item(api: Api) -> None:
+    """`related(first:)` is estimated as that many reviews, each with its selection, as the
+    metering counts them when it runs."""
+    costs = {}
+    for first in (1, 10):
+        response = await api.post(
+            RELATED.replace("defaults: related { slug }", ""),
+            {"slug": "ketamine--als", "first": first},
+        )
+        cost = response.json()["extensions"]["cost"]
+        assert cost["requested"] == cost["actual"], cost
+        costs[first] = cost["requested"]
+    # Nine more reviews, each an item (1) and its slug (1).
+    assert costs[10] - costs[1] == 18, costs
