@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -83,7 +83,7 @@ class ScheduleFailure:
 
     @strawberry.field(description="Everything recorded (problems, findings, revisions).")
     def details(self) -> JSON:
-        return self.data
+        return cast(JSON, self.data)
 
 
 @strawberry.type(

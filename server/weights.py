@@ -66,6 +66,9 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("Review", "diff"): 50,
     ("Review", "findings"): 20,
     ("Review", "revisions"): 10,
+    # Editors' history and schedule: a DataLoader batch each.
+    ("Review", "schedule"): 10,
+    ("Review", "restoredFrom"): 10,
 }
 
 # Rows of a page, by the page's type: what loading one row costs, selected or not.

@@ -376,3 +376,17 @@ async def test_readers_never_see_the_schedule(api: Api, as_role: Any) -> None:
         assert all(e["node"]["schedule"] is None for e in got["reviews"]["edges"])
     editors = await as_role("editor").data(query)
     assert [a["id"] for a in editors["review"]["schedule"]] != []
+
+
+async def test_editors_list_with_schedule_costs_constant_statements(api: Api, as_role: Any) -> None:
+    await schedule_new_text(as_role, later(hours=1))
+    editor = as_role("editor")
+    query = """query Work($first: Int!) { reviews(first: $first) { edges { node {
+        slug schedule { id status } restoredFrom { revision factsCurrent } } } } }"""
+    counts = {}
+    for first in (1, 10, 50):
+        api.statements.clear()
+        data = await editor.data(query, {"first": first})
+        assert len(data["reviews"]["edges"]) == first
+        counts[first] = len(api.statements)
+    assert counts[1] == counts[10] == counts[50], counts
