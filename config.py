@@ -20,8 +20,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    # Logs of `compendium serve`: JSON lines with request ids (json) or plain text (text).
-    log_format: str = "json"
+    # Logs of `compendium serve`: JSON lines with request ids (json), readable text lines
+    # (text), or auto: text when run in a terminal, JSON lines otherwise.
+    log_format: str = "auto"
     log_level: str = "info"
     # Largest `first` a connection accepts; past it the query is refused.
     max_page_size: int = 100

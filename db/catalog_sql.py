@@ -171,6 +171,11 @@ def _replace_citations(
         session.execute(insert(CITATION), cites)
 
 
+def has_templates(session: Session) -> bool:
+    """Whether any template (of any kind or version) is stored."""
+    return session.exec(select(Template.id).limit(1)).first() is not None
+
+
 def add_template(
     session: Session, kind: ReviewKind, version: str, source: dict[str, Any], digest: str
 ) -> None:

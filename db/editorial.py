@@ -109,6 +109,15 @@ def review_by_slug(session: Session, slug: str) -> ReviewRow:
     return row_by_slug(session, REVIEW, slug, "review")
 
 
+def review_slugs_in(session: Session, statuses: list[ReviewStatus]) -> list[str]:
+    """The slugs of every review in one of ``statuses``, in slug order."""
+    return list(
+        session.execute(
+            select(REVIEW.c.slug).where(REVIEW.c.status.in_(statuses)).order_by(REVIEW.c.slug)
+        ).scalars()
+    )
+
+
 def evidence_row(session: Session, compound_slug: str, condition_slug: str) -> Any:
     row = session.execute(
         select(
@@ -238,6 +247,16 @@ def audit(
 
 def audit_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AUDIT_LOG)).scalar() or 0)
+
+
+def published_approval(session: Session, review_id: int) -> tuple[int, str] | None:
+    """The number of the revision a review serves and who approved it, or None."""
+    row = session.execute(
+        select(REVIEW_REVISION.c.number, REVIEW_REVISION.c.approved_by)
+        .join(REVIEW, REVIEW.c.published_revision_id == REVIEW_REVISION.c.id)
+        .where(REVIEW.c.id == review_id)
+    ).first()
+    return (int(row.number), str(row.approved_by)) if row is not None else None
 
 
 def published_number(session: Session, review_id: int) -> int | None:

@@ -116,9 +116,13 @@ def make_async_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
+def session_scope(engine: Engine, immediate: bool = False) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error. ``immediate``: on SQLite,
+    take the write lock up front (BEGIN IMMEDIATE, as ``Database.transact`` does), for a
+    unit that reads before it writes while a server may be writing too."""
     with Session(engine, expire_on_commit=False) as session:
+        if immediate and engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield session
             session.commit()

@@ -5,9 +5,10 @@
   database pool use. With several workers (``compendium serve --workers N``) each
   process writes its numbers to ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds
   them up, whichever worker answers the scrape.
-* Logs are JSON lines (``COMPENDIUM_LOG_FORMAT=json``, the default for
-  ``compendium serve``) carrying the request id that the ``X-Request-Id``
-  response header echoes, so a client's report leads to the server's lines.
+* Logs are JSON lines (``COMPENDIUM_LOG_FORMAT=json``) or readable text lines
+  (``text``); ``auto``, the default, writes text to a terminal and JSON lines
+  elsewhere. Both carry the request id that the ``X-Request-Id`` response header
+  echoes, so a client's report leads to the server's lines.
 * Tracing: when the OpenTelemetry API is installed (``pip install -e '.[otel]'``),
   each GraphQL request is a span; configure the exporter with the usual
   ``OTEL_*`` variables (e.g. under ``opentelemetry-instrument``).
@@ -192,23 +193,66 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             out["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                out[key] = (
-                    value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
-                )
+        for key, value in _extras(record).items():
+            out[key] = (
+                value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            )
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
 
 
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in _RESERVED and not key.startswith("_")
+    }
+
+
+class TextFormatter(logging.Formatter):
+    """One readable line for a terminal: time, level, logger, message, then the request id
+    and the extra fields as ``key=value``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = _extras(record)
+        request_id = request_id_var.get()
+        if request_id:
+            fields = {"request_id": request_id, **fields}
+        if not fields:
+            return line
+        first, newline, rest = line.partition("\n")  # (a traceback stays below the line)
+        pairs = " ".join(f"{key}={value}" for key, value in fields.items())
+        return f"{first}  {pairs}{newline}{rest}"
+
+
+LOG_FORMATS = ("auto", "text", "json")
+
+
+def resolve_log_format(log_format: str, *streams: Any) -> str:
+    """``text`` or ``json``. ``auto`` (the default): text when every one of ``streams``
+    (stdout, and stderr where the logs go) is a terminal, JSON lines otherwise (a file, a
+    pipe, a container's log collector). ValueError for another value."""
+    value = log_format.strip().lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(f"COMPENDIUM_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+    if value != "auto":
+        return value
+    terminal = all(getattr(s, "isatty", None) is not None and s.isatty() for s in streams)
+    return "text" if streams and terminal else "json"
+
+
 def logging_config(log_format: str, level: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` for uvicorn and Compendium (JSON or text lines)."""
-    formatter = (
-        {"()": "server.observability.JsonFormatter"}
+    formatter = {
+        "()": "server.observability.JsonFormatter"
         if log_format == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    )
+        else "server.observability.TextFormatter"
+    }
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "default",

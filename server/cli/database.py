@@ -1,0 +1,115 @@
+"""Database and catalog commands: `db upgrade`, `import`, `export`, `demo`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from catalog.exporting import dump, export_data
+from catalog.importing import import_file
+from catalog.loading import read_file
+from catalog.problems import CatalogInvalid
+from config import get_settings
+from db.catalog_sql import has_templates
+from db.engine import session_scope
+from db.migrate import upgrade
+from db.models import utcnow
+from db.publishing import publish_reviews, unpublished_review_ids
+from db.queries import publisher_row
+from db.reviews import count_reviews, review_slug
+from server.cli.common import DEMO_FILE, TEMPLATES_FILE, engine, err, out
+from server.cli.reviews import run_generate
+
+
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (creates the database when it does not exist); at head,
+    install the default templates when the database has none."""
+    upgrade(revision=revision)
+    out.print(f"database at revision {revision}")
+    if revision == "head":
+        install_default_templates()
+
+
+def install_default_templates() -> None:
+    """A new database gets db/catalog/templates.yaml, so import → generate works at once."""
+    with session_scope(engine()) as session:
+        if has_templates(session):
+            return
+        report = import_file(session, TEMPLATES_FILE)
+    out.print(
+        f"installed the default templates ({TEMPLATES_FILE.name}): {report.summary()}",
+        highlight=False,
+    )
+
+
+def import_files(paths: list[Path]) -> None:
+    try:
+        with session_scope(engine()) as session:
+            for path in paths:
+                report = import_file(session, path)
+                out.print(f"{path}: {report.summary()}", highlight=False)
+    except CatalogInvalid as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(1) from None
+
+
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Catalog files (YAML or JSON).")],
+) -> None:
+    """Import catalog files: validated first, then an all-or-nothing upsert by slug."""
+    import_files(files)
+
+
+def export_cmd(
+    file: Annotated[Path, typer.Argument(help="Destination (.yaml, .yml or .json).")],
+) -> None:
+    """Export the whole catalog (publisher, facts, evidence, templates) to a file."""
+    with session_scope(engine()) as session:
+        data = export_data(session)
+    dump(data, file)
+    out.print(
+        f"wrote {file}: {len(data['compounds'])} compounds, {len(data['conditions'])} conditions, "
+        f"{len(data['evidence'])} evidence, {len(data['templates'])} templates",
+        highlight=False,
+    )
+
+
+def demo_cmd(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has reviews.")
+    ] = False,
+) -> None:
+    """Migrate, load the demo catalog and the default templates, and generate its reviews."""
+    upgrade()
+    if if_empty:
+        with session_scope(engine()) as session:
+            if count_reviews(session):
+                out.print("database has reviews already: demo catalog not loaded")
+                return
+    import_files([TEMPLATES_FILE, DEMO_FILE])
+    run_generate(stale=True)
+    publish_demo()
+
+
+def publish_demo() -> None:
+    """The demo catalog is served as published, signed off by its fictional demo reviewer."""
+    # Only the demo catalog's own pairs: never sign off anything an editor imported.
+    demo = read_file(DEMO_FILE)
+    slugs = [review_slug(e["compound"], e["condition"]) for e in demo["evidence"]]
+    with session_scope(engine()) as session:
+        pub = publisher_row(session)
+        reviewer = f"{pub.advisor_name} (demo sign-off)" if pub else "demo reviewer (fictional)"
+        approval = publish_reviews(
+            session,
+            unpublished_review_ids(session, slugs),
+            reviewer,
+            utcnow(),
+            timedelta(days=get_settings().review_interval_days),
+        )
+        count = len(approval.reviews)
+    out.print(f"published {count} demo reviews, signed off by {reviewer}", highlight=False)
