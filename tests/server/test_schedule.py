@@ -337,8 +337,12 @@ async def test_who_may_schedule_and_when(as_role: Any) -> None:
     ok = {"slug": SLUG, "at": later(hours=1).isoformat(), "rev": rev}
     assert (await editor.error(SCHEDULE, ok))["extensions"]["code"] == "FORBIDDEN"
     assert (await anonymous.error(SCHEDULE, ok))["extensions"]["code"] == "UNAUTHENTICATED"
-    for at in (later(seconds=-1), later(days=366)):
-        bad = await reviewer.error(SCHEDULE, {**ok, "at": at.isoformat()})
+    for at in (
+        later(seconds=-1).isoformat(),
+        later(days=366).isoformat(),
+        "0001-01-01T00:00:00+01:00",  # (out of range in UTC)
+    ):
+        bad = await reviewer.error(SCHEDULE, {**ok, "at": at})
         assert bad["extensions"]["code"] == "BAD_USER_INPUT"
         assert bad["extensions"]["argument"] == "at"
     stale = await reviewer.error(SCHEDULE, {**ok, "rev": rev - 1})
