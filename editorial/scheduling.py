@@ -42,7 +42,10 @@ MAX_AHEAD = timedelta(days=365)
 def check_at(at: datetime, now: datetime | None = None) -> datetime:
     """When to run, in UTC (a time without zone counts as UTC), or BAD_USER_INPUT."""
     now = now or utcnow()
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:  # (year 1 or 9999 with an offset)
+        raise BadUserInput("`at` is out of range", argument="at") from None
     if at <= now:
         raise BadUserInput("`at` is in the past", argument="at")
     if at > now + MAX_AHEAD:

@@ -5,6 +5,7 @@ readers never seeing the schedule."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from db import scheduling
 from db.engine import make_engine, session_scope
+from db.operations import WebhookDelivery
 from db.tables import REVIEW, SCHEDULED_ACTION
 from db.tokens import create_token, revoke_token
 from tests.conftest import ROOT, Api
@@ -337,8 +339,12 @@ async def test_who_may_schedule_and_when(as_role: Any) -> None:
     ok = {"slug": SLUG, "at": later(hours=1).isoformat(), "rev": rev}
     assert (await editor.error(SCHEDULE, ok))["extensions"]["code"] == "FORBIDDEN"
     assert (await anonymous.error(SCHEDULE, ok))["extensions"]["code"] == "UNAUTHENTICATED"
-    for at in (later(seconds=-1), later(days=366)):
-        bad = await reviewer.error(SCHEDULE, {**ok, "at": at.isoformat()})
+    for at in (
+        later(seconds=-1).isoformat(),
+        later(days=366).isoformat(),
+        "0001-01-01T00:00:00+01:00",  # (out of range in UTC)
+    ):
+        bad = await reviewer.error(SCHEDULE, {**ok, "at": at})
         assert bad["extensions"]["code"] == "BAD_USER_INPUT"
         assert bad["extensions"]["argument"] == "at"
     stale = await reviewer.error(SCHEDULE, {**ok, "rev": rev - 1})
@@ -390,3 +396,38 @@ async def test_editors_list_with_schedule_costs_constant_statements(api: Api, as
         assert len(data["reviews"]["edges"]) == first
         counts[first] = len(api.statements)
     assert counts[1] == counts[10] == counts[50], counts
+
+
+async def test_a_scheduled_publish_has_a_manual_publishs_effects(
+    as_role: Any, make_api: Any, demo_url: str
+) -> None:
+    """Webhook events and the change feed, as for publishReview."""
+    anonymous = as_role(None)
+    cursor, more = None, True
+    while more:  # to the end of the feed
+        page = await anonymous.data(
+            "query P($since: String) { changes(since: $since, first: 100) { cursor hasMore } }",
+            {"since": cursor},
+        )
+        cursor, more = page["changes"]["cursor"], page["changes"]["hasMore"]
+    at = later(hours=1)
+    await schedule_new_text(as_role, at)
+    hooked = await make_api(
+        webhook_urls=["http://127.0.0.1:9/hook"], webhook_secret="s3cret", webhook_poll_seconds=60
+    )
+    assert len((await runner(hooked).run_once(now=at + timedelta(seconds=1))).done) == 1
+    engine = make_engine(demo_url)
+    with session_scope(engine) as session:
+        events = session.execute(
+            select(WebhookDelivery.event, WebhookDelivery.body)  # type: ignore[call-overload]
+        ).all()
+    engine.dispose()
+    assert [e for e, _ in events] == ["review.published"]
+    body = json.loads(events[0][1])
+    assert body["data"]["review"]["slug"] == SLUG and body["data"]["actor"] == "reviewer-ann"
+    feed = await anonymous.data(
+        "query F($since: String) { changes(since: $since, first: 100) "
+        "{ changes { op entity slug } } }",
+        {"since": cursor},
+    )
+    assert {"op": "UPSERT", "entity": "REVIEW", "slug": SLUG} in feed["changes"]["changes"]
