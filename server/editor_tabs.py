@@ -146,21 +146,22 @@ PUBLISH = Tab(
     "PublishReview",
     """\
 # Approve and publish a review IN_REVIEW (reviewer token). Edited text may hold content
-# findings: run the FindingsToAcknowledge query first (pick it with the ▶ button's menu),
-# read each finding, put the ids you acknowledge in `acknowledge`, then run PublishReview.
+# findings, each to acknowledge: put the cursor in FindingsToAcknowledge below and run it,
+# read each finding, put the ids you acknowledge in `acknowledge`, "Fill expectedRevision",
+# then put the cursor back in PublishReview and run it.
+mutation PublishReview($slug: String!, $expectedRevision: Int!, $acknowledge: [String!]) {
+  publishReview(review: $slug, expectedRevision: $expectedRevision, acknowledge: $acknowledge) {
+    review { slug status revision publishedAt }
+    findings { id rule section excerpt }
+  }
+}
+
 query FindingsToAcknowledge($slug: String!) {
   review(slug: $slug) {
     slug
     status
     revision
     findings { id rule section excerpt message }
-  }
-}
-
-mutation PublishReview($slug: String!, $expectedRevision: Int!, $acknowledge: [String!]) {
-  publishReview(review: $slug, expectedRevision: $expectedRevision, acknowledge: $acknowledge) {
-    review { slug status revision publishedAt }
-    findings { id rule section excerpt }
   }
 }
 """,
