@@ -49,8 +49,9 @@ class Tab:
 REVIEW_PAGE = Tab(
     "ReviewPage",
     """\
-# Welcome to Compendium. Run this query with the ▶ button (or Ctrl-Enter).
-# The other tabs hold the editorial jobs: put your editor token in their Headers.
+# Welcome to Compendium. Run this query with the ▶ button
+# (or Ctrl-Enter). The other tabs hold the editorial jobs:
+# put your editor token in their Headers.
 query ReviewPage($slug: String!) {
   review(slug: $slug) {
     title
@@ -69,26 +70,41 @@ query ReviewPage($slug: String!) {
 WORK_QUEUE = Tab(
     "WorkQueue",
     """\
-# The editors' work queue (needs an editor token in the Headers tab).
-# The same list, with links to each preview, is at /preview/.
+# The editors' work queue (editor token in the Headers).
+# The same lists, with links to the previews: /preview/
 query WorkQueue($first: Int! = 20) {
-  stale: reviews(first: $first, filter: { stale: true }) {
+  stale: reviews(
+    first: $first
+    filter: { stale: true }
+  ) {
     totalCount
-    edges { node { slug title status revision isStale } }
+    edges { node { slug title status revision } }
   }
-  overdue: reviews(first: $first, filter: { overdue: true }) {
+  overdue: reviews(
+    first: $first
+    filter: { overdue: true }
+  ) {
     totalCount
     edges { node { slug title status revision reviewDueAt } }
   }
-  inReview: reviews(first: $first, filter: { status: [IN_REVIEW] }) {
+  inReview: reviews(
+    first: $first
+    filter: { status: [IN_REVIEW] }
+  ) {
     totalCount
     edges { node { slug title revision updatedAt } }
   }
-  pendingCompounds: compounds(first: $first, filter: { hasUnapprovedChanges: true }) {
+  pendingCompounds: compounds(
+    first: $first
+    filter: { hasUnapprovedChanges: true }
+  ) {
     totalCount
     edges { node { slug name revision } }
   }
-  pendingConditions: conditions(first: $first, filter: { hasUnapprovedChanges: true }) {
+  pendingConditions: conditions(
+    first: $first
+    filter: { hasUnapprovedChanges: true }
+  ) {
     totalCount
     edges { node { slug name revision } }
   }
@@ -100,8 +116,10 @@ query WorkQueue($first: Int! = 20) {
 EDIT_SECTION = Tab(
     "EditSection",
     """\
-# Replace a section's text. Fill `slug`, `key` and `body`, then use the toolbar's
-# "Fill expectedRevision" button (it looks up the section's revision) and run.
+# Replace a section's text (editor token in the Headers).
+# Fill slug, key and body, press the toolbar's "Fill
+# expectedRevision" button (it looks the section's revision
+# up and writes it in), then run.
 mutation EditSection(
   $slug: String!
   $key: SectionKey!
@@ -132,9 +150,13 @@ mutation EditSection(
 SUBMIT = Tab(
     "SubmitForReview",
     """\
-# Send a DRAFT to medical review. Fill `slug`, then "Fill expectedRevision", then run.
+# Send a DRAFT to medical review (editor token).
+# Fill slug, press "Fill expectedRevision", then run.
 mutation SubmitForReview($slug: String!, $expectedRevision: Int!) {
-  submitForReview(review: $slug, expectedRevision: $expectedRevision) {
+  submitForReview(
+    review: $slug
+    expectedRevision: $expectedRevision
+  ) {
     review { slug status revision hasUnpublishedChanges }
   }
 }
@@ -145,12 +167,22 @@ mutation SubmitForReview($slug: String!, $expectedRevision: Int!) {
 PUBLISH = Tab(
     "PublishReview",
     """\
-# Approve and publish a review IN_REVIEW (reviewer token). Edited text may hold content
-# findings, each to acknowledge: put the cursor in FindingsToAcknowledge below and run it,
-# read each finding, put the ids you acknowledge in `acknowledge`, "Fill expectedRevision",
-# then put the cursor back in PublishReview and run it.
-mutation PublishReview($slug: String!, $expectedRevision: Int!, $acknowledge: [String!]) {
-  publishReview(review: $slug, expectedRevision: $expectedRevision, acknowledge: $acknowledge) {
+# Publish a review IN_REVIEW (reviewer token). Edited text
+# may hold content findings to acknowledge first:
+# 1. cursor in FindingsToAcknowledge (below), run it;
+# 2. put the ids you acknowledge in "acknowledge";
+# 3. press "Fill expectedRevision";
+# 4. cursor back in PublishReview, run it.
+mutation PublishReview(
+  $slug: String!
+  $expectedRevision: Int!
+  $acknowledge: [String!]
+) {
+  publishReview(
+    review: $slug
+    expectedRevision: $expectedRevision
+    acknowledge: $acknowledge
+  ) {
     review { slug status revision publishedAt }
     findings { id rule section excerpt }
   }
