@@ -49,9 +49,10 @@ class Tab:
 REVIEW_PAGE = Tab(
     "ReviewPage",
     """\
-# Welcome to Compendium. Run this query with the ▶ button
-# (or Ctrl-Enter). The other tabs hold the editorial jobs:
-# put your editor token in their Headers.
+# Welcome to Compendium. Run this query with the ▶
+# button (or Ctrl-Enter). The other tabs hold the
+# editorial jobs: put your editor token in their
+# Headers.
 query ReviewPage($slug: String!) {
   review(slug: $slug) {
     title
@@ -85,7 +86,7 @@ query WorkQueue($first: Int! = 20) {
     filter: { overdue: true }
   ) {
     totalCount
-    edges { node { slug title status revision reviewDueAt } }
+    edges { node { slug title revision reviewDueAt } }
   }
   inReview: reviews(
     first: $first
@@ -116,10 +117,10 @@ query WorkQueue($first: Int! = 20) {
 EDIT_SECTION = Tab(
     "EditSection",
     """\
-# Replace a section's text (editor token in the Headers).
-# Fill slug, key and body, press the toolbar's "Fill
-# expectedRevision" button (it looks the section's revision
-# up and writes it in), then run.
+# Replace a section's text (editor token in the
+# Headers). Fill slug, key and body, press the toolbar's
+# "Fill expectedRevision" button (it looks up the
+# section's revision and writes it in), then run.
 mutation EditSection(
   $slug: String!
   $key: SectionKey!
@@ -134,7 +135,10 @@ mutation EditSection(
     body: $body
     heading: $heading
   ) {
-    section { key heading origin revision body(format: MARKDOWN) }
+    section {
+      key heading origin revision
+      body(format: MARKDOWN)
+    }
     review { slug status revision }
   }
 }
@@ -143,7 +147,7 @@ mutation EditSection(
         "slug": "ketamine--als",
         "key": "BOTTOM_LINE",
         "expectedRevision": None,
-        "body": "The new text. Blank lines separate paragraphs; \"- \" starts a list item.",
+        "body": "New text. A blank line starts a paragraph.",
     },
 )
 
@@ -152,12 +156,15 @@ SUBMIT = Tab(
     """\
 # Send a DRAFT to medical review (editor token).
 # Fill slug, press "Fill expectedRevision", then run.
-mutation SubmitForReview($slug: String!, $expectedRevision: Int!) {
+mutation SubmitForReview(
+  $slug: String!
+  $expectedRevision: Int!
+) {
   submitForReview(
     review: $slug
     expectedRevision: $expectedRevision
   ) {
-    review { slug status revision hasUnpublishedChanges }
+    review { slug status revision }
   }
 }
 """,
@@ -167,8 +174,8 @@ mutation SubmitForReview($slug: String!, $expectedRevision: Int!) {
 PUBLISH = Tab(
     "PublishReview",
     """\
-# Publish a review IN_REVIEW (reviewer token). Edited text
-# may hold content findings to acknowledge first:
+# Publish a review IN_REVIEW (reviewer token). Edited
+# text may hold content findings to acknowledge first:
 # 1. cursor in FindingsToAcknowledge (below), run it;
 # 2. put the ids you acknowledge in "acknowledge";
 # 3. press "Fill expectedRevision";

@@ -110,6 +110,9 @@ function authorizationOf(headersText) {
   if (typeof value !== 'string' || !value.trim()) {
     return { error: 'Put {"Authorization": "Bearer <token>"} in the Headers tab first (an editor token).' };
   }
+  if (value.includes('<editor token>')) {
+    return { error: 'Replace <editor token> in the Headers tab with your editor token.' };
+  }
   return { value: value.trim() };
 }
 
