@@ -68,7 +68,8 @@ def banner(
     kind = "banner reader" if as_reader else "banner"
     return (
         f'<header class="{kind}" id="preview-banner" aria-label="Preview status">\n'
-        f'<div class="banner-inner"><div class="banner-top">{pill} {freshness} '
+        f'<div class="banner-inner"><div class="banner-top">'
+        f'<a href="{SESSION_PATH}/" id="work-queue-link">← Work queue</a> {pill} {freshness} '
         f'<span class="mode">{escape(mode)}</span>{switch}</div>'
         f'<dl class="facts">{items}</dl></div>\n</header>'
     )

@@ -139,6 +139,7 @@ async def test_the_queue_lists_each_kind_of_work_with_links(api: Api, demo_engin
     for href in set(links(page)):
         preview = await api.client.get(href, headers=editor)
         assert preview.status_code == 200, href
+        assert '<a href="/preview/" id="work-queue-link">' in preview.text  # and back
 
 
 async def test_the_preview_session_opens_the_index(api: Api, demo_engine: Engine) -> None:
