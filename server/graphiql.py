@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
-from server.editor_tabs import REVISION_QUERY, REVIEW_PAGE, editorial_tabs_config
+from server.editor_tabs import REVIEW_PAGE, REVISION_QUERY, editorial_tabs_config
 
 ASSETS_DIR = Path(__file__).parent / "static" / "graphiql"
 ASSETS_URL = "/graphiql/static"

@@ -39,7 +39,9 @@ class Queue:
     total: int = 0
 
 
-async def _reviews(ctx: Context, criteria: review_resolvers.ReviewCriteria) -> tuple[list, int]:
+async def _reviews(
+    ctx: Context, criteria: review_resolvers.ReviewCriteria
+) -> tuple[list[ReviewView], int]:
     listing = await review_resolvers.reviews_page(ctx, LIMIT, None, ORDER, criteria)
     views = [await review_resolvers.prepare(ctx, view) for _cursor, view in listing.edges]
     return views, listing.total
@@ -63,7 +65,11 @@ async def _pending_facts(ctx: Context) -> Queue:
         slugs = [record.slug for _cursor, record in records.edges]
         if not slugs:
             continue
-        criteria = review_resolvers.ReviewCriteria(**{kind: slugs})
+        criteria = (
+            review_resolvers.ReviewCriteria(compound=slugs)
+            if kind == "compound"
+            else review_resolvers.ReviewCriteria(condition=slugs)
+        )
         views, total = await _reviews(ctx, criteria)
         queue.total += total
         for view in views:
@@ -116,8 +122,8 @@ def _section(queue: Queue) -> str:
     count = f"{queue.total}" if queue.total else "none"
     parts = [
         f'<section class="queue" id="{queue.key}">',
-        f"<h2>{escape(queue.heading)} <span class=\"count\">({count})</span></h2>",
-        f"<p class=\"queue-meta\">{escape(queue.explanation)}</p>",
+        f'<h2>{escape(queue.heading)} <span class="count">({count})</span></h2>',
+        f'<p class="queue-meta">{escape(queue.explanation)}</p>',
     ]
     if queue.items:
         parts.append("<ul>" + "".join(_item(view, note) for view, note in queue.items) + "</ul>")
@@ -126,7 +132,7 @@ def _section(queue: Queue) -> str:
     more = queue.total - len(queue.items)
     if more > 0:
         parts.append(
-            f"<p class=\"queue-meta\">…and {more} more: see the WorkQueue tab in "
+            f'<p class="queue-meta">…and {more} more: see the WorkQueue tab in '
             '<a href="/graphql">GraphiQL</a>.</p>'
         )
     parts.append("</section>")

@@ -57,7 +57,9 @@ def test_every_tab_is_valid_against_the_schema(tab: Tab) -> None:
     for name, definition in declared.items():
         required = isinstance(definition.type, NonNullTypeNode) and not definition.default_value
         if required:
-            assert name in tab.variables, f"{tab.name}: ${name} is required but not in the variables"
+            assert name in tab.variables, (
+                f"{tab.name}: ${name} is required but not in the variables"
+            )
     # Every tab names its review $slug: what the toolbar's controls read.
     if "slug" in declared:
         assert tab.variables["slug"] == SLUG
