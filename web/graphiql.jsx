@@ -66,8 +66,53 @@ function isFirstVisit() {
   }
 }
 
+// GraphiQL reopens a returning visitor's stored tabs and ignores defaultTabs: add the
+// editorial tabs they were never offered (those from before a tab existed), once each,
+// so a tab the editor closed stays closed. Tab state entries need exactly these fields
+// (@graphiql/react's isTabState); the hash is recomputed on load.
+const OFFERED_KEY = 'compendium:offeredTabs';
+
+function offerEditorialTabs(tabs) {
+  try {
+    const storage = window.localStorage;
+    const offered = new Set(parseJsonArray(storage.getItem(OFFERED_KEY)));
+    const stored = storage.getItem('graphiql:tabState');
+    const state = stored === null ? null : JSON.parse(stored);
+    if (state && Array.isArray(state.tabs)) {
+      const titles = new Set(state.tabs.map((tab) => tab?.title));
+      const missing = tabs.filter((tab) => !offered.has(tab.name) && !titles.has(tab.name));
+      for (const tab of missing) {
+        state.tabs.push({
+          id: `compendium-${tab.name}-${Date.now()}`,
+          title: tab.name,
+          query: tab.query,
+          variables: tab.variables,
+          headers: tab.headers,
+          operationName: tab.name,
+          response: null,
+        });
+      }
+      if (missing.length) storage.setItem('graphiql:tabState', JSON.stringify(state));
+    }
+    for (const tab of tabs) offered.add(tab.name);
+    storage.setItem(OFFERED_KEY, JSON.stringify([...offered]));
+  } catch (error) {
+    console.warn('could not add the editorial tabs to the stored ones', error);
+  }
+}
+
+function parseJsonArray(text) {
+  try {
+    const value = JSON.parse(text || '[]');
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
 const config = readConfig();
 const initialVariables = isFirstVisit() ? config.defaultVariables : undefined;
+offerEditorialTabs(config.tabs);
 const endpoint = new URL(config.endpoint, window.location.href).toString();
 const fetcher = createGraphiQLFetcher({ url: endpoint });
 const plugins = [HISTORY_PLUGIN, explorerPlugin()];

@@ -8,6 +8,8 @@
 // 3. Clicks "Fill expectedRevision": the control looks the section's revision up and
 //    writes it into the variables.
 // 4. Runs the tab and waits for the edited section in the response pane.
+// 5. Before that, as a returning visitor with stored tabs: the editorial tabs are added
+//    to theirs, once (returningTabNames, afterClosingTabNames).
 // Prints a JSON summary {ok, tabNames, filledRevision, resultText, ...} and exits
 // non-zero on any failed request, console error, missing answer or timeout.
 import { chromium } from 'playwright-core';
@@ -31,6 +33,7 @@ const steps = [];
 const seen = {};
 let browser;
 let page;
+let leaving = false;
 
 const normalize = (text) => (text || '').replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
 const squash = (text) => (text || '').replace(/\u00a0/g, ' ').replace(/\s+/g, '');
@@ -44,6 +47,77 @@ async function typeInto(editor, text) {
   await page.keyboard.type(text, { delay: 5 });
   await page.keyboard.press('Escape');
   return normalize(await editor.locator('.view-lines').innerText());
+}
+
+function watch(target) {
+  target.setDefaultTimeout(30_000);
+  target.on('requestfailed', (request) => {
+    // Requests our own reload or close cuts short (a worker still loading) are no failure.
+    if (leaving && request.failure()?.errorText === 'net::ERR_ABORTED') return;
+    failedRequests.push({ url: request.url(), method: request.method(), error: request.failure()?.errorText ?? 'failed' });
+  });
+  target.on('response', (response) => {
+    if (response.status() >= 400) {
+      failedRequests.push({ url: response.url(), method: response.request().method(), status: response.status() });
+    }
+  });
+  target.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push({ text: message.text(), location: message.location()?.url ?? '' });
+  });
+  target.on('pageerror', (error) => consoleErrors.push({ text: `pageerror: ${error.message}` }));
+}
+
+async function openGraphiql(target, reload = false) {
+  await (reload ? target.reload({ waitUntil: 'load' }) : target.goto(`${base}/graphql`, { waitUntil: 'load' }));
+  await target.locator('.graphiql-query-editor .monaco-editor').first().waitFor({ state: 'visible' });
+  await target.waitForFunction(
+    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent || '').trim().length > 0,
+  );
+  // GraphiQL titles each tab with its operation's name once the tab's query is parsed.
+  await target.waitForFunction(
+    () => [...document.querySelectorAll('.graphiql-tab')].some((t) => /EditSection/.test(t.textContent || '')),
+  );
+  // Clicking a tab before the editors settle shows the wrong tab's text (GraphiQL).
+  await target.waitForTimeout(500);
+}
+
+async function tabNames(target) {
+  return (await target.locator('.graphiql-tab').allInnerTexts()).map(normalize);
+}
+
+// Someone who used GraphiQL before the editorial tabs existed: their stored tabs stay,
+// the editorial tabs are added once, and one they close stays closed.
+async function returningVisitor() {
+  steps.push('returning visitor');
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const visitor = await context.newPage();
+  watch(visitor);
+  // Stored tabs from an earlier visit, seeded before the page's scripts run (once:
+  // sessionStorage survives the reload below).
+  await context.addInitScript(() => {
+    if (window.sessionStorage.getItem('seeded')) return;
+    window.sessionStorage.setItem('seeded', '1');
+    const mine = { id: 'mine', title: 'Mine', query: 'query Mine { __typename }', variables: null,
+      headers: null, operationName: 'Mine', response: null };
+    window.localStorage.setItem('graphiql:tabState', JSON.stringify({ activeTabIndex: 0, tabs: [mine] }));
+  });
+  await openGraphiql(visitor);
+  seen.returningTabNames = await tabNames(visitor);
+  const workQueue = visitor.locator('.graphiql-tab', { hasText: 'WorkQueue' });
+  await workQueue.locator('.graphiql-tab-button').click();
+  await workQueue.locator('.graphiql-tab-close').click();
+  await visitor.waitForFunction(
+    () => !/WorkQueue/.test(window.localStorage.getItem('graphiql:tabState') || ''),
+    null,
+    { timeout: 10_000 },
+  );
+  leaving = true;
+  await openGraphiql(visitor, true);
+  leaving = false;
+  seen.afterClosingTabNames = await tabNames(visitor);
+  leaving = true;
+  await context.close();
+  leaving = false;
 }
 
 async function run() {
@@ -61,33 +135,15 @@ async function run() {
       '--disable-sync',
     ],
   });
+  await returningVisitor();
+
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('requestfailed', (request) => {
-    failedRequests.push({ url: request.url(), method: request.method(), error: request.failure()?.errorText ?? 'failed' });
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) {
-      failedRequests.push({ url: response.url(), method: response.request().method(), status: response.status() });
-    }
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push({ text: message.text(), location: message.location()?.url ?? '' });
-  });
-  page.on('pageerror', (error) => consoleErrors.push({ text: `pageerror: ${error.message}` }));
+  watch(page);
 
   steps.push('open graphiql');
-  await page.goto(`${base}/graphql`, { waitUntil: 'load' });
-  await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor({ state: 'visible' });
-  await page.waitForFunction(
-    () => (document.querySelector('.graphiql-query-editor .view-lines')?.textContent || '').trim().length > 0,
-  );
-  // GraphiQL titles each tab with its operation's name once the tab's query is parsed.
-  await page.waitForFunction(
-    () => [...document.querySelectorAll('.graphiql-tab')].some((t) => /EditSection/.test(t.textContent || '')),
-  );
-  seen.tabNames = (await page.locator('.graphiql-tab').allInnerTexts()).map(normalize);
+  await openGraphiql(page);
+  seen.tabNames = await tabNames(page);
   await page.screenshot({ path: screenshotPath });
 
   steps.push('open the EditSection tab');

@@ -4,6 +4,8 @@ tests/browser/editor_tabs.mjs drives headless Chromium (playwright-core) against
 server: the page opens with the tabs of server/editor_tabs.py; in EditSection it types the
 editor token into the Headers and the variables, lets "Fill expectedRevision" look the
 section's revision up, runs the mutation and reads the edited section in the response.
+First, as a returning visitor with tabs stored from an earlier visit, it checks that the
+editorial tabs are added to those, once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from server.editor_tabs import TABS
+from server.editor_tabs import EDITORIAL_TABS, TABS
 from tests.live import CHROMIUM, ROOT, require, require_node_package, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "editor_tabs.mjs"
@@ -47,7 +49,12 @@ def test_an_editor_runs_the_edit_section_tab_in_chromium(
     assert summary["failedRequests"] == [] and summary["consoleErrors"] == [], report
 
     # Every tab is there, titled with its operation's name, in order.
-    assert [name for name in summary["tabNames"]] == [tab.name for tab in TABS], report
+    assert summary["tabNames"] == [tab.name for tab in TABS], report
+    # A returning visitor keeps their stored tabs and gets the editorial ones once:
+    # one they close stays closed.
+    editorial = [tab.name for tab in EDITORIAL_TABS]
+    assert summary["returningTabNames"] == ["Mine", *editorial], report
+    assert summary["afterClosingTabNames"] == ["Mine", *editorial[1:]], report
     # The control looked the section's revision up (a positive number) and wrote it in.
     assert summary["filledRevision"] >= 1, report
     assert '"slug":"ketamine--als"' in summary["variables"], report
