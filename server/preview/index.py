@@ -23,8 +23,14 @@ from resolvers.context import Context
 from server.preview.guard import editor_viewer, rate_limited
 from server.preview.shell import SESSION_PATH, STATUS_LABELS, date, escape, page
 
-# Items shown per list; the page says how many more there are.
+# Items shown per list (at most the configured page size); the page says how many more.
 LIMIT = 50
+
+
+def _limit(ctx: Context) -> int:
+    return min(LIMIT, ctx.settings.max_page_size)
+
+
 ORDER = "UPDATED_AT_ASC"  # the longest waiting first
 
 
@@ -42,7 +48,7 @@ class Queue:
 async def _reviews(
     ctx: Context, criteria: review_resolvers.ReviewCriteria
 ) -> tuple[list[ReviewView], int]:
-    listing = await review_resolvers.reviews_page(ctx, LIMIT, None, ORDER, criteria)
+    listing = await review_resolvers.reviews_page(ctx, _limit(ctx), None, ORDER, criteria)
     views = [await review_resolvers.prepare(ctx, view) for _cursor, view in listing.edges]
     return views, listing.total
 
@@ -54,8 +60,10 @@ async def _pending_facts(ctx: Context) -> Queue:
         "Pending fact changes",
         "Reviews of compounds and conditions whose facts changed and wait for approval.",
     )
-    compounds = await catalog.compounds_page(ctx, LIMIT, None, "NAME_ASC", None, None, None, True)
-    conditions = await catalog.conditions_page(ctx, LIMIT, None, "NAME_ASC", None, None, True)
+    compounds = await catalog.compounds_page(
+        ctx, _limit(ctx), None, "NAME_ASC", None, None, None, True
+    )
+    conditions = await catalog.conditions_page(ctx, _limit(ctx), None, "NAME_ASC", None, None, True)
     changed = {
         **{r.slug: f"compound {r.name}" for _c, r in compounds.edges},
         **{r.slug: f"condition {r.name}" for _c, r in conditions.edges},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from db.engine import make_engine, session_scope
 from db.models import Review
@@ -173,3 +174,16 @@ async def test_the_statement_count_does_not_grow_with_the_queue(
     assert response.status_code == 200
     assert len(links(section(response.text, "overdue"))) > 3
     assert len(api.statements) == few, api.statements
+
+
+async def test_long_lists_are_cut_at_the_page_size(make_api: Any, demo_engine: Engine) -> None:
+    api: Api = await make_api(max_page_size=2)
+    with session_scope(demo_engine) as session:
+        session.execute(update(Review).values(review_due_at=datetime.now(UTC) - timedelta(days=1)))
+        total = len(session.execute(select(Review.id)).all())
+    assert total > 3
+    response = await api.client.get("/preview/", headers=bearer(demo_engine))
+    assert response.status_code == 200, response.text[:2000]
+    overdue = section(response.text, "overdue")
+    assert len(links(overdue)) == 2 and f"({total})" in overdue
+    assert f"…and {total - 2} more: see the WorkQueue tab" in overdue
