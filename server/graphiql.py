@@ -18,24 +18,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
+from server.editor_tabs import REVIEW_PAGE, REVISION_QUERY, editorial_tabs_config
+
 ASSETS_DIR = Path(__file__).parent / "static" / "graphiql"
 ASSETS_URL = "/graphiql/static"
 
 TITLE = "Compendium GraphiQL"
 
-DEFAULT_QUERY = """\
-# Welcome to Compendium. Run this query with the ▶ button (or Ctrl-Enter).
-query ReviewPage($slug: String!) {
-  review(slug: $slug) {
-    title
-    status
-    byline { text }
-    sections { key heading body(format: MARKDOWN) }
-    faq { question answer }
-    seo { title description canonicalPath }
-  }
-}
-"""
+# The first tab: a reader's page query (the editorial tabs follow, server/editor_tabs.py).
+DEFAULT_QUERY = REVIEW_PAGE.query
 
 DEFAULT_VARIABLES = '{\n  "slug": "ketamine--als"\n}'
 
@@ -87,6 +78,9 @@ def graphiql_html(
             "defaultQuery": default_query,
             "defaultVariables": default_variables,
             "defaultHeaders": default_headers,
+            # The editorial jobs, one tab each, after the default query's tab.
+            "tabs": editorial_tabs_config(),
+            "revisionQuery": REVISION_QUERY,
         }
     )
     css = html.escape(f"{ASSETS_URL}/graphiql.css", quote=True)

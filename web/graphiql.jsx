@@ -46,6 +46,9 @@ function readConfig() {
     defaultQuery: config.defaultQuery ?? '',
     defaultVariables: config.defaultVariables ?? '',
     defaultHeaders: config.defaultHeaders ?? '',
+    // The editorial jobs, one tab each (server/editor_tabs.py): {name, query, variables, headers}.
+    tabs: Array.isArray(config.tabs) ? config.tabs : [],
+    revisionQuery: config.revisionQuery || '',
   };
 }
 
@@ -63,8 +66,53 @@ function isFirstVisit() {
   }
 }
 
+// GraphiQL reopens a returning visitor's stored tabs and ignores defaultTabs: add the
+// editorial tabs they were never offered (those from before a tab existed), once each,
+// so a tab the editor closed stays closed. Tab state entries need exactly these fields
+// (@graphiql/react's isTabState); the hash is recomputed on load.
+const OFFERED_KEY = 'compendium:offeredTabs';
+
+function offerEditorialTabs(tabs) {
+  try {
+    const storage = window.localStorage;
+    const offered = new Set(parseJsonArray(storage.getItem(OFFERED_KEY)));
+    const stored = storage.getItem('graphiql:tabState');
+    const state = stored === null ? null : JSON.parse(stored);
+    if (state && Array.isArray(state.tabs)) {
+      const titles = new Set(state.tabs.map((tab) => tab?.title));
+      const missing = tabs.filter((tab) => !offered.has(tab.name) && !titles.has(tab.name));
+      for (const tab of missing) {
+        state.tabs.push({
+          id: `compendium-${tab.name}-${Date.now()}`,
+          title: tab.name,
+          query: tab.query,
+          variables: tab.variables,
+          headers: tab.headers,
+          operationName: tab.name,
+          response: null,
+        });
+      }
+      if (missing.length) storage.setItem('graphiql:tabState', JSON.stringify(state));
+    }
+    for (const tab of tabs) offered.add(tab.name);
+    storage.setItem(OFFERED_KEY, JSON.stringify([...offered]));
+  } catch (error) {
+    console.warn('could not add the editorial tabs to the stored ones', error);
+  }
+}
+
+function parseJsonArray(text) {
+  try {
+    const value = JSON.parse(text || '[]');
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
 const config = readConfig();
 const initialVariables = isFirstVisit() ? config.defaultVariables : undefined;
+offerEditorialTabs(config.tabs);
 const endpoint = new URL(config.endpoint, window.location.href).toString();
 const fetcher = createGraphiQLFetcher({ url: endpoint });
 const plugins = [HISTORY_PLUGIN, explorerPlugin()];
@@ -106,6 +154,9 @@ function authorizationOf(headersText) {
   const value = key ? headers[key] : '';
   if (typeof value !== 'string' || !value.trim()) {
     return { error: 'Put {"Authorization": "Bearer <token>"} in the Headers tab first (an editor token).' };
+  }
+  if (value.includes('<editor token>')) {
+    return { error: 'Replace <editor token> in the Headers tab with your editor token.' };
   }
   return { value: value.trim() };
 }
@@ -262,6 +313,93 @@ function PreviewControl() {
   );
 }
 
+// --- Fill expectedRevision: look up the revision a workflow mutation needs ----------------
+//
+// The workflow mutations take the `revision` the editor last read as `expectedRevision`.
+// This control reads `slug` (and `key`, for a section) from the Variables tab, asks
+// /graphql for the working copy's revision with the tab's own headers (the editor token),
+// and writes it into the variables: the section's revision when `key` names one (for
+// updateSection / resetSection), else the review's.
+
+async function lookUpRevision(headers, slug, key) {
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ query: config.revisionQuery, variables: { slug }, operationName: 'ExpectedRevision' }),
+    credentials: 'same-origin',
+  });
+  if (!response.ok) return { error: `The lookup failed: ${await errorMessage(response)}.` };
+  const body = await response.json();
+  if (body?.errors?.length) return { error: `The lookup failed: ${body.errors[0].message}` };
+  const review = body?.data?.review;
+  if (!review) return { error: `There is no review with the slug ${slug} (or your token may not see it).` };
+  if (!key) return { value: review.revision };
+  const section = (review.sections || []).find((s) => s.key === key);
+  if (!section || typeof section.revision !== 'number') {
+    return { error: `The review ${slug} has no section ${key}.` };
+  }
+  return { value: section.revision };
+}
+
+const RevisionIcon = () => (
+  <svg className="graphiql-toolbar-icon" viewBox="0 0 24 24" fill="none" stroke="currentColor"
+    strokeWidth="1.5" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+    <path d="M4 12a8 8 0 1 0 2.3-5.6M4 4v4h4" />
+    <path d="M12 8v4l3 2" />
+  </svg>
+);
+
+function FillRevisionControl() {
+  const headerEditor = useGraphiQL((state) => state.headerEditor);
+  const variableEditor = useGraphiQL((state) => state.variableEditor);
+  const activeTab = useGraphiQL((state) => state.tabs[state.activeTabIndex]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  const fill = async () => {
+    const variables = parseJson(variableEditor?.getValue() ?? activeTab?.variables);
+    if (variables === null) return setError('The Variables tab does not hold a valid JSON object.');
+    const slug = typeof variables.slug === 'string' ? variables.slug.trim() : '';
+    if (!SLUG.test(slug)) return setError('Put the review\'s "slug" in the variables first, e.g. "ketamine--als".');
+    const key = typeof variables.key === 'string' ? variables.key : '';
+    const auth = authorizationOf(headerEditor?.getValue() ?? activeTab?.headers ?? '');
+    if (auth.error) return setError(auth.error);
+    setBusy(true);
+    try {
+      const found = await lookUpRevision({ Authorization: auth.value }, slug, key);
+      if (found.error) return setError(found.error);
+      const filled = JSON.stringify({ ...variables, expectedRevision: found.value }, null, 2);
+      variableEditor?.setValue(filled);
+      setError(null);
+    } catch (err) {
+      setError(`Could not reach the server: ${err?.message ?? err}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <ToolbarButton label={busy ? 'Looking up expectedRevision…' : 'Fill expectedRevision (for the slug in the variables)'}
+        onClick={fill} disabled={busy} data-testid="fill-revision">
+        <RevisionIcon />
+      </ToolbarButton>
+      <Dialog open={error !== null} onOpenChange={(next) => !next && setError(null)}>
+        <div className="graphiql-dialog-header">
+          <Dialog.Title className="graphiql-dialog-title">Fill expectedRevision</Dialog.Title>
+          <Dialog.Close />
+        </div>
+        <div className="graphiql-dialog-section">
+          <Dialog.Description role="alert" data-testid="fill-revision-message"
+            style={{ margin: 0, color: 'hsl(var(--color-error))' }}>
+            {error}
+          </Dialog.Description>
+        </div>
+      </Dialog>
+    </>
+  );
+}
+
 const container = document.getElementById('graphiql');
 createRoot(container).render(
   <GraphiQL
@@ -275,6 +413,7 @@ createRoot(container).render(
         variables: config.defaultVariables,
         headers: config.defaultHeaders,
       },
+      ...config.tabs.map((tab) => ({ query: tab.query, variables: tab.variables, headers: tab.headers })),
     ]}
     initialVariables={initialVariables}
     defaultEditorToolsVisibility={config.defaultVariables ? 'variables' : true}
@@ -288,6 +427,7 @@ createRoot(container).render(
           {merge}
           {copy}
           <PreviewControl />
+          <FillRevisionControl />
         </>
       )}
     </GraphiQL.Toolbar>

@@ -1,5 +1,6 @@
 """Every preview request (each a database lookup) counts against the client's address at
-the anonymous request rate, with /graphql's limiter."""
+the anonymous request rate, with /graphql's limiter; every page needs an editor who may
+preview drafts (a token, or a preview session)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.preview.shell import escape, json_error, message
+from resolvers.context import Viewer
+from server.auth import Unauthenticated, request_viewer
+from server.preview.shell import escape, json_error, message, unauthenticated
 from server.ratelimit import client_key, rate_key
 
 log = logging.getLogger("compendium.preview")
@@ -33,3 +36,23 @@ async def rate_limited(request: Request, page: bool) -> Response | None:
             429, "Slow down", [f"<p>{escape(text)}</p>"], headers={"Retry-After": str(retry)}
         )
     return json_error(429, text, "RATE_LIMITED", **{"Retry-After": str(retry)})
+
+
+async def editor_viewer(request: Request) -> Viewer | Response:
+    """The editor asking (by token or preview session), or the page refusing them."""
+    state = request.app.state.compendium
+    try:
+        viewer = await request_viewer(
+            request, state.database, cookie=True, secret=state.settings.session_secret
+        )
+    except Unauthenticated as exc:
+        return unauthenticated(request, f"Your credentials were refused: {exc.message}.")
+    if viewer.role == "anonymous":
+        return unauthenticated(request, "This page is for editors.")
+    if not viewer.can_preview:
+        return message(
+            403,
+            "Not allowed to preview",
+            [f"<p>The token '{escape(viewer.name or '?')}' may not preview drafts.</p>"],
+        )
+    return viewer

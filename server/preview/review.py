@@ -16,8 +16,7 @@ from content import document
 from resolvers import reviews as review_resolvers
 from resolvers.content import ReviewView
 from resolvers.context import Context, Viewer
-from server.auth import Unauthenticated, request_viewer
-from server.preview.guard import rate_limited
+from server.preview.guard import editor_viewer, rate_limited
 from server.preview.shell import (
     SESSION_PATH,
     STATUS_LABELS,
@@ -25,7 +24,6 @@ from server.preview.shell import (
     escape,
     message,
     page,
-    unauthenticated,
 )
 
 MAX_SLUG = 200
@@ -70,7 +68,8 @@ def banner(
     kind = "banner reader" if as_reader else "banner"
     return (
         f'<header class="{kind}" id="preview-banner" aria-label="Preview status">\n'
-        f'<div class="banner-inner"><div class="banner-top">{pill} {freshness} '
+        f'<div class="banner-inner"><div class="banner-top">'
+        f'<a href="{SESSION_PATH}/" id="work-queue-link">← Work queue</a> {pill} {freshness} '
         f'<span class="mode">{escape(mode)}</span>{switch}</div>'
         f'<dl class="facts">{items}</dl></div>\n</header>'
     )
@@ -82,20 +81,9 @@ async def preview_page(request: Request) -> Response:
     limited = await rate_limited(request, page=True)
     if limited is not None:
         return limited
-    try:
-        viewer = await request_viewer(
-            request, database, cookie=True, secret=state.settings.session_secret
-        )
-    except Unauthenticated as exc:
-        return unauthenticated(request, f"Your credentials were refused: {exc.message}.")
-    if viewer.role == "anonymous":
-        return unauthenticated(request, "This page is for editors.")
-    if not viewer.can_preview:
-        return message(
-            403,
-            "Not allowed to preview",
-            [f"<p>The token '{escape(viewer.name or '?')}' may not preview drafts.</p>"],
-        )
+    viewer = await editor_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
     slug = request.path_params["slug"]
     as_reader = request.query_params.get("as") == "reader"
     not_found = message(

@@ -100,6 +100,10 @@ section.disclaimer, section.cta {
 .message h1 { font-size: 1.6rem; }
 .message code { background: var(--wash); padding: .1rem .35rem; border-radius: 4px; font-size: .9em; }
 .message ol li { margin: .5rem 0; }
+.queue h2 .count { color: var(--muted); font-weight: 400; font-size: 1rem; }
+.queue ul { list-style: none; padding: 0; }
+.queue li { border-top: 1px solid var(--rule); padding: .5rem 0; margin: 0; }
+.queue-meta { color: var(--muted); font-size: .9rem; }
 footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 0 1rem 2rem; }
 """
 
