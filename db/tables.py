@@ -21,7 +21,15 @@ from db.models import (
     ReviewSection,
     Template,
 )
-from db.operations import ApiToken, AuditEntry, ChangeLog, PersistedDocument, WebhookDelivery
+from db.operations import (
+    ApiToken,
+    AuditEntry,
+    ChangeLog,
+    PersistedDocument,
+    WebhookDelivery,
+    WebhookNotice,
+    WebhookSubscription,
+)
 from db.read_model import (
     FactVersion,
     PublicCompound,
@@ -58,4 +66,6 @@ API_TOKEN = _table(ApiToken)
 AUDIT_LOG = _table(AuditEntry)
 CHANGE_LOG = _table(ChangeLog)
 WEBHOOK_DELIVERY = _table(WebhookDelivery)
+WEBHOOK_SUBSCRIPTION = _table(WebhookSubscription)
+WEBHOOK_NOTICE = _table(WebhookNotice)
 PERSISTED_DOCUMENT = _table(PersistedDocument)

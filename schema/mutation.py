@@ -13,12 +13,14 @@ from schema.mutations.catalog import CatalogMutations
 from schema.mutations.facts import FactMutations
 from schema.mutations.reviews import ReviewMutations
 from schema.mutations.tokens import TokenMutations
+from schema.webhooks import WebhookMutations
 
 
 @strawberry.type(
     description="Change facts and reviews (editorial workflow). Every mutation needs an API "
     "token; each runs in one transaction, all or nothing, and is recorded in the audit log."
 )
-class Mutation(FactMutations, CatalogMutations, ReviewMutations, TokenMutations):
+class Mutation(FactMutations, CatalogMutations, ReviewMutations, TokenMutations, WebhookMutations):
     """Compounds, conditions, evidence, the publisher; catalog imports; generation,
-    sections and the review workflow; API tokens (in this order in the SDL)."""
+    sections and the review workflow; API tokens; webhook subscriptions (in this order in
+    the SDL)."""

@@ -21,6 +21,7 @@ from schema.changes import ChangeFeed
 from schema.common import Connection, Edge, Node, PageInfo, Research, ReviewKind, ReviewStatus
 from schema.editorial import ApiToken, AuditEntry, Publisher
 from schema.review import Review
+from schema.webhooks import WebhookSubscription
 
 First = Annotated[int, strawberry.argument(description="Page size (at most 100).")]
 After = Annotated[
@@ -329,6 +330,13 @@ class Query:
     )
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
         return [ApiToken(row=row) for row in await ra.api_tokens(info.context)]
+
+    @strawberry.field(
+        description="Every webhook subscription, oldest first, without its secret (admins only).",
+        permission_classes=[CanAdmin],
+    )
+    async def webhook_subscriptions(self, info: strawberry.Info) -> list[WebhookSubscription]:
+        return [WebhookSubscription(row=r) for r in await ra.webhook_subscriptions(info.context)]
 
     @strawberry.field(
         description="Delta sync of the published catalog (what anonymous readers see, whoever "
