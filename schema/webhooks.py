@@ -162,7 +162,7 @@ class WebhookMutations:
 
 def subscription_pk(id: str) -> int:
     """The key of a WebhookSubscription id, or NOT_FOUND."""
-    parsed = from_global_id(id)
-    if parsed is None or parsed[0] != "WebhookSubscription":
+    parsed = from_global_id(id, ("WebhookSubscription",))
+    if parsed is None:
         raise NotFoundError(f"no webhook subscription '{id}'")
     return parsed[1]
