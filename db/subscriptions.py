@@ -195,7 +195,7 @@ def newly_stale(session: Session, approval: Approval) -> list[Any]:
     """Published reviews an approval left stale (``db.public.STALE``): those showing a
     compound, condition, evidence or publisher whose approved copy it moved, except the
     reviews it published."""
-    touched = []
+    touched: list[Any] = []
     if approval.compounds:
         touched.append(PR.c.compound_id.in_(sorted(approval.compounds)))
     if approval.conditions:

@@ -143,7 +143,7 @@ class WebhookMutations:
     ) -> CreatedWebhookSubscription:
         f = input.filter or WebhookFilterInput()
         wanted = subscriptions.check_subscription(
-            input.url, [e.value for e in input.events], f.compounds, f.conditions
+            input.url, [Event[e.name].value for e in input.events], f.compounds, f.conditions
         )
         secret, row = await run(info.context, subscriptions.create_subscription, wanted)
         return CreatedWebhookSubscription(secret=secret, subscription=WebhookSubscription(row=row))

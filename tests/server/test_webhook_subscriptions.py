@@ -168,8 +168,12 @@ async def test_only_admins(api: Api, tokens: dict[str, str]) -> None:
         ("https://hooks.example:99999/x", ["REVIEW_PUBLISHED"], None, "input.url"),
         ("https://hooks.example/a b", ["REVIEW_PUBLISHED"], None, "input.url"),
         ("https://hooks.example/x", [], None, "input.events"),
-        ("https://hooks.example/x", ["REVIEW_STALE"], {"compounds": ["Not A Slug"]},
-         "input.filter.compounds"),
+        (
+            "https://hooks.example/x",
+            ["REVIEW_STALE"],
+            {"compounds": ["Not A Slug"]},
+            "input.filter.compounds",
+        ),
     ],
 )
 async def test_bad_input_is_refused(
@@ -206,12 +210,19 @@ async def test_publish_fans_out_to_matching_subscriptions_signed_with_their_secr
         cache_poll_seconds=3600,
     )
     admin, editor, reviewer = tokens["admin"], tokens["editor"], tokens["reviewer"]
-    ketamine = await subscribe(api, admin, receiver.url("/ketamine"), ["REVIEW_PUBLISHED"],
-                               compounds=["ketamine"])
-    elsewhere = await subscribe(api, admin, receiver.url("/elsewhere"), ["REVIEW_PUBLISHED"],
-                                compounds=["metformin"])
-    facts = await subscribe(api, admin, receiver.url("/facts"),
-                            ["FACTS_APPROVED", "REVIEW_STALE"], conditions=["neuropathic-pain"])
+    ketamine = await subscribe(
+        api, admin, receiver.url("/ketamine"), ["REVIEW_PUBLISHED"], compounds=["ketamine"]
+    )
+    elsewhere = await subscribe(
+        api, admin, receiver.url("/elsewhere"), ["REVIEW_PUBLISHED"], compounds=["metformin"]
+    )
+    facts = await subscribe(
+        api,
+        admin,
+        receiver.url("/facts"),
+        ["FACTS_APPROVED", "REVIEW_STALE"],
+        conditions=["neuropathic-pain"],
+    )
     assert elsewhere["secret"] not in (ketamine["secret"], facts["secret"])
 
     # A fact change, approved with one page, leaves the other published ketamine page stale.
@@ -237,7 +248,13 @@ async def test_publish_fans_out_to_matching_subscriptions_signed_with_their_secr
     assert OTHER_KETAMINE in env_stale and SLUG not in env_stale
     # Bodies carry approved data only: slugs, numbers, no text of the working copy.
     published = json.loads(by_path["/ketamine"][0].body)
-    assert set(published["data"]["review"]) == {"id", "slug", "revision", "publishedRevision", "url"}
+    assert set(published["data"]["review"]) == {
+        "id",
+        "slug",
+        "revision",
+        "publishedRevision",
+        "url",
+    }
     assert "Newer evidence" not in "".join(r.body for r in rows)
     # One event, one body: the rows of each share its id.
     assert by_path["/env"][0].body == by_path["/ketamine"][0].body
@@ -278,8 +295,13 @@ async def test_due_for_review_is_announced_once_per_due_date(
     make_api: Callable[..., Any], tokens: dict[str, str], demo_url: str
 ) -> None:
     api: Api = await make_api(webhook_poll_seconds=3600, cache_poll_seconds=3600)
-    await subscribe(api, tokens["admin"], "http://127.0.0.1:9/due", ["REVIEW_DUE_FOR_REVIEW"],
-                    compounds=["ketamine"])
+    await subscribe(
+        api,
+        tokens["admin"],
+        "http://127.0.0.1:9/due",
+        ["REVIEW_DUE_FOR_REVIEW"],
+        compounds=["ketamine"],
+    )
     dispatcher = api.app.state.compendium.webhooks
     assert await dispatcher.check_due(force=True) == 0  # nothing is due yet
     engine = make_engine(demo_url)
@@ -290,9 +312,13 @@ async def test_due_for_review_is_announced_once_per_due_date(
             .where(PUBLIC_REVIEW.c.slug.in_([SLUG, "metformin--type-2-diabetes"]))
             .values(review_due_at=past)
         )
-        known = session.execute(
-            select(PUBLIC_REVIEW.c.slug).where(PUBLIC_REVIEW.c.review_due_at <= utcnow())
-        ).scalars().all()
+        known = (
+            session.execute(
+                select(PUBLIC_REVIEW.c.slug).where(PUBLIC_REVIEW.c.review_due_at <= utcnow())
+            )
+            .scalars()
+            .all()
+        )
     assert SLUG in known
     announced = await dispatcher.check_due(force=True)
     assert announced == len(known)
