@@ -132,11 +132,14 @@ class Audience:
 
 
 def audience(
-    session: Session, compound_ids: Iterable[int], condition_ids: Iterable[int]
+    session: Session,
+    compound_ids: Iterable[int],
+    condition_ids: Iterable[int],
+    subscriptions: Sequence[Any] | None = None,
 ) -> Audience:
-    """The subscriptions, with the slugs of these records (none read when there is no
-    subscription)."""
-    subs = tuple(list_subscriptions(session))
+    """The subscriptions (read here unless given), with the slugs of these records (none
+    read when there is no subscription)."""
+    subs = tuple(list_subscriptions(session) if subscriptions is None else subscriptions)
     if not subs:
         return Audience((), {}, {})
     return Audience(
@@ -152,29 +155,30 @@ def _slugs(session: Session, table: Any, ids: Iterable[int]) -> dict[int, str]:
     return {r.id: r.slug for r in rows}
 
 
-def remember(session: Session, event: str, keys: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Remember that ``event`` was announced for these (review id, state key) pairs;
-    pairs remembered already (a concurrent announcer's) are left as they are."""
-    if not keys:
-        return
+def remember(
+    session: Session, event: str, keys: Sequence[tuple[int, str]], now: datetime
+) -> set[tuple[int, str]]:
+    """Remember that ``event`` is announced for these (review id, state key) pairs;
+    returns the pairs new here. A pair remembered already (by an earlier check, or by a
+    concurrent one in another process, which PostgreSQL makes this wait for) is left
+    out, so its event is announced exactly once."""
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    session.execute(
-        dialect.insert(WEBHOOK_NOTICE).on_conflict_do_nothing(),
-        [{"event": event, "review_id": r, "key": k, "created_at": now} for r, k in keys],
-    )
-
-
-def noticed(session: Session, event: str, review_ids: Iterable[int]) -> set[tuple[int, str]]:
-    """(review id, key) of the notices of ``event`` for these reviews."""
-    wanted = sorted(set(review_ids))
-    if not wanted:
-        return set()
-    rows = session.execute(
-        select(WEBHOOK_NOTICE.c.review_id, WEBHOOK_NOTICE.c.key).where(
-            WEBHOOK_NOTICE.c.event == event, WEBHOOK_NOTICE.c.review_id.in_(wanted)
+    new: set[tuple[int, str]] = set()
+    pairs = list(dict.fromkeys(keys))
+    for start in range(0, len(pairs), 1000):
+        rows = session.execute(
+            dialect.insert(WEBHOOK_NOTICE)
+            .values(
+                [
+                    {"event": event, "review_id": r, "key": k, "created_at": now}
+                    for r, k in pairs[start : start + 1000]
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(WEBHOOK_NOTICE.c.review_id, WEBHOOK_NOTICE.c.key)
         )
-    )
-    return {(r.review_id, r.key) for r in rows}
+        new.update((r.review_id, r.key) for r in rows)
+    return new
 
 
 # --- what events say, from the read model only ------------------------------------------

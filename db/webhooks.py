@@ -54,15 +54,27 @@ def enqueue(
     ``subscribers`` are (url, subscription id) pairs, each row signed with its
     subscription's secret. All rows of one event share the body, so its ``id`` names
     the event."""
-    targets: list[tuple[str, int | None]] = [(u, None) for u in dict.fromkeys(urls) if u]
-    targets += list(dict.fromkeys((u, int(sid)) for u, sid in subscribers if u))
-    if not targets:
-        return 0
+    return enqueue_many(session, urls, event, [(data, subscribers)], now)
+
+
+def enqueue_many(
+    session: Session,
+    urls: Sequence[str],
+    event: str,
+    items: Sequence[tuple[dict[str, Any], Sequence[tuple[str, int]]]],
+    now: datetime | None = None,
+) -> int:
+    """:func:`enqueue` for several events of one kind (their data and subscribers), in
+    one statement; returns the row count."""
     now = now or utcnow()
-    body = event_body(event, data, uuid.uuid4().hex, now)
-    session.execute(
-        insert(WEBHOOK_DELIVERY),
-        [
+    rows = []
+    for data, subscribers in items:
+        targets: list[tuple[str, int | None]] = [(u, None) for u in dict.fromkeys(urls) if u]
+        targets += list(dict.fromkeys((u, int(sid)) for u, sid in subscribers if u))
+        if not targets:
+            continue
+        body = event_body(event, data, uuid.uuid4().hex, now)
+        rows += [
             {
                 "event": event,
                 "url": url,
@@ -77,9 +89,10 @@ def enqueue(
                 "subscription_id": subscription,
             }
             for url, subscription in targets
-        ],
-    )
-    return len(targets)
+        ]
+    if rows:
+        session.execute(insert(WEBHOOK_DELIVERY), rows)
+    return len(rows)
 
 
 def _due(now: datetime) -> Any:

@@ -17,7 +17,7 @@ slugs, revision numbers and the approved copies' slugs, never working-copy text.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -83,14 +83,18 @@ def approval(
     was queued."""
     if not (approval.compounds or approval.conditions or approval.evidence or approval.publisher):
         return False
+    subscriptions = subs.list_subscriptions(session)
+    if not urls and not subscriptions:
+        return False  # nobody listens: nothing to find out
     stale = subs.newly_stale(session, approval)
-    announced = subs.noticed(session, Event.REVIEW_STALE, [r.id for r in stale])
-    stale = [r for r in stale if (r.id, str(r.revision_id)) not in announced]
-    subs.remember(session, Event.REVIEW_STALE, [(r.id, str(r.revision_id)) for r in stale], now)
+    keys = [(r.id, str(r.revision_id)) for r in stale]
+    new = subs.remember(session, Event.REVIEW_STALE, keys, now)  # those not announced yet
+    stale = [r for r in stale if (r.id, str(r.revision_id)) in new]
     audience = subs.audience(
         session,
         [review.compound_id, *(r.compound_id for r in stale)],
         [review.condition_id, *(r.condition_id for r in stale)],
+        subscriptions,
     )
     facts = subs.approved_facts(session, approval)
     published = subs.published_review(session, review.id)
@@ -106,15 +110,19 @@ def approval(
         now,
         audience.subscribers(Event.FACTS_APPROVED, review.compound_id, review.condition_id),
     )
-    for r in stale:
-        queued += webhooks.enqueue(
-            session,
-            urls,
-            Event.REVIEW_STALE,
-            {"review": _review(r.id, r.slug, r.number), "facts": facts},
-            now,
-            audience.subscribers(Event.REVIEW_STALE, r.compound_id, r.condition_id),
-        )
+    queued += webhooks.enqueue_many(
+        session,
+        urls,
+        Event.REVIEW_STALE,
+        [
+            (
+                {"review": _review(r.id, r.slug, r.number), "facts": facts},
+                audience.subscribers(Event.REVIEW_STALE, r.compound_id, r.condition_id),
+            )
+            for r in stale
+        ],
+        now,
+    )
     return queued > 0
 
 
@@ -125,21 +133,25 @@ def due_for_review(session: Session, urls: list[str], now: datetime) -> int:
     due = subs.due_reviews(session, Event.REVIEW_DUE_FOR_REVIEW, now, DUE_BATCH)
     if not due:
         return 0
-    subs.remember(
+    keys = {r.id: r.review_due_at.isoformat() for r in due}
+    new = subs.remember(session, Event.REVIEW_DUE_FOR_REVIEW, list(keys.items()), now)
+    due = [r for r in due if (r.id, keys[r.id]) in new]  # another check may have been first
+    audience = subs.audience(session, [r.compound_id for r in due], [r.condition_id for r in due])
+    webhooks.enqueue_many(
         session,
+        urls,
         Event.REVIEW_DUE_FOR_REVIEW,
-        [(r.id, r.review_due_at.isoformat()) for r in due],
+        [
+            (
+                {"review": _review(r.id, r.slug, r.number), "dueAt": _instant(r.review_due_at)},
+                audience.subscribers(Event.REVIEW_DUE_FOR_REVIEW, r.compound_id, r.condition_id),
+            )
+            for r in due
+        ],
         now,
     )
-    audience = subs.audience(session, [r.compound_id for r in due], [r.condition_id for r in due])
-    for r in due:
-        due_at = r.review_due_at.isoformat(timespec="seconds").replace("+00:00", "Z")
-        webhooks.enqueue(
-            session,
-            urls,
-            Event.REVIEW_DUE_FOR_REVIEW,
-            {"review": _review(r.id, r.slug, r.number), "dueAt": due_at},
-            now,
-            audience.subscribers(Event.REVIEW_DUE_FOR_REVIEW, r.compound_id, r.condition_id),
-        )
     return len(due)
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
