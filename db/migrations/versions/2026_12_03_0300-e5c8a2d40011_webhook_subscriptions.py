@@ -7,9 +7,9 @@
 - ``webhook_notice``: events announced once per state (a revision turning stale, a
   review due for review on a date), so they are never announced twice.
 
-Revision ID: b3e9d5a10009
+Revision ID: e5c8a2d40011
 Revises: a7c4e1f20008
-Create Date: 2026-12-03 01:00:00
+Create Date: 2026-12-03 03:00:00
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from alembic import op
 
 import db.models
 
-revision: str = "b3e9d5a10009"
+revision: str = "e5c8a2d40011"
 down_revision: str | None = "a7c4e1f20008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
