@@ -1,5 +1,5 @@
-"""Tables of the service's own operation: tokens, the audit log, the webhook outbox, the
-change log and trusted documents (the catalog and its reviews are in db/models.py)."""
+"""Tables of the service's own operation: tokens, the audit log, the webhook outbox and
+subscriptions, the change log and trusted documents (the catalog and its reviews are in db/models.py)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,43 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
     delivered_at: datetime | None = _ts(nullable=True)
+    # The subscription whose secret signs the row; NULL for the configured URL list
+    # (signed with COMPENDIUM_WEBHOOK_SECRET). No foreign key: deleting a subscription
+    # deletes its pending rows and leaves the delivered ones as history.
+    subscription_id: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=True, index=True)
+    )
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A receiver an admin subscribed through the API: which events, for which compounds
+    and conditions (empty: all), and the secret its deliveries are signed with. The
+    secret must be usable for HMAC signing, so it is stored; the API shows it once."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    # Event names as the bodies carry them ("review.published", ...).
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    compounds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    conditions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str = Field(sa_column=Column(String(100), nullable=False))
+    created_by: str = Field(sa_column=Column(String(80), nullable=False))
+    created_at: datetime = _ts()
+
+
+class WebhookNotice(SQLModel, table=True):
+    """Events announced once per state (a revision turning stale, a review due on a
+    date): the key remembers it, so a periodic check or a retried publish never
+    announces it twice."""
+
+    __tablename__ = "webhook_notice"
+
+    event: str = Field(sa_column=Column(String(40), primary_key=True))
+    review_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    created_at: datetime = _ts()
 
 
 class ScheduledAction(SQLModel, table=True):

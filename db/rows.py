@@ -72,6 +72,18 @@ class ApiTokenRow(Protocol):
     revoked_at: datetime | None
 
 
+class WebhookSubscriptionRow(Protocol):
+    """A row of ``webhook_subscription`` as read outside db/: without its secret."""
+
+    id: int
+    url: str
+    events: list[str]
+    compounds: list[str]
+    conditions: list[str]
+    created_by: str
+    created_at: datetime
+
+
 class AuditRow(Protocol):
     """A row of ``audit_log``."""
 

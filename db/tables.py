@@ -28,6 +28,8 @@ from db.operations import (
     PersistedDocument,
     ScheduledAction,
     WebhookDelivery,
+    WebhookNotice,
+    WebhookSubscription,
 )
 from db.read_model import (
     FactVersion,
@@ -65,5 +67,7 @@ API_TOKEN = _table(ApiToken)
 AUDIT_LOG = _table(AuditEntry)
 CHANGE_LOG = _table(ChangeLog)
 WEBHOOK_DELIVERY = _table(WebhookDelivery)
+WEBHOOK_SUBSCRIPTION = _table(WebhookSubscription)
+WEBHOOK_NOTICE = _table(WebhookNotice)
 SCHEDULED_ACTION = _table(ScheduledAction)
 PERSISTED_DOCUMENT = _table(PersistedDocument)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.models import utcnow
 from db.operations import DeliveryStatus
+from db.subscriptions import secrets_of
 from db.tables import WEBHOOK_DELIVERY
 
 # last_error is for operators, not an archive of responses.
@@ -45,18 +46,35 @@ def enqueue(
     event: str,
     data: dict[str, Any],
     now: datetime | None = None,
+    subscribers: Sequence[tuple[str, int]] = (),
 ) -> int:
     """Queue ``event`` for every URL in the caller's transaction; returns the row count.
 
-    All rows of one event share the body, so its ``id`` names the event."""
-    targets = list(dict.fromkeys(u for u in urls if u))  # each URL once, in order
-    if not targets:
-        return 0
+    ``urls`` are the configured list (signed with COMPENDIUM_WEBHOOK_SECRET);
+    ``subscribers`` are (url, subscription id) pairs, each row signed with its
+    subscription's secret. All rows of one event share the body, so its ``id`` names
+    the event."""
+    return enqueue_many(session, urls, event, [(data, subscribers)], now)
+
+
+def enqueue_many(
+    session: Session,
+    urls: Sequence[str],
+    event: str,
+    items: Sequence[tuple[dict[str, Any], Sequence[tuple[str, int]]]],
+    now: datetime | None = None,
+) -> int:
+    """:func:`enqueue` for several events of one kind (their data and subscribers), in
+    one statement; returns the row count."""
     now = now or utcnow()
-    body = event_body(event, data, uuid.uuid4().hex, now)
-    session.execute(
-        insert(WEBHOOK_DELIVERY),
-        [
+    rows = []
+    for data, subscribers in items:
+        targets: list[tuple[str, int | None]] = [(u, None) for u in dict.fromkeys(urls) if u]
+        targets += list(dict.fromkeys((u, int(sid)) for u, sid in subscribers if u))
+        if not targets:
+            continue
+        body = event_body(event, data, uuid.uuid4().hex, now)
+        rows += [
             {
                 "event": event,
                 "url": url,
@@ -68,11 +86,13 @@ def enqueue(
                 "last_error": "",
                 "created_at": now,
                 "delivered_at": None,
+                "subscription_id": subscription,
             }
-            for url in targets
-        ],
-    )
-    return len(targets)
+            for url, subscription in targets
+        ]
+    if rows:
+        session.execute(insert(WEBHOOK_DELIVERY), rows)
+    return len(rows)
 
 
 def _due(now: datetime) -> Any:
@@ -125,6 +145,18 @@ def claim_due(session: Session, now: datetime, limit: int, lease_seconds: float)
         .returning(*WEBHOOK_DELIVERY.c)
     ).all()
     return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
+
+
+def claim_signed(
+    session: Session, now: datetime, limit: int, lease_seconds: float
+) -> list[tuple[Any, str | None]]:
+    """:func:`claim_due`, each row with the secret of its subscription: None for the
+    configured URL list (signed with the configured secret) and for a row whose
+    subscription is gone (it is not sent)."""
+    rows = claim_due(session, now, limit, lease_seconds)
+    wanted = [r.subscription_id for r in rows if r.subscription_id is not None]
+    keys = secrets_of(session, wanted)
+    return [(r, keys.get(r.subscription_id) if r.subscription_id else None) for r in rows]
 
 
 def mark_delivered(session: Session, id: int, now: datetime) -> bool:

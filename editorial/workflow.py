@@ -15,17 +15,17 @@ from sqlmodel import Session
 
 from content import claims, document
 from db import editorial as ed
-from db import webhooks
 from db.models import ReviewKind, ReviewStatus, utcnow
 from db.publishing import publish_reviews, withdraw
 from db.reviews import review_for_pair
 from db.rows import ReviewRow
 from db.tables import COMPOUND, CONDITION, REVIEW
+from editorial import announce
+from editorial.announce import Event
 from editorial.generation import generate_in
 from editorial.outcome import Done, Outcome, ReviewChange, approval_tags, review_tags
 from editorial.permissions import Actor
 from resolvers.errors import BadUserInput
-from resolvers.relay import to_global_id
 
 MAX_REASON_CHARS = 1_000
 
@@ -167,7 +167,10 @@ def publish_review(
         after=after,
         detail={"acknowledged": [f.id for f in findings]},
     )
-    announced = _announce(session, webhook_urls, "review.published", review.id, slug, after, actor)
+    announced = announce.review_event(
+        session, webhook_urls, Event.REVIEW_PUBLISHED, review, after, actor.name
+    )
+    announced |= announce.approval(session, webhook_urls, approval, review, actor.name, now)
     return Done(
         ReviewChange(int(review.id), acknowledged=findings),
         Outcome(purge=approval_tags(approval), wake_webhooks=announced),
@@ -235,8 +238,8 @@ def _withdraw(
         after=after,
         detail={"reason": reason} if reason else {},
     )
-    event = "review.archived" if archive else "review.unpublished"
-    announced = _announce(session, webhook_urls, event, review.id, slug, after, actor)
+    event = Event.REVIEW_ARCHIVED if archive else Event.REVIEW_UNPUBLISHED
+    announced = announce.review_event(session, webhook_urls, event, review, after, actor.name)
     return Done(
         ReviewChange(int(review.id)),
         Outcome(purge=review_tags(review.id), wake_webhooks=announced),
@@ -261,34 +264,3 @@ def restore_review(session: Session, actor: Actor, slug: str, expected: int) -> 
         after=after,
     )
     return Done(ReviewChange(int(review.id)))
-
-
-def _announce(
-    session: Session,
-    urls: list[str],
-    event: str,
-    review_id: int,
-    slug: str,
-    revision: int,
-    actor: Actor,
-) -> bool:
-    """Enqueue the event for every webhook URL; whether there was any."""
-    if not urls:
-        return False
-    published = ed.published_number(session, review_id)
-    webhooks.enqueue(
-        session,
-        urls,
-        event,
-        {
-            "review": {
-                "id": to_global_id("Review", review_id),
-                "slug": slug,
-                "revision": revision,
-                "publishedRevision": published,
-                "url": f"/reviews/{slug}",
-            },
-            "actor": actor.name,
-        },
-    )
-    return True

@@ -1,11 +1,12 @@
-"""Admin reads: the audit log and the API tokens (their fields name the permission:
+"""Admin reads: the audit log, the API tokens and the webhook subscriptions (their fields name the permission:
 ``editorial.permissions.CanAdmin``)."""
 
 from __future__ import annotations
 
-from db import queries, tokens
+from db import queries, subscriptions, tokens
 from db.rows import ApiTokenRow as ApiTokenRow  # re-exported: the rows these reads give
 from db.rows import AuditRow as AuditRow
+from db.rows import WebhookSubscriptionRow as WebhookSubscriptionRow
 from resolvers.context import Context
 from resolvers.relay import Listing, check_first, keyset, listing
 from resolvers.reviews import as_utc
@@ -27,3 +28,7 @@ async def audit_page(
 
 async def api_tokens(ctx: Context) -> list[ApiTokenRow]:
     return await ctx.db(tokens.list_tokens)
+
+
+async def webhook_subscriptions(ctx: Context) -> list[WebhookSubscriptionRow]:
+    return await ctx.db(subscriptions.list_subscriptions)

@@ -53,13 +53,14 @@ def to_global_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
-def from_global_id(gid: str) -> tuple[str, int] | None:
-    """The (type, primary key) of a global id, or None when it is not one of ours."""
+def from_global_id(gid: str, types: tuple[str, ...] = NODE_TYPES) -> tuple[str, int] | None:
+    """The (type, primary key) of a global id of one of ``types`` (by default the
+    Node types), or None when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(gid + "=" * (-len(gid) % 4)).decode()
         type_name, pk = raw.split(":", 1)
         # (Keys are 32-bit integers: anything longer is no record of ours.)
-        if type_name in NODE_TYPES and pk.isascii() and pk.isdigit() and int(pk) <= MAX_KEY:
+        if type_name in types and pk.isascii() and pk.isdigit() and int(pk) <= MAX_KEY:
             return type_name, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

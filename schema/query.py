@@ -21,6 +21,7 @@ from schema.common import Connection, Node, ReviewKind, connection
 from schema.editorial import ApiToken, AuditEntry, Evidence, Publisher
 from schema.review import Review
 from schema.review_list import After, First, ReviewFilter, ReviewOrder, criteria
+from schema.webhooks import WebhookSubscription
 
 
 @strawberry.enum(description="Orderings of the compound and condition lists.")
@@ -291,6 +292,13 @@ class Query:
     )
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
         return [ApiToken(row=row) for row in await ra.api_tokens(info.context)]
+
+    @strawberry.field(
+        description="Every webhook subscription, oldest first, without its secret (admins only).",
+        permission_classes=[CanAdmin],
+    )
+    async def webhook_subscriptions(self, info: strawberry.Info) -> list[WebhookSubscription]:
+        return [WebhookSubscription(row=r) for r in await ra.webhook_subscriptions(info.context)]
 
     @strawberry.field(
         description="Delta sync of the published catalog (what anonymous readers see, whoever "

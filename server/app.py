@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from config import Settings, get_settings
+from db import subscriptions
 from db.engine import Database
 from schema import schema
 from server.cache.poller import ChangePoller
@@ -79,6 +80,19 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
     return cache, persisted, ChangePoller(database, cache, settings.cache_poll_seconds)
 
 
+async def _has_subscriptions(database: Database) -> bool:
+    """Whether the dispatcher has subscriptions to serve (the first one created later
+    starts it: ``WebhookDispatcher.wake``)."""
+    session = database.session()
+    try:
+        return bool(await database.run(session, subscriptions.has_subscriptions))
+    except Exception:
+        log.warning("webhook subscriptions unavailable at start-up", exc_info=True)
+        return False
+    finally:
+        await database.close(session)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -109,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Scheduled publishes and unpublishes (every process; claimed in the database).
         state.scheduler = Scheduler(database, settings, state.effects)
         try:
-            if settings.webhook_urls:
+            if settings.webhook_urls or await _has_subscriptions(database):
                 webhooks.start()
             state.scheduler.start()
             yield

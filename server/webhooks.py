@@ -27,6 +27,7 @@ from config import Settings
 from db import webhooks
 from db.engine import Database
 from db.models import utcnow
+from editorial import announce
 
 log = logging.getLogger("compendium.webhooks")
 
@@ -60,6 +61,14 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     return delay + random.uniform(0, delay / 10)
 
 
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class WebhookDispatcher:
     """Delivers due outbox rows: one pass with :meth:`deliver_due`, or continuously
     from :meth:`start` (every ``webhook_poll_seconds``, and at once on :meth:`wake`)."""
@@ -73,6 +82,7 @@ class WebhookDispatcher:
         backoff_base: float = 2.0,
         backoff_cap: float = 3600.0,
         lease_seconds: float | None = None,
+        due_check_seconds: float = 60.0,
     ):
         self.database = database
         self.settings = settings
@@ -86,6 +96,10 @@ class WebhookDispatcher:
             if lease_seconds is not None
             else max(60.0, 4 * settings.webhook_timeout_seconds)
         )
+        # How often the loop looks for reviews that fell due for review (and announces
+        # each once per due date: editorial.announce.due_for_review).
+        self.due_check_seconds = due_check_seconds
+        self._next_due_check = 0.0
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -98,8 +112,9 @@ class WebhookDispatcher:
     def start(self) -> None:
         if self.running:
             return
-        if not self.settings.webhook_secret:
+        if self.settings.webhook_urls and not self.settings.webhook_secret:
             # Unsigned events could be forged by anyone who can reach a receiver.
+            # (Subscriptions sign with their own secrets.)
             raise RuntimeError(
                 "COMPENDIUM_WEBHOOK_SECRET must be set when COMPENDIUM_WEBHOOK_URLS is"
             )
@@ -107,8 +122,11 @@ class WebhookDispatcher:
         self._task = asyncio.create_task(self._run(), name="compendium-webhooks")
 
     def wake(self) -> None:
-        """Deliver now rather than at the next poll (e.g. right after a publish)."""
+        """Deliver now rather than at the next poll (e.g. right after a publish); starts
+        the loop when it is not running (the first subscription, its first event)."""
         self._wake.set()
+        if not self.running and not self._stopping and _has_loop():
+            self.start()
 
     async def stop(self) -> None:
         """Let an in-flight pass finish (its sends are bounded by the timeout), then
@@ -131,6 +149,7 @@ class WebhookDispatcher:
         while not self._stopping:
             self._wake.clear()
             try:
+                await self.check_due()
                 # A full batch may mean more is due: go again without waiting.
                 while await self.deliver_due() >= self.batch_size and not self._stopping:
                     pass
@@ -143,6 +162,16 @@ class WebhookDispatcher:
                 await asyncio.wait_for(
                     self._wake.wait(), timeout=self.settings.webhook_poll_seconds
                 )
+
+    async def check_due(self, force: bool = False) -> int:
+        """Every ``due_check_seconds`` (or now, with ``force``): announce the reviews that
+        fell due for review, each once per due date. Returns how many were announced."""
+        if not force and time.monotonic() < self._next_due_check:
+            return 0
+        self._next_due_check = time.monotonic() + self.due_check_seconds
+        return await self.database.transact(
+            announce.due_for_review, self.settings.webhook_urls, utcnow()
+        )
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -164,14 +193,14 @@ class WebhookDispatcher:
             await self.database.close(session)
         if not due:
             return 0
-        rows = await self.database.transact(
-            webhooks.claim_due, now, self.batch_size, self.lease_seconds
+        claimed = await self.database.transact(
+            webhooks.claim_signed, now, self.batch_size, self.lease_seconds
         )
-        if rows:
+        if claimed:
             results = await asyncio.gather(
-                *(self._deliver(row) for row in rows), return_exceptions=True
+                *(self._deliver(row, secret) for row, secret in claimed), return_exceptions=True
             )
-            for row, result in zip(rows, results, strict=True):
+            for (row, _), result in zip(claimed, results, strict=True):
                 if isinstance(result, BaseException):
                     # Not recorded: the lease expires and the row is tried again.
                     log.error(
@@ -179,16 +208,25 @@ class WebhookDispatcher:
                         row.id,
                         type(result).__name__,
                     )
-        return len(rows)
+        return len(claimed)
 
-    async def _deliver(self, row: Any) -> None:
-        error = await self._send(row)
+    async def _deliver(self, row: Any, secret: str | None) -> None:
+        """Send one row signed with ``secret`` (its subscription's; None: the configured
+        URL list's) and record the outcome. Unsigned rows are never sent."""
+        if row.subscription_id is None:
+            secret = self.settings.webhook_secret
+        if secret:
+            error = await self._send(row, secret)
+        elif row.subscription_id is None:
+            error = "COMPENDIUM_WEBHOOK_SECRET is not set"
+        else:
+            error = "the subscription was deleted"
         if error is None:
             await self.database.transact(webhooks.mark_delivered, row.id, utcnow())
             log.info("webhook %s %s delivered to %s", row.id, row.event, origin(row.url))
             return
         retry_at: datetime | None = None
-        if row.attempts < self.settings.webhook_max_attempts:
+        if secret and row.attempts < self.settings.webhook_max_attempts:
             delay = backoff_seconds(row.attempts, self.backoff_base, self.backoff_cap)
             retry_at = utcnow() + timedelta(seconds=delay)
         await self.database.transact(
@@ -205,14 +243,14 @@ class WebhookDispatcher:
             "" if retry_at else "; giving up",
         )
 
-    async def _send(self, row: Any) -> str | None:
+    async def _send(self, row: Any, secret: str) -> str | None:
         """POST one row; None when delivered, else why not (no secret in it)."""
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
             "Compendium-Event": row.event,
             "Compendium-Delivery": str(row.id),
-            SIGNATURE_HEADER: signature_header(self.settings.webhook_secret, timestamp, row.body),
+            SIGNATURE_HEADER: signature_header(secret, timestamp, row.body),
         }
         try:
             # httpx's timeout bounds each phase; this bounds the whole exchange, so
