@@ -50,14 +50,16 @@ def pages_by_parent(
         partition_by=parent_col, order_by=(direction(order.column), direction(id_col))
     )
     paged = scoped if after is None else scoped.where(keyset_after(order, after, id_col))
-    windowed = paged.add_columns(
-        parent_col.label("graph_parent"), rank.label("graph_rank")
+    # Ranked by keys only (read off the parent's index), then the rows of the first ranks.
+    ranked = paged.with_only_columns(
+        id_col.label("graph_id"), parent_col.label("graph_parent"), rank.label("graph_rank")
     ).subquery()
     rows: dict[int, list[Any]] = {}
     for row in session.execute(
-        select(windowed)
-        .where(windowed.c.graph_rank <= first + 1)
-        .order_by(windowed.c.graph_parent, windowed.c.graph_rank)
+        query.join(ranked, ranked.c.graph_id == id_col)
+        .add_columns(ranked.c.graph_parent, ranked.c.graph_rank)
+        .where(ranked.c.graph_rank <= first + 1)
+        .order_by(ranked.c.graph_parent, ranked.c.graph_rank)
     ):
         rows.setdefault(row.graph_parent, []).append(row)
     for parent, total in totals.items():
@@ -93,15 +95,21 @@ def related_rows(
         table.c.id != source.c.id,
         or_(same_compound, table.c.condition_id == source.c.condition_id),
     )
+    # Ranked by keys only, then the rows of the first ranks.
     ranked = (
-        select(table, source.c.id.label("graph_parent"), rank.label("graph_rank"))
+        select(
+            table.c.id.label("graph_id"),
+            source.c.id.label("graph_parent"),
+            rank.label("graph_rank"),
+        )
         .select_from(source.join(table, shared))
         .where(source.c.id.in_(sorted(set(sources))), candidates)
         .subquery()
     )
     out: dict[int, list[Any]] = {s: [] for s in sources}
     for row in session.execute(
-        select(ranked)
+        select(table, ranked.c.graph_parent, ranked.c.graph_rank)
+        .join(ranked, ranked.c.graph_id == table.c.id)
         .where(ranked.c.graph_rank <= first)
         .order_by(ranked.c.graph_parent, ranked.c.graph_rank)
     ):

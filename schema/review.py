@@ -94,8 +94,10 @@ class Seo:
     description: str = strawberry.field(description="Meta description.")
     canonical_path: str = strawberry.field(description="Canonical path of the page on the site.")
     json_ld: JSON = strawberry.field(
-        description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition, and "
-        "a FAQPage. As a JSON value it is not safe to print into HTML: embed `jsonLdScript`."
+        description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition "
+        "(each with its clinical codes as `code`, MedicalCode with `codingSystem` RxNorm, MeSH "
+        "or ICD-10, when it has any), and a FAQPage. As a JSON value it is not safe to print "
+        "into HTML: embed `jsonLdScript`."
     )
 
     @strawberry.field(

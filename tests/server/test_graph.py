@@ -345,6 +345,17 @@ async def test_readers_see_no_unapproved_fact_or_review_through_the_graph(
         e["node"]["slug"] for e in edited["compound"]["reviews"]["edges"]
     ]
     assert edited["review"]["evidence"]["notes"] == "UNREVIEWED notes"
+    drafts = (
+        'query D { compound(slug: "ketamine") { reviews(filter: {status: [DRAFT]}) { '
+        "totalCount edges { node { slug status } } } } }"
+    )
+    assert (await api.data(drafts))["compound"]["reviews"] == {"totalCount": 0, "edges": []}
+    # (The compound's edit made a new draft of each of its reviews, for editors.)
+    working_drafts = (await graphql(api, editor, drafts, {}))["compound"]["reviews"]
+    assert working_drafts["totalCount"] == 17
+    assert {"slug": "ketamine--zz-graph", "status": "DRAFT"} in [
+        e["node"] for e in working_drafts["edges"]
+    ]
     # Related lists published reviews only, for editors too.
     assert "ketamine--zz-graph" not in [r["slug"] for r in edited["review"]["related"]]
     assert (await graphql(api, editor, NODE, {"id": evidence_id}))["node"]["notes"] == (
