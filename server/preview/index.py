@@ -61,9 +61,11 @@ async def _pending_facts(ctx: Context) -> Queue:
         "Reviews of compounds and conditions whose facts changed and wait for approval.",
     )
     compounds = await catalog.compounds_page(
-        ctx, _limit(ctx), None, "NAME_ASC", None, None, None, True
+        ctx, _limit(ctx), None, "NAME_ASC", None, None, None, True, {}
     )
-    conditions = await catalog.conditions_page(ctx, _limit(ctx), None, "NAME_ASC", None, None, True)
+    conditions = await catalog.conditions_page(
+        ctx, _limit(ctx), None, "NAME_ASC", None, None, True, {}
+    )
     changed = {
         **{r.slug: f"compound {r.name}" for _c, r in compounds.edges},
         **{r.slug: f"condition {r.name}" for _c, r in conditions.edges},
