@@ -68,6 +68,32 @@ UPDATED_AT = (
 )
 
 
+# The versioning fields every fact type has (compound, condition, evidence, publisher):
+# one resolver each, shared; `approved` stays on each type, which it returns.
+def _revision(root: Any) -> int:
+    return int(root.record.revision)
+
+
+def _updated_at(root: Any) -> datetime:
+    return root.record.updated_at  # type: ignore[no-any-return]
+
+
+async def _has_unapproved_changes(root: Any, info: strawberry.Info) -> bool:
+    return await r.has_unapproved_changes(info.context, root.record)
+
+
+def revision_field() -> Any:
+    return strawberry.field(resolver=_revision, description=REVISION)
+
+
+def updated_at_field() -> Any:
+    return strawberry.field(resolver=_updated_at, description=UPDATED_AT)
+
+
+def unapproved_field() -> Any:
+    return strawberry.field(resolver=_has_unapproved_changes, description=UNAPPROVED)
+
+
 @strawberry.type(description="Standard codes identifying a compound.")
 class CompoundCodes:
     rxnorm: str | None = strawberry.field(description="RxNorm concept id.")
@@ -143,22 +169,16 @@ class Compound(Node):
     async def citations(self, info: strawberry.Info) -> list[Citation]:
         return [_citation(c) for c in await r.compound_citations(info.context, self.record)]
 
-    @strawberry.field(description=REVISION)
-    def revision(self) -> int:
-        return self.record.revision
+    revision = revision_field()
 
-    @strawberry.field(description=UPDATED_AT)
-    def updated_at(self) -> datetime:
-        return self.record.updated_at
+    updated_at = updated_at_field()
 
     @strawberry.field(description=APPROVED)
     async def approved(self, info: strawberry.Info) -> Compound | None:
         record = await r.approved_of(info.context, self.record)
         return Compound(record=record) if record is not None else None
 
-    @strawberry.field(description=UNAPPROVED)
-    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
-        return await r.has_unapproved_changes(info.context, self.record)
+    has_unapproved_changes = unapproved_field()
 
 
 @strawberry.type(description="A medical condition that reviews are about.")
@@ -208,19 +228,13 @@ class Condition(Node):
     ) -> Connection[ReviewType]:
         return await _reviews(info, "condition", self.record.id, first, after, filter, order_by)
 
-    @strawberry.field(description=REVISION)
-    def revision(self) -> int:
-        return self.record.revision
+    revision = revision_field()
 
-    @strawberry.field(description=UPDATED_AT)
-    def updated_at(self) -> datetime:
-        return self.record.updated_at
+    updated_at = updated_at_field()
 
     @strawberry.field(description=APPROVED)
     async def approved(self, info: strawberry.Info) -> Condition | None:
         record = await r.approved_of(info.context, self.record)
         return Condition(record=record) if record is not None else None
 
-    @strawberry.field(description=UNAPPROVED)
-    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
-        return await r.has_unapproved_changes(info.context, self.record)
+    has_unapproved_changes = unapproved_field()

@@ -19,13 +19,13 @@ from resolvers.relay import to_global_id
 from schema.catalog import (
     APPROVED,
     LAZY_REVIEW,
-    REVISION,
-    UNAPPROVED,
-    UPDATED_AT,
     Compound,
     Condition,
     ReviewType,
     _citation,
+    revision_field,
+    unapproved_field,
+    updated_at_field,
 )
 from schema.common import Citation, Node, Research, SectionKey, TextFormat
 
@@ -75,22 +75,16 @@ class Evidence(Node):
     async def citations(self, info: strawberry.Info) -> list[Citation]:
         return [_citation(c) for c in await rc.evidence_citations(info.context, self.record)]
 
-    @strawberry.field(description=REVISION)
-    def revision(self) -> int:
-        return self.record.revision
+    revision = revision_field()
 
-    @strawberry.field(description=UPDATED_AT)
-    def updated_at(self) -> datetime:
-        return self.record.updated_at
+    updated_at = updated_at_field()
 
     @strawberry.field(description=APPROVED)
     async def approved(self, info: strawberry.Info) -> Evidence | None:
         record = await rc.approved_of(info.context, self.record)
         return Evidence(record=record) if record is not None else None
 
-    @strawberry.field(description=UNAPPROVED)
-    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
-        return await rc.has_unapproved_changes(info.context, self.record)
+    has_unapproved_changes = unapproved_field()
 
 
 @strawberry.type(description="The organisation and medical advisor named in every byline.")
@@ -117,22 +111,16 @@ class Publisher:
     def notice(self) -> str:
         return self.record.notice
 
-    @strawberry.field(description=REVISION)
-    def revision(self) -> int:
-        return self.record.revision
+    revision = revision_field()
 
-    @strawberry.field(description=UPDATED_AT)
-    def updated_at(self) -> datetime:
-        return self.record.updated_at
+    updated_at = updated_at_field()
 
     @strawberry.field(description=APPROVED)
     async def approved(self, info: strawberry.Info) -> Publisher | None:
         record = await rc.approved_of(info.context, self.record)
         return Publisher(record=record) if record is not None else None
 
-    @strawberry.field(description=UNAPPROVED)
-    async def has_unapproved_changes(self, info: strawberry.Info) -> bool:
-        return await rc.has_unapproved_changes(info.context, self.record)
+    has_unapproved_changes = unapproved_field()
 
 
 @strawberry.enum(description="Rules of the publish gate's content check.")
