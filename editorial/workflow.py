@@ -108,17 +108,7 @@ def submit_for_review(
     problems = _gate_problems(review, _working_sections(session, review.id))
     if problems:
         raise ed.Refused("the review is not ready for review", "NOT_READY", problems=problems)
-    after = ed.set_review(session, review.id, utcnow(), status=ReviewStatus.IN_REVIEW)
-    actor.audit(
-        session,
-        "submitForReview",
-        "Review",
-        record_id=review.id,
-        record_key=slug,
-        before=expected,
-        after=after,
-    )
-    return Done(ReviewChange(int(review.id)))
+    return _move(session, actor, "submitForReview", review, slug, expected, ReviewStatus.IN_REVIEW)
 
 
 def publish_review(
@@ -253,10 +243,23 @@ def restore_review(session: Session, actor: Actor, slug: str, expected: int) -> 
         raise ed.Refused(
             "only an archived review can be restored", "INVALID_STATUS", status=str(review.status)
         )
-    after = ed.set_review(session, review.id, utcnow(), status=ReviewStatus.DRAFT)
+    return _move(session, actor, "restoreReview", review, slug, expected, ReviewStatus.DRAFT)
+
+
+def _move(
+    session: Session,
+    actor: Actor,
+    action: str,
+    review: ReviewRow,
+    slug: str,
+    expected: int,
+    status: ReviewStatus,
+) -> Done[ReviewChange]:
+    """A review's move to ``status`` alone (no page change), audited as ``action``."""
+    after = ed.set_review(session, review.id, utcnow(), status=status)
     actor.audit(
         session,
-        "restoreReview",
+        action,
         "Review",
         record_id=review.id,
         record_key=slug,
