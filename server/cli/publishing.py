@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from config import get_settings
 from db import editorial as ed
@@ -56,8 +57,9 @@ def publish_cmd(
     actor = operators.operator(reviewer)
     settings = get_settings()
     interval = timedelta(days=settings.review_interval_days)
+    db = engine()
     if all_waiting:
-        with session_scope(engine()) as session:
+        with session_scope(db) as session:
             slugs = operators.waiting_slugs(session)
         if not slugs:
             out.print("no review waits for publishing", highlight=False)
@@ -65,6 +67,7 @@ def publish_cmd(
     published = unchanged = refused = 0
     for slug in slugs or []:
         result = _each(
+            db,
             slug,
             operators.sign_off,
             actor,
@@ -109,8 +112,9 @@ def unpublish_cmd(
     actor = operators.operator(by)
     urls = get_settings().webhook_urls
     done = refused = 0
+    db = engine()
     for slug in slugs:
-        if _each(slug, operators.take_down, actor, slug, reason, urls) is None:
+        if _each(db, slug, operators.take_down, actor, slug, reason, urls) is None:
             refused += 1
         else:
             done += 1
@@ -118,10 +122,10 @@ def unpublish_cmd(
     _total(f"{done} unpublished, {refused} refused", refused)
 
 
-def _each(slug: str, unit: Callable[..., Any], *args: Any) -> Any:
+def _each(db: Engine, slug: str, unit: Callable[..., Any], *args: Any) -> Any:
     """The unit's result, committed; None when it was refused (nothing written)."""
     try:
-        with session_scope(engine(), immediate=True) as session:
+        with session_scope(db, immediate=True) as session:
             return unit(session, *args).result
     except ed.EditorialError as exc:
         err.print(f"{slug}: refused: {exc}", highlight=False, markup=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,11 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from db import editorial as ed
 from db.engine import make_engine, session_scope
 from db.operations import Role
+from db.tables import AUDIT_LOG
 from db.tokens import TokenIdentity, hash_token, identify
+from editorial import sections
+from editorial.permissions import Actor
 from tests.conftest import FIXTURES, ROOT, SEEDS, TEMPLATES
 
 
@@ -215,3 +221,164 @@ def test_token_commands_on_an_unmigrated_database(url: str) -> None:
     proc = run(url, "token", "list", check=False)
     assert proc.returncode == 1 and "compendium db upgrade" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- a new database, and the operator's sign-off -------------------------------------------
+
+
+def test_db_upgrade_installs_the_default_templates_once(url: str) -> None:
+    first = run(url, "db", "upgrade").stdout
+    assert "installed the default templates (templates.yaml): templates: 1 created" in first
+    # Nothing but the catalog: generation works at once, with the default template.
+    run(url, "import", str(FIXTURES / "seed-pages.yaml"))
+    assert "2 pairs: 2 created" in run(url, "generate").stdout
+    again = run(url, "db", "upgrade").stdout
+    assert again.strip() == "database at revision head"
+
+
+def _seeded(url: str) -> None:
+    run(url, "db", "upgrade")
+    run(url, "import", str(FIXTURES / "seed-pages.yaml"))
+    run(url, "generate")
+
+
+def _audit(url: str) -> list[tuple[str, str, str]]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            rows = session.execute(
+                select(AUDIT_LOG.c.actor, AUDIT_LOG.c.role, AUDIT_LOG.c.action).order_by(
+                    AUDIT_LOG.c.id
+                )
+            )
+            return [(r.actor, r.role, r.action) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def _approval(url: str, slug: str) -> tuple[int, str] | None:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            review = ed.review_by_slug(session, slug)
+            return ed.published_approval(session, review.id)
+    finally:
+        engine.dispose()
+
+
+def test_publish_signs_off_through_the_gate_as_the_named_reviewer(url: str) -> None:
+    _seeded(url)
+    proc = run(url, "publish", "ketamine--als", "--reviewer", "Dr. Rita Reviewer")
+    assert proc.stdout.splitlines() == [
+        "ketamine--als: published revision 1, approved by Dr. Rita Reviewer",
+        "1 published, 0 already published, 0 refused",
+    ]
+    assert _approval(url, "ketamine--als") == (1, "Dr. Rita Reviewer")
+    assert _approval(url, "ketamine--neuropathic-pain") is None  # only the one named
+    # A DRAFT is submitted, then published: both in the audit log, by the operator's name.
+    assert _audit(url) == [
+        ("Dr. Rita Reviewer", "operator", "submitForReview"),
+        ("Dr. Rita Reviewer", "operator", "publishReview"),
+    ]
+    again = run(url, "publish", "ketamine--als", "--reviewer", "Dr. Rita Reviewer")
+    assert "ketamine--als: already published (revision 1)" in again.stdout
+    assert len(_audit(url)) == 2  # nothing written
+
+    every = run(url, "publish", "--all", "--reviewer", "Dr. Rita Reviewer").stdout
+    assert every.splitlines() == [
+        "ketamine--neuropathic-pain: published revision 1, approved by Dr. Rita Reviewer",
+        "1 published, 0 already published, 0 refused",
+    ]
+    assert (
+        "no review waits for publishing"
+        in run(url, "publish", "--all", "--reviewer", "Dr. Rita Reviewer").stdout
+    )
+
+
+def _edit_intro(url: str, slug: str, body: str) -> None:
+    """An editor's change, through the same unit of work as the updateSection mutation."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            review = ed.review_by_slug(session, slug)
+            section = ed.section_row(session, review.id, "INTRO", slug)
+            sections.update_section(
+                session,
+                Actor("ann", "editor", None),
+                slug,
+                "INTRO",
+                section.revision,
+                sections.section_blocks(body, "INTRO"),
+                None,
+                True,
+            )
+    finally:
+        engine.dispose()
+
+
+def test_publish_refuses_unacknowledged_findings_and_unknown_reviews(url: str) -> None:
+    _seeded(url)
+    _edit_intro(url, "ketamine--als", "Our editors say ketamine is completely safe here.")
+    proc = run(url, "publish", "ketamine--als", "nope--als", "--reviewer", "Dr. Rita", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "ketamine--als: refused: 1 content finding(s) need the reviewer's acknowledgement" in (
+        proc.stderr
+    )
+    finding = re.search(r"finding '([^']+)' in INTRO: ", proc.stderr)
+    assert finding and "completely safe" in finding.group(1)
+    assert "pass --acknowledge ID" in proc.stderr
+    assert "nope--als: refused: no review 'nope--als'" in proc.stderr
+    assert proc.stdout.splitlines() == ["0 published, 0 already published, 2 refused"]
+    assert _approval(url, "ketamine--als") is None and _audit(url) == [
+        ("ann", "editor", "updateSection")  # the refusal rolled the submit back
+    ]
+
+    ok = run(
+        url,
+        "publish",
+        "ketamine--als",
+        "--reviewer",
+        "Dr. Rita",
+        "--acknowledge",
+        finding.group(1),
+    )
+    assert "ketamine--als: published revision 1, approved by Dr. Rita" in ok.stdout
+    assert _audit(url)[-1] == ("Dr. Rita", "operator", "publishReview")
+
+
+def test_publish_and_unpublish_command_line_errors(url: str) -> None:
+    _seeded(url)
+    for args, message in (
+        (["ketamine--als"], "--reviewer NAME is required"),
+        (["ketamine--als", "--reviewer", " padded "], "--reviewer NAME is required"),
+        (["--reviewer", "Dr. Rita"], "name the reviews to publish (SLUG...) or pass --all"),
+        (["ketamine--als", "--all", "--reviewer", "Dr. Rita"], "not both"),
+    ):
+        proc = run(url, "publish", *args, check=False)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+    proc = run(url, "unpublish", "ketamine--als", check=False)
+    assert proc.returncode == 2 and "--by NAME is required" in proc.stderr
+    long = run(
+        url, "unpublish", "ketamine--als", "--by", "ops", "--reason", "x" * 1001, check=False
+    )
+    assert long.returncode == 2 and "--reason: the reason is too long" in long.stderr
+    assert _audit(url) == []
+
+
+def test_unpublish_takes_a_review_off_the_site(url: str) -> None:
+    _seeded(url)
+    run(url, "publish", "--all", "--reviewer", "Dr. Rita")
+    proc = run(url, "unpublish", "ketamine--als", "--by", "ops desk", "--reason", "recheck")
+    assert proc.stdout.splitlines() == [
+        "ketamine--als: unpublished (now DRAFT)",
+        "1 unpublished, 0 refused",
+    ]
+    assert _approval(url, "ketamine--als") is None
+    assert _approval(url, "ketamine--neuropathic-pain") == (1, "Dr. Rita")
+    assert _audit(url)[-1] == ("ops desk", "operator", "unpublishReview")
+    again = run(url, "unpublish", "ketamine--als", "--by", "ops desk", check=False)
+    assert again.returncode == 1
+    assert "ketamine--als: refused: the review is not published" in again.stderr
+    # Published again: a new revision, approved by whoever signs off now.
+    back = run(url, "publish", "ketamine--als", "--reviewer", "Dr. Sam").stdout
+    assert "ketamine--als: published revision 2, approved by Dr. Sam" in back
