@@ -14,9 +14,7 @@ from tests.server.fuzz.client import (
     post_graphql,
     timed,
 )
-from tests.server.fuzz.fields import (
-    PAGE,
-)
+from tests.server.fuzz.fields import PAGE
 
 
 class Inspector(HTMLParser):

@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, queries
 
 from tests.conftest import Api
-from tests.server.fuzz.client import (
-    post_graphql,
-)
+from tests.server.fuzz.client import post_graphql
 from tests.server.fuzz.settings import (
     LIMIT_CODES,
     SDL,

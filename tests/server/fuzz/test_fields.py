@@ -51,9 +51,7 @@ from tests.server.fuzz.settings import (
     SECTION_REVIEW,
     fuzz,
 )
-from tests.server.fuzz.strategies import (
-    text_values,
-)
+from tests.server.fuzz.strategies import text_values
 
 # Display names (README: Catalog files): cleaned, NFKC, and the name rules' refusals.
 NAME_FIELDS = {"name", "drugClass", "aliases", "specialist", "fullName"}

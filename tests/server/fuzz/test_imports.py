@@ -18,9 +18,7 @@ from tests.server.fuzz.catalogs import (
     catalog_texts,
     snapshot,
 )
-from tests.server.fuzz.client import (
-    post_graphql,
-)
+from tests.server.fuzz.client import post_graphql
 from tests.server.fuzz.settings import (
     REQUEST_SECONDS,
     fuzz,

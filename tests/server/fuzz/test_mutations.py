@@ -13,9 +13,7 @@ from sqlalchemy import Engine, text
 from content.document import body_plain
 from db.engine import is_sqlite
 from tests.conftest import Api
-from tests.server.fuzz.client import (
-    post_graphql,
-)
+from tests.server.fuzz.client import post_graphql
 from tests.server.fuzz.settings import (
     LIMIT_CODES,
     SDL,

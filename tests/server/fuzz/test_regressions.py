@@ -24,9 +24,7 @@ from tests.server.fuzz.client import (
     post_graphql,
     timed,
 )
-from tests.server.fuzz.settings import (
-    SECTION_REVIEW,
-)
+from tests.server.fuzz.settings import SECTION_REVIEW
 
 
 @pytest.mark.parametrize(
