@@ -28,6 +28,7 @@ from tests.server.fuzz.settings import (
     fuzz,
 )
 
+# (phrase as written, the rule and the words of its finding id)
 CLAIMS = [
     ("Ketamine cures ALS", "ABSOLUTE_CLAIM", "cures"),
     ("It is completely safe", "ABSOLUTE_CLAIM", "it is completely safe"),
