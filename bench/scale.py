@@ -66,17 +66,8 @@ from bench.scale_build import (
     percentile,
     vacuum_analyze,
 )
-from bench.scale_load import (
-    Run,
-    check_answers,
-    measure,
-    start_server,
-    stop_server,
-    wait_ready,
-)
-from bench.scale_sql import (
-    explain,
-)
+from bench.scale_load import Run, check_answers, measure, start_server, stop_server, wait_ready
+from bench.scale_sql import explain
 
 DEMO_REVIEWS = 576
 FULL_REVIEWS = 200_000

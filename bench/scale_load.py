@@ -15,12 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.scale_build import (
-    ROOT,
-    Catalog,
-    free_port,
-    rss_kb,
-)
+from bench.scale_build import ROOT, Catalog, free_port, rss_kb
 
 REVIEW_QUERY = """query ReviewPage($slug: String!) { review(slug: $slug) { title
   byline { text notice } sections { key heading body(format: HTML) } faq { question answer }

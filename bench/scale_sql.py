@@ -22,14 +22,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # (Starlette's notice about TestClient on httpx)
     from starlette.testclient import TestClient
 
-from bench.scale_build import (
-    Catalog,
-    percentile,
-)
-from bench.scale_load import (
-    HEADERS,
-    payloads,
-)
+from bench.scale_build import Catalog, percentile
+from bench.scale_load import HEADERS, payloads
 
 
 @dataclass

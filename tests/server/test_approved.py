@@ -17,13 +17,7 @@ import re
 import pytest
 
 from tests.conftest import Api
-from tests.server.reader_paths import (
-    FEED,
-    READS,
-    editor_changes_everything,
-    node_ids,
-    tokens,
-)
+from tests.server.reader_paths import FEED, READS, editor_changes_everything, node_ids, tokens
 from tests.workflow import approve, edit_fact, graphql
 
 

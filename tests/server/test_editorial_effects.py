@@ -16,13 +16,7 @@ from db.models import ReviewRevision
 from db.operations import WebhookDelivery
 from server.app import create_app
 from tests.conftest import Api
-from tests.server.editing import (
-    PUBLISH,
-    SLUG,
-    Client,
-    count,
-    submit_with,
-)
+from tests.server.editing import PUBLISH, SLUG, Client, count, submit_with
 
 
 @pytest.fixture

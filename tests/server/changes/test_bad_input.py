@@ -7,10 +7,7 @@ import base64
 import pytest
 
 from tests.conftest import Api
-from tests.server.changes.feed import (
-    POSITION,
-    SYNC,
-)
+from tests.server.changes.feed import POSITION, SYNC
 
 # --- (c) bad input ------------------------------------------------------------------------
 

@@ -14,10 +14,7 @@ from sqlalchemy.pool import NullPool
 from db.engine import is_sqlite, make_engine
 from editorial.generation import generate
 from tests.conftest import TEMPLATES, load
-from tests.server.faults.tools import (
-    SEED,
-    wait_until,
-)
+from tests.server.faults.tools import SEED, wait_until
 
 # --- looking at the database from outside ----------------------------------------------------
 

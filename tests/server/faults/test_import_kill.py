@@ -14,10 +14,7 @@ import yaml
 from sqlalchemy import select
 
 from db.models import Citation, Compound, Condition, Evidence, Publisher, Review
-from tests.server.faults.probe import (
-    Probe,
-    seeded,
-)
+from tests.server.faults.probe import Probe, seeded
 from tests.server.faults.tools import (
     KILL_DEADLINE,
     POLL,

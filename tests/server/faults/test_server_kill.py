@@ -19,10 +19,7 @@ from db.models import Citation, Compound, Condition, Evidence, Review, ReviewSec
 from db.operations import AuditEntry
 from db.tokens import create_token
 from tests.live import free_port
-from tests.server.faults.probe import (
-    Probe,
-    seeded,
-)
+from tests.server.faults.probe import Probe, seeded
 from tests.server.faults.tools import (
     KILL_DEADLINE,
     POLL,

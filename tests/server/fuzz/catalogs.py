@@ -25,10 +25,7 @@ from tests.server.fuzz.settings import (
     STEER_DEEP_CATALOG,
     STEER_UNHASHABLE_REFS,
 )
-from tests.server.fuzz.strategies import (
-    characters,
-    text_values,
-)
+from tests.server.fuzz.strategies import characters, text_values
 
 SMALL_CATALOG: dict[str, Any] = {
     "publisher": DEMO_DATA["publisher"],

@@ -11,11 +11,7 @@ from hypothesis import event
 from hypothesis.control import currently_in_test_context
 
 from tests.conftest import Api
-from tests.server.fuzz.settings import (
-    CODES,
-    LEAKS,
-    REQUEST_SECONDS,
-)
+from tests.server.fuzz.settings import CODES, LEAKS, REQUEST_SECONDS
 
 
 def bearer(token: str | None) -> dict[str, str]:

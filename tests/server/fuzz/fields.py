@@ -7,11 +7,7 @@ import itertools
 import re
 from typing import Any
 
-from tests.server.fuzz.settings import (
-    FACT_COMPOUND,
-    FACT_CONDITION,
-    FACT_REVIEW,
-)
+from tests.server.fuzz.settings import FACT_COMPOUND, FACT_CONDITION, FACT_REVIEW
 
 LINE, OPT_LINE, LONG_LINE, TEXT = "line", "optline", "longline", "text"
 # Whitespace as the catalog rules strip it (pydantic's): Python's, except the \x1c-\x1f

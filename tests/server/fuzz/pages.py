@@ -9,11 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from tests.conftest import Api
-from tests.server.fuzz.client import (
-    bearer,
-    post_graphql,
-    timed,
-)
+from tests.server.fuzz.client import bearer, post_graphql, timed
 from tests.server.fuzz.fields import PAGE
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from tests.conftest import DEMO
 
-# --- known bugs: steer around them while they are open (all fixed now; see the end) ------
+# --- known bugs: steer around them while they are open (all fixed now: test_regressions.py)
 # COMPENDIUM_FUZZ_KNOWN_BUGS=all, or a comma-separated list of the names below (NUL,
 # HUGE_IDS...), lets the strategies generate those triggers again.
 _UNSTEERED = {

@@ -12,21 +12,9 @@ from content import document
 from content.claims import check_sections
 from content.markup import parse_markup
 from tests.conftest import Api
-from tests.server.fuzz.fields import (
-    PAGE,
-    SECTION_KEYS,
-    UPDATE_SECTION,
-)
-from tests.server.fuzz.pages import (
-    INVISIBLE,
-    INVISIBLE_SET,
-    Editor,
-    assert_cleaned,
-)
-from tests.server.fuzz.settings import (
-    SECTION_REVIEW,
-    fuzz,
-)
+from tests.server.fuzz.fields import PAGE, SECTION_KEYS, UPDATE_SECTION
+from tests.server.fuzz.pages import INVISIBLE, INVISIBLE_SET, Editor, assert_cleaned
+from tests.server.fuzz.settings import SECTION_REVIEW, fuzz
 
 # (phrase as written, the rule and the words of its finding id)
 CLAIMS = [

@@ -8,15 +8,8 @@ from hypothesis_graphql import Mode, queries
 
 from tests.conftest import Api
 from tests.server.fuzz.client import post_graphql
-from tests.server.fuzz.settings import (
-    LIMIT_CODES,
-    SDL,
-    fuzz,
-)
-from tests.server.fuzz.strategies import (
-    POSITIVE_QUERIES,
-    scalars,
-)
+from tests.server.fuzz.settings import LIMIT_CODES, SDL, fuzz
+from tests.server.fuzz.strategies import POSITIVE_QUERIES, scalars
 
 NEGATIVE_QUERIES = queries(SDL, custom_scalars=scalars(), mode=Mode.NEGATIVE)
 

@@ -37,13 +37,7 @@ from tests.server.fuzz.fields import (
     stored,
     strip,
 )
-from tests.server.fuzz.pages import (
-    INVISIBLE_SET,
-    MAY_STAY,
-    Editor,
-    assert_cleaned,
-    unseen,
-)
+from tests.server.fuzz.pages import INVISIBLE_SET, MAY_STAY, Editor, assert_cleaned, unseen
 from tests.server.fuzz.settings import (
     FACT_COMPOUND,
     FACT_CONDITION,

@@ -13,16 +13,9 @@ from catalog.loading import parse_text
 from catalog.problems import CatalogInvalid
 from db.engine import session_scope
 from tests.conftest import Api
-from tests.server.fuzz.catalogs import (
-    bounded,
-    catalog_texts,
-    snapshot,
-)
+from tests.server.fuzz.catalogs import bounded, catalog_texts, snapshot
 from tests.server.fuzz.client import post_graphql
-from tests.server.fuzz.settings import (
-    REQUEST_SECONDS,
-    fuzz,
-)
+from tests.server.fuzz.settings import REQUEST_SECONDS, fuzz
 
 
 @fuzz(100)

@@ -14,16 +14,8 @@ from content.document import body_plain
 from db.engine import is_sqlite
 from tests.conftest import Api
 from tests.server.fuzz.client import post_graphql
-from tests.server.fuzz.settings import (
-    LIMIT_CODES,
-    SDL,
-    fuzz,
-)
-from tests.server.fuzz.strategies import (
-    as_node,
-    scalars,
-    steered,
-)
+from tests.server.fuzz.settings import LIMIT_CODES, SDL, fuzz
+from tests.server.fuzz.strategies import as_node, scalars, steered
 
 _MUTATION_NAMES = list(graphql.build_schema(SDL).mutation_type.fields)  # type: ignore[union-attr]
 _MUTATION_NODES = st.one_of(

@@ -14,16 +14,8 @@ from db.engine import session_scope
 from db.pagination import encode_keyset as encode_cursor
 from resolvers.relay import to_global_id
 from tests.conftest import Api
-from tests.server.fuzz.catalogs import (
-    alias_bomb,
-    bounded,
-    nested_catalog,
-)
-from tests.server.fuzz.client import (
-    check_answer,
-    post_graphql,
-    timed,
-)
+from tests.server.fuzz.catalogs import alias_bomb, bounded, nested_catalog
+from tests.server.fuzz.client import check_answer, post_graphql, timed
 from tests.server.fuzz.settings import SECTION_REVIEW
 
 

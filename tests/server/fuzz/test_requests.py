@@ -9,11 +9,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from tests.conftest import Api
-from tests.server.fuzz.client import (
-    check_answer,
-    post_graphql,
-    timed,
-)
+from tests.server.fuzz.client import check_answer, post_graphql, timed
 from tests.server.fuzz.settings import (
     COMPOUNDS,
     REVIEWS,
