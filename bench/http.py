@@ -255,6 +255,84 @@ def postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def record_answers(tmp: str, hit: str, miss: str, token: str) -> tuple[str, bytes, str]:
+    """The answers the plain endpoint serves, written to ``tmp`` (review, list, editor,
+    hit, get); returns the review page's body, its answer and its persisted GET's URL."""
+    page_body = json.dumps({"query": REVIEW, "variables": PAGE})
+    review = post(miss, json.loads(page_body))
+    listed = post(miss, {"query": LIST})
+    as_editor = post(miss, json.loads(page_body), token)
+    Path(tmp, "review.json").write_bytes(review)
+    Path(tmp, "list.json").write_bytes(listed)
+    Path(tmp, "editor.json").write_bytes(as_editor)
+    post(hit, json.loads(page_body))  # fills the cache (and links this exact body)
+    hit_answer = post(hit, json.loads(page_body))
+    assert data_of(hit_answer) == data_of(review)
+    Path(tmp, "hit.json").write_bytes(hit_answer)
+    get_url = persisted_url(hit, REVIEW, PAGE)
+    with urllib.request.urlopen(urllib.request.Request(get_url, headers={"Accept": ACCEPT})) as r:
+        get_answer = r.read()
+        assert r.headers.get("X-Cache") == "HIT"
+    Path(tmp, "get.json").write_bytes(get_answer)
+    return page_body, review, get_url
+
+
+def sqlite_targets(hit: str, miss: str, token: str, page_body: str, get_url: str) -> list[Target]:
+    return [
+        Target("review, uncached", persisted_url(miss, REVIEW, PAGE), "review", aim=0.05),
+        Target("20-review list, uncached", persisted_url(miss, LIST, None), "list", aim=0.02),
+        Target("anonymous POST, cache hit", f"{hit}/graphql", "hit", body=page_body, aim=0.8),
+        Target("persisted GET, cache hit", get_url, "get", aim=0.95),
+        Target(
+            "review, uncached, editor token",
+            persisted_url(miss, REVIEW, PAGE),
+            "editor",
+            headers=(f"Authorization: Bearer {token}",),
+        ),
+    ]
+
+
+def postgres_target(
+    stack: contextlib.ExitStack, server_url: str, env: dict[str, str], page_body: str, review: bytes
+) -> Target:
+    """The demo catalog in a fresh PostgreSQL database, served uncached."""
+    pg_url = stack.enter_context(postgres_database(server_url))
+    demo(pg_url)
+    pg = stack.enter_context(serve(dict(env, COMPENDIUM_DATABASE_URL=pg_url), cache=False))
+    assert data_of(post(pg, json.loads(page_body))) == data_of(review)
+    return Target(
+        "review, uncached, PostgreSQL",
+        persisted_url(pg, REVIEW, PAGE),
+        "review",
+        aim=0.05,
+    )
+
+
+def measure(
+    targets: list[Target], plain: str, args: argparse.Namespace, tmp: str
+) -> dict[str, list[dict[str, float]]]:
+    """Each target and the plain endpoint serving its bytes, alternately, round after round."""
+    results: dict[str, list[dict[str, float]]] = {}
+    for target in targets:  # warm-up
+        run_wrk(target, target.url, 2, args.connections, tmp)
+    for _ in range(args.rounds):
+        for target in targets:
+            plain_url = f"{plain}/plain/{target.plain}"
+            for name, url in ((f"plain {target.plain}", plain_url), (target.name, target.url)):
+                runs = results.setdefault(name, [])
+                plain_target = Target(name, url, target.plain, body=target.body)
+                runs.append(
+                    run_wrk(
+                        target if name == target.name else plain_target,
+                        url,
+                        args.duration,
+                        args.connections,
+                        tmp,
+                    )
+                )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -277,69 +355,13 @@ def main() -> None:
         token = editor_token(url)
         hit = stack.enter_context(serve(env, cache=True))
         miss = stack.enter_context(serve(env, cache=False))
-        page_body = json.dumps({"query": REVIEW, "variables": PAGE})
-        review = post(miss, json.loads(page_body))
-        listed = post(miss, {"query": LIST})
-        as_editor = post(miss, json.loads(page_body), token)
-        Path(tmp, "review.json").write_bytes(review)
-        Path(tmp, "list.json").write_bytes(listed)
-        Path(tmp, "editor.json").write_bytes(as_editor)
-        post(hit, json.loads(page_body))  # fills the cache (and links this exact body)
-        hit_answer = post(hit, json.loads(page_body))
-        assert data_of(hit_answer) == data_of(review)
-        Path(tmp, "hit.json").write_bytes(hit_answer)
-        get_url = persisted_url(hit, REVIEW, PAGE)
-        with urllib.request.urlopen(
-            urllib.request.Request(get_url, headers={"Accept": ACCEPT})
-        ) as r:
-            get_answer = r.read()
-            assert r.headers.get("X-Cache") == "HIT"
-        Path(tmp, "get.json").write_bytes(get_answer)
-        targets = [
-            Target("review, uncached", persisted_url(miss, REVIEW, PAGE), "review", aim=0.05),
-            Target("20-review list, uncached", persisted_url(miss, LIST, None), "list", aim=0.02),
-            Target("anonymous POST, cache hit", f"{hit}/graphql", "hit", body=page_body, aim=0.8),
-            Target("persisted GET, cache hit", get_url, "get", aim=0.95),
-            Target(
-                "review, uncached, editor token",
-                persisted_url(miss, REVIEW, PAGE),
-                "editor",
-                headers=(f"Authorization: Bearer {token}",),
-            ),
-        ]
+        page_body, review, get_url = record_answers(tmp, hit, miss, token)
+        targets = sqlite_targets(hit, miss, token, page_body, get_url)
         if args.postgres:
-            pg_url = stack.enter_context(postgres_database(args.postgres))
-            demo(pg_url)
-            pg = stack.enter_context(serve(dict(env, COMPENDIUM_DATABASE_URL=pg_url), cache=False))
-            assert data_of(post(pg, json.loads(page_body))) == data_of(review)
-            targets.append(
-                Target(
-                    "review, uncached, PostgreSQL",
-                    persisted_url(pg, REVIEW, PAGE),
-                    "review",
-                    aim=0.05,
-                )
-            )
+            targets.append(postgres_target(stack, args.postgres, env, page_body, review))
         Path(tmp, "plain_app.py").write_text(PLAIN_APP)
         plain = stack.enter_context(serve(env, cache=False, cwd=Path(tmp), app="plain_app:app"))
-        results: dict[str, list[dict[str, float]]] = {}
-        for target in targets:  # warm-up
-            run_wrk(target, target.url, 2, args.connections, tmp)
-        for _ in range(args.rounds):
-            for target in targets:
-                plain_url = f"{plain}/plain/{target.plain}"
-                for name, url in ((f"plain {target.plain}", plain_url), (target.name, target.url)):
-                    runs = results.setdefault(name, [])
-                    plain_target = Target(name, url, target.plain, body=target.body)
-                    runs.append(
-                        run_wrk(
-                            target if name == target.name else plain_target,
-                            url,
-                            args.duration,
-                            args.connections,
-                            tmp,
-                        )
-                    )
+        results = measure(targets, plain, args, tmp)
     report(targets, results, args)
 
 

@@ -202,76 +202,67 @@ async def mutate(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=180)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    random.seed(7)
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(
-            os.environ,
-            COMPENDIUM_DATABASE_URL=f"sqlite:///{tmp}/soak.db",
-            # One address sends everything here: no rate limit or budget in this benchmark.
-            COMPENDIUM_RATE_LIMIT_ANONYMOUS="1000000000",
-            COMPENDIUM_RATE_LIMIT_AUTHENTICATED="1000000000",
-            COMPENDIUM_BUDGET_ANONYMOUS="1000000000",
-            COMPENDIUM_BUDGET_ANONYMOUS_RESTORE_RATE="1000000000",
-            COMPENDIUM_BUDGET_AUTHENTICATED="1000000000",
-            COMPENDIUM_BUDGET_AUTHENTICATED_RESTORE_RATE="1000000000",
-            # A cache that fills up during the warm-up: growth after it would be a leak,
-            # not the cache doing its job (the default holds 10,000 entries).
-            COMPENDIUM_CACHE_MAX_ENTRIES="1000",
-        )
-        cli(env, "demo")
-        tokens = {
-            role: cli(env, "token", "create", "--name", f"soak-{role}", "--role", role)
-            for role in ("editor", "reviewer")
-        }
-        port = free_port()
-        with Path(tmp, "server.log").open("wb") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-        base = f"http://127.0.0.1:{port}"
+def soak_env(tmp: str) -> dict[str, str]:
+    """The server's environment: a database in ``tmp``, no limits, a small cache."""
+    return dict(
+        os.environ,
+        COMPENDIUM_DATABASE_URL=f"sqlite:///{tmp}/soak.db",
+        # One address sends everything here: no rate limit or budget in this benchmark.
+        COMPENDIUM_RATE_LIMIT_ANONYMOUS="1000000000",
+        COMPENDIUM_RATE_LIMIT_AUTHENTICATED="1000000000",
+        COMPENDIUM_BUDGET_ANONYMOUS="1000000000",
+        COMPENDIUM_BUDGET_ANONYMOUS_RESTORE_RATE="1000000000",
+        COMPENDIUM_BUDGET_AUTHENTICATED="1000000000",
+        COMPENDIUM_BUDGET_AUTHENTICATED_RESTORE_RATE="1000000000",
+        # A cache that fills up during the warm-up: growth after it would be a leak,
+        # not the cache doing its job (the default holds 10,000 entries).
+        COMPENDIUM_CACHE_MAX_ENTRIES="1000",
+    )
+
+
+def wait_healthy(base: str) -> None:
+    for _ in range(100):
         try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            slugs_q = "query { reviews(first: 100, orderBy: SLUG_ASC) { edges { node { slug } } } }"
-            slugs = [
-                e["node"]["slug"]
-                for e in httpx.post(f"{base}/graphql", json={"query": slugs_q}).json()["data"][
-                    "reviews"
-                ]["edges"]
-            ]
-            stats = Stats()
-            samples: list[tuple[float, int]] = []
-            started = time.monotonic()
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
 
-            async def sample() -> None:
-                while time.monotonic() - started < args.seconds:
-                    samples.append((time.monotonic() - started, rss_kb(server.pid)))
-                    await asyncio.sleep(2)
 
-            async def everything() -> None:
-                await asyncio.gather(
-                    run(base, tokens, slugs, args.seconds, args.connections, stats), sample()
-                )
+def review_slugs(base: str) -> list[str]:
+    slugs_q = "query { reviews(first: 100, orderBy: SLUG_ASC) { edges { node { slug } } } }"
+    return [
+        e["node"]["slug"]
+        for e in httpx.post(f"{base}/graphql", json={"query": slugs_q}).json()["data"]["reviews"][
+            "edges"
+        ]
+    ]
 
-            asyncio.run(everything())
-            samples.append((time.monotonic() - started, rss_kb(server.pid)))
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
 
+def soak(
+    base: str, tokens: dict[str, str], pid: int, args: argparse.Namespace, stats: Stats
+) -> list[tuple[float, int]]:
+    """The traffic for ``args.seconds``; returns the server's memory, sampled every 2 s."""
+    slugs = review_slugs(base)
+    samples: list[tuple[float, int]] = []
+    started = time.monotonic()
+
+    async def sample() -> None:
+        while time.monotonic() - started < args.seconds:
+            samples.append((time.monotonic() - started, rss_kb(pid)))
+            await asyncio.sleep(2)
+
+    async def everything() -> None:
+        await asyncio.gather(
+            run(base, tokens, slugs, args.seconds, args.connections, stats), sample()
+        )
+
+    asyncio.run(everything())
+    samples.append((time.monotonic() - started, rss_kb(pid)))
+    return samples
+
+
+def report(args: argparse.Namespace, stats: Stats, samples: list[tuple[float, int]]) -> None:
     print(f"soak: {args.seconds:.0f}s, {args.connections} connections, one worker, loopback")
     print(f"{'kind':<10}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}")
     total_errors = 0
@@ -293,6 +284,39 @@ def main() -> None:
     if stats.why:
         print("errors by kind of answer:", ", ".join(f"{k}: {n}" for k, n in stats.why.items()))
     print(f"errors: {total_errors}; memory {'stable' if growth < 10 else 'GROWING'} after warm-up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    random.seed(7)
+    stats = Stats()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = soak_env(tmp)
+        cli(env, "demo")
+        tokens = {
+            role: cli(env, "token", "create", "--name", f"soak-{role}", "--role", role)
+            for role in ("editor", "reviewer")
+        }
+        port = free_port()
+        with Path(tmp, "server.log").open("wb") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base)
+            samples = soak(base, tokens, server.pid, args, stats)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    report(args, stats, samples)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
-from tests.server.test_fuzz import fuzz
+from tests.server.fuzz.settings import fuzz
 
 REVIEWS = ["ketamine--als", "ketamine--neuropathic-pain", "lithium--als"]
 COMPOUNDS = ["ketamine", "lithium"]

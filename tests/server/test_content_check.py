@@ -12,7 +12,7 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
-from tests.server.test_editorial import EDITOR_VIEW, PUBLISH, SUBMIT, UPDATE_SECTION, Client
+from tests.server.editing import EDITOR_VIEW, PUBLISH, SUBMIT, UPDATE_SECTION, Client
 
 SLUG = "ketamine--als"
 FINDINGS = 'query F { review(slug: "ketamine--als") { findings { id rule section excerpt } } }'

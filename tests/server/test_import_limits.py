@@ -17,8 +17,8 @@ from db.engine import make_engine, session_scope
 from db.models import Compound
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.server.editing import Client, count
 from tests.server.test_cli import run
-from tests.server.test_editorial import Client, count
 
 IMPORT = """
 mutation Import($content: String!, $format: CatalogFormat!) {

@@ -16,8 +16,8 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.server.editing import Client
 from tests.server.test_cli import run
-from tests.server.test_editorial import Client
 
 
 @pytest.fixture
