@@ -12,7 +12,7 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
-from tests.server.test_editorial import Client
+from tests.server.editing import Client
 
 SLUG = "ketamine--als"
 

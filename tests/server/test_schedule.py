@@ -23,7 +23,7 @@ from db.operations import WebhookDelivery
 from db.tables import REVIEW, SCHEDULED_ACTION
 from db.tokens import create_token, revoke_token
 from tests.conftest import ROOT, Api
-from tests.server.test_editorial import Client
+from tests.server.editing import Client
 from tests.server.test_history import EDITOR, READER, edit_and_submit, findings
 
 SLUG = "ketamine--als"
