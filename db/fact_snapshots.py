@@ -25,6 +25,7 @@ from content.facts import (
     content_hash,
     evidence_facts,
     publisher_facts,
+    with_translations,
 )
 from db.bulk import insert_ids
 from db.tables import (
@@ -180,6 +181,9 @@ def snapshot_facts(session: Session, reviews: list[Any], now: datetime) -> Snaps
 
 
 def _facts(row: Any, facts: dict[str, Any]) -> Facts:
+    # Translations are reviewed text: a version holds them with the facts (its hash is
+    # the row's content_hash), so approving a record approves its translations too.
+    facts = with_translations(facts, row.translations)
     return Facts(row, facts, content_hash(facts))
 
 

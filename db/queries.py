@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from db.engine import key_lookup
 from db.lookups import Lookup
 from db.pagination import Kind, Order, Page, page
@@ -296,7 +297,11 @@ def active_template_version(session: Session, kind: str) -> str | None:
 
     result = session.execute(
         select(TEMPLATE.c.version)
-        .where(TEMPLATE.c.kind == kind, TEMPLATE.c.active.is_(True))
+        .where(
+            TEMPLATE.c.kind == kind,
+            TEMPLATE.c.locale == get_settings().default_locale,
+            TEMPLATE.c.active.is_(True),
+        )
         .order_by(TEMPLATE.c.id.desc())
     )
     return result.scalars().first()
