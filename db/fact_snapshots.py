@@ -145,11 +145,9 @@ def snapshot_facts(session: Session, reviews: list[Any], now: datetime) -> Snaps
         EVIDENCE.c.compound_id == REVIEW.c.compound_id,
         EVIDENCE.c.condition_id == REVIEW.c.condition_id,
     )
-    evidence_rows = list(
-        session.execute(
-            select(EVIDENCE).join(REVIEW, pair).where(REVIEW.c.id.in_(review_ids)).distinct()
-        )
-    )
+    # (By id: DISTINCT over the rows would compare JSON columns, which PostgreSQL cannot.)
+    of_reviews = select(EVIDENCE.c.id).join(REVIEW, pair).where(REVIEW.c.id.in_(review_ids))
+    evidence_rows = list(session.execute(select(EVIDENCE).where(EVIDENCE.c.id.in_(of_reviews))))
     cites = _citations(session, compound_ids, [e.id for e in evidence_rows])
     compounds = {
         c.id: _facts(c, compound_facts(c, citations_of(cites.get(("compound", c.id), []))))
