@@ -68,6 +68,41 @@ def import_file(session: Session, path: str | Path) -> ImportReport:
     return import_data(session, read_file(path), str(path))
 
 
+def without_other_locales(data: Any, locales: list[str]) -> tuple[Any, list[str]]:
+    """The catalog without the translations and templates of locales not configured,
+    and those locales' tags (``compendium demo``: the demo's Spanish loads only where
+    ``es`` is configured; ``compendium import`` refuses unknown locales instead)."""
+    if not isinstance(data, dict):
+        return data, []
+    default, dropped = locales[0], set()
+
+    def keep(row: Any) -> Any:
+        if not isinstance(row, dict) or not isinstance(row.get("translations"), dict):
+            return row
+        dropped.update(t for t in row["translations"] if t not in locales)
+        kept = {t: v for t, v in row["translations"].items() if t in locales}
+        return {k: v for k, v in row.items() if k != "translations"} | (
+            {"translations": kept} if kept else {}
+        )
+
+    out = dict(data)
+    if "publisher" in out:
+        out["publisher"] = keep(out["publisher"])
+    for section in ("compounds", "conditions", "evidence"):
+        if isinstance(out.get(section), list):
+            out[section] = [keep(row) for row in out[section]]
+    if isinstance(out.get("templates"), list):
+        templates = []
+        for src in out["templates"]:
+            tag = template_locale(src, default) if isinstance(src, dict) else default
+            if tag in locales:
+                templates.append(src)
+            else:
+                dropped.add(tag)
+        out["templates"] = templates
+    return out, sorted(dropped)
+
+
 def upsert(
     session: Session,
     catalog: CatalogIn,

@@ -51,17 +51,29 @@ def db_upgrade(
     out.print(f"database at revision {revision}")
 
 
-def _import(paths: list[Path]) -> None:
-    from catalog.importing import import_file
+def _import(paths: list[Path], configured_locales_only: bool = False) -> None:
+    from catalog.importing import import_data, without_other_locales
+    from catalog.loading import read_file
     from catalog.problems import CatalogInvalid
+    from config import get_settings
     from db.engine import session_scope
 
     engine = _engine()
+    locales = get_settings().locales
     try:
         with session_scope(engine) as session:
             for path in paths:
-                report = import_file(session, path)
+                data, skipped = read_file(path), []
+                if configured_locales_only:
+                    data, skipped = without_other_locales(data, locales)
+                report = import_data(session, data, str(path))
                 out.print(f"{path}: {report.summary()}", highlight=False)
+                if skipped:
+                    out.print(
+                        f"{path}: left out the locales {', '.join(skipped)} (not in "
+                        f"COMPENDIUM_LOCALES={','.join(locales)})",
+                        highlight=False,
+                    )
     except CatalogInvalid as exc:
         err.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(1) from None
@@ -146,7 +158,7 @@ def demo_cmd(
             if count_reviews(session):
                 out.print("database has reviews already: demo catalog not loaded")
                 return
-    _import([TEMPLATES_FILE, DEMO_FILE])
+    _import([TEMPLATES_FILE, DEMO_FILE], configured_locales_only=True)
     _generate(stale=True)
     _publish_demo()
 
