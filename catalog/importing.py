@@ -74,7 +74,7 @@ def without_other_locales(data: Any, locales: list[str]) -> tuple[Any, list[str]
     ``es`` is configured; ``compendium import`` refuses unknown locales instead)."""
     if not isinstance(data, dict):
         return data, []
-    default, dropped = locales[0], set()
+    default, dropped = locales[0], set[str]()
 
     def keep(row: Any) -> Any:
         if not isinstance(row, dict) or not isinstance(row.get("translations"), dict):
@@ -198,7 +198,9 @@ def _write_conditions(session: Session, catalog: CatalogIn, report: ImportReport
     for item in catalog.conditions:
         values = item.model_dump(exclude={"translations"})
         values["translations"] = translations_of(item.translations)
-        facts = with_translations(condition_facts(SimpleNamespace(**values)), values["translations"])
+        facts = with_translations(
+            condition_facts(SimpleNamespace(**values)), values["translations"]
+        )
         records.append(RecordWrite(item.slug, values, content_hash(facts)))
     return _write(session, Condition, existing, records, "conditions", report)
 

@@ -86,10 +86,8 @@ def localize(
     default = chain[-1] if chain else None
     for name in fields:
         for tag in chain:
-            if tag == default:
-                value = record.get(name)
-            else:
-                value = (translations.get(tag) or {}).get(name)
+            given = record if tag == default else translations.get(tag) or {}
+            value = given.get(name)
             if value is not None:
                 values[name] = value
                 sources[name] = tag

@@ -63,7 +63,7 @@ def _import(paths: list[Path], configured_locales_only: bool = False) -> None:
     try:
         with session_scope(engine) as session:
             for path in paths:
-                data, skipped = read_file(path), []
+                data, skipped = read_file(path), list[str]()
                 if configured_locales_only:
                     data, skipped = without_other_locales(data, locales)
                 report = import_data(session, data, str(path))
