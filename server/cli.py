@@ -486,6 +486,19 @@ def export_schema_cmd(
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from config import get_settings
+
+    try:
+        get_settings()  # a bad setting (a locale tag, a fallback cycle) stops here, plainly
+    except ValidationError as exc:
+        for e in exc.errors(include_url=False):
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            where = f"COMPENDIUM_{name}" if name else "configuration"
+            reason = str(e["msg"]).removeprefix("Value error, ")
+            err.print(f"error: {where}: {reason}", highlight=False, markup=False)
+        raise SystemExit(2) from None
     app()
 
 

@@ -168,3 +168,35 @@ def test_demo_without_spanish_configured(new_db: Callable[[], str]) -> None:
         stored = session.execute(select(Compound.translations)).scalars().all()
         assert len(stored) == 36 and all(t == {} for t in stored)
     engine.dispose()
+
+
+def test_a_bad_locale_setting_stops_the_command_line_plainly(new_db: Callable[[], str]) -> None:
+    env = dict(
+        os.environ,
+        COMPENDIUM_DATABASE_URL=new_db(),
+        COMPENDIUM_LOCALES="en,es,es-MX",
+        COMPENDIUM_LOCALE_FALLBACKS="es:es-MX,es-MX:es",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: configuration: fallback cycle: es -> es-MX -> es"
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "db", "upgrade"],
+        cwd=ROOT,
+        env=dict(env, COMPENDIUM_LOCALES="en,es_MX", COMPENDIUM_LOCALE_FALLBACKS=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2,
+        "error: COMPENDIUM_LOCALES: 'es_MX' is not a BCP 47 language tag "
+        "(e.g. 'en', 'es', 'es-MX', 'zh-Hant-TW')",
+    )
