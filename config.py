@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # A BCP 47 language tag as content negotiation uses them (RFC 5646 "langtag" without
@@ -224,6 +224,21 @@ class Settings(BaseSettings):
     def locale_chains(self) -> dict[str, list[str]]:
         """Each locale's fallback chain, the default locale's first (content/locales.py)."""
         return fallback_chains(self.locales, self.locale_fallbacks)
+
+
+def settings_errors() -> list[str]:
+    """What is wrong with the environment's settings, one line each (none: they load);
+    the command line prints these and stops before doing anything."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors(include_url=False):
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            where = f"COMPENDIUM_{name}" if name else "configuration"
+            lines.append(f"{where}: {str(e['msg']).removeprefix('Value error, ')}")
+        return lines
+    return []
 
 
 @lru_cache(maxsize=1)

@@ -486,19 +486,14 @@ def export_schema_cmd(
 
 
 def main() -> None:
-    from pydantic import ValidationError
+    from config import settings_errors
 
-    from config import get_settings
-
-    try:
-        get_settings()  # a bad setting (a locale tag, a fallback cycle) stops here, plainly
-    except ValidationError as exc:
-        for e in exc.errors(include_url=False):
-            name = "_".join(str(p) for p in e["loc"]).upper()
-            where = f"COMPENDIUM_{name}" if name else "configuration"
-            reason = str(e["msg"]).removeprefix("Value error, ")
-            err.print(f"error: {where}: {reason}", highlight=False, markup=False)
-        raise SystemExit(2) from None
+    # A bad setting (a locale tag, a fallback cycle) stops every command, plainly.
+    problems = settings_errors()
+    for line in problems:
+        err.print(f"error: {line}", highlight=False, markup=False)
+    if problems:
+        raise SystemExit(2)
     app()
 
 
