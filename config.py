@@ -2,9 +2,71 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A BCP 47 language tag as content negotiation uses them (RFC 5646 "langtag" without
+# extensions or private use): language, then optional script, region and variants.
+_TAG = re.compile(
+    r"(?P<language>[a-z]{2,3})(?:-(?P<script>[a-z]{4}))?(?:-(?P<region>[a-z]{2}|[0-9]{3}))?"
+    r"(?P<variants>(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*)",
+    re.IGNORECASE,
+)
+
+
+def locale_tag(tag: Any) -> str:
+    """A BCP 47 tag in its canonical case (``es-mx`` -> ``es-MX``); ValueError if it is none."""
+    m = _TAG.fullmatch(tag.strip()) if isinstance(tag, str) else None
+    if m is None:
+        shown = repr(tag)[:60]
+        raise ValueError(
+            f"{shown} is not a BCP 47 language tag (e.g. 'en', 'es', 'es-MX', 'zh-Hant-TW')"
+        )
+    out = m["language"].lower()
+    if m["script"]:
+        out += "-" + m["script"].title()
+    if m["region"]:
+        out += "-" + m["region"].upper()
+    return out + m["variants"].lower()
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def fallback_chains(locales: list[str], fallbacks: dict[str, str]) -> dict[str, list[str]]:
+    """Each configured locale's chain: itself, its fallbacks, the default locale last.
+
+    ValueError for a fallback naming a locale that is not configured, one given for the
+    default locale, or a cycle."""
+    default, known = locales[0], set(locales)
+    for source, target in fallbacks.items():
+        for tag in (source, target):
+            if tag not in known:
+                raise ValueError(
+                    f"fallback '{source}:{target}' names '{tag}', which is not in "
+                    f"COMPENDIUM_LOCALES ({','.join(locales)})"
+                )
+        if source == default:
+            raise ValueError(f"the default locale '{default}' cannot fall back to another")
+    chains = {}
+    for tag in locales:
+        chain = [tag]
+        while chain[-1] in fallbacks:
+            nxt = fallbacks[chain[-1]]
+            if nxt in chain:
+                raise ValueError(f"fallback cycle: {' -> '.join([*chain, nxt])}")
+            chain.append(nxt)
+        if chain[-1] != default:
+            chain.append(default)  # every chain ends in the default locale
+        chains[tag] = chain
+    return chains
 
 
 class Settings(BaseSettings):
@@ -121,6 +183,68 @@ class Settings(BaseSettings):
     # one holds before another runner may take it over (a crashed runner's actions).
     scheduler_interval: float = 5.0
     scheduler_lease_seconds: float = 300.0
+
+    # Locales (README "Locales (foundation)"): BCP 47 tags, the first is the default
+    # locale (the catalog's own fields, and every page served today). Fallbacks name the
+    # next locale to try (`es-MX:es,de:en`); every chain ends in the default locale.
+    locales: Annotated[list[str], NoDecode] = ["en"]
+    locale_fallbacks: Annotated[dict[str, str], NoDecode] = {}
+
+    @field_validator("locales", mode="before")
+    @classmethod
+    def _locales(cls, value: Any) -> list[str]:
+        tags = [locale_tag(t) for t in _csv(value)]
+        if not tags:
+            raise ValueError("at least one locale is required (the first is the default)")
+        twice = sorted({t for t in tags if tags.count(t) > 1})
+        if twice:
+            raise ValueError(f"locale listed twice: {', '.join(twice)}")
+        return tags
+
+    @field_validator("locale_fallbacks", mode="before")
+    @classmethod
+    def _fallbacks(cls, value: Any) -> dict[str, str]:
+        if isinstance(value, dict):
+            return {locale_tag(k): locale_tag(v) for k, v in value.items()}
+        out: dict[str, str] = {}
+        for pair in _csv(value):
+            source, sep, target = pair.partition(":")
+            if not sep or ":" in target:
+                raise ValueError(f"'{pair}' is not 'locale:fallback' (e.g. 'es-MX:es')")
+            tag = locale_tag(source)
+            if tag in out:
+                raise ValueError(f"two fallbacks for '{tag}'")
+            out[tag] = locale_tag(target)
+        return out
+
+    @model_validator(mode="after")
+    def _chains(self) -> Settings:
+        fallback_chains(self.locales, self.locale_fallbacks)
+        return self
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @property
+    def locale_chains(self) -> dict[str, list[str]]:
+        """Each locale's fallback chain, the default locale's first (content/locales.py)."""
+        return fallback_chains(self.locales, self.locale_fallbacks)
+
+
+def settings_errors() -> list[str]:
+    """What is wrong with the environment's settings, one line each (none: they load);
+    the command line prints these and stops before doing anything."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors(include_url=False):
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            where = f"COMPENDIUM_{name}" if name else "configuration"
+            lines.append(f"{where}: {str(e['msg']).removeprefix('Value error, ')}")
+        return lines
+    return []
 
 
 @lru_cache(maxsize=1)

@@ -12,10 +12,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 
-from catalog.model import CatalogIn, CompoundIn, ConditionIn, EvidenceIn
+from catalog.model import TRANSLATABLE, CatalogIn, CompoundIn, ConditionIn, EvidenceIn
 from catalog.problems import CatalogInvalid, CatalogProblem, Problems
+from config import get_settings, locale_tag
 from content.facts import content_hash
-from content.templating import CompiledTemplate, TemplateInvalid, check_source
+from content.templating import CompiledTemplate, TemplateInvalid, TemplateProblem, check_source
 from content.text_safety import clean_name, name_key
 from db import catalog_sql
 from db.models import Compound, Condition
@@ -50,7 +51,9 @@ def validate(data: Any, session: Session, source: str = "<catalog>") -> CatalogI
     check_evidence_references(
         session, _rows(data, "evidence"), compound_slugs, condition_slugs, problems
     )
-    check_templates(session, _rows(data, "templates"), problems)
+    locales = get_settings().locales
+    check_translation_locales(data, locales, problems)
+    check_templates(session, _rows(data, "templates"), problems, locales)
     if problems or catalog is None:
         raise CatalogInvalid(
             source, problems.kept or [CatalogProblem("(file)", "invalid catalog")], problems.total
@@ -195,12 +198,61 @@ def check_evidence_references(
             pairs[(c, d)] = i
 
 
-def check_templates(session: Session, sources: list[Any], problems: Problems) -> None:
-    """Each template compiles and renders every branch; versions are new or unchanged."""
-    versions: dict[tuple[str, str], int] = {}
+def locale_problem(tag: Any, locales: list[str], translation: bool = True) -> str | None:
+    """Why ``tag`` cannot name a locale of this catalog (None: it can)."""
+    try:
+        canonical = locale_tag(tag)
+    except ValueError as exc:
+        return str(exc)
+    if canonical != tag:
+        return f"write the locale tag '{tag}' as '{canonical}'"
+    if tag not in locales:
+        return f"unknown locale '{tag}' (COMPENDIUM_LOCALES: {', '.join(locales)})"
+    if translation and tag == locales[0]:
+        return (
+            f"'{tag}' is the default locale: its values are the record's own fields, "
+            "not a translation"
+        )
+    return None
+
+
+def check_translation_locales(data: dict[str, Any], locales: list[str], problems: Problems) -> None:
+    """Every ``translations`` key is a configured locale other than the default one (the
+    fields inside are checked by the model: an unknown one is an unknown field)."""
+    owners: list[tuple[str, Any]] = []
+    if isinstance(data.get("publisher"), dict):
+        owners.append(("publisher", data["publisher"]))
+    for section in TRANSLATABLE:
+        if section != "publisher":
+            owners += [(f"{section}[{i}]", row) for i, row in enumerate(_rows(data, section))]
+    for path, row in owners:
+        translations = row.get("translations") if isinstance(row, dict) else None
+        if not isinstance(translations, dict):
+            continue  # absent, or refused by the model
+        for tag in translations:
+            problem = locale_problem(tag, locales)
+            if problem:
+                problems.append(CatalogProblem(f"{path}.translations.{tag}", problem))
+
+
+def template_locale(src: dict[str, Any], default: str) -> str:
+    """The locale of a template source (one without ``locale`` is the default locale's)."""
+    return str(src.get("locale") or default)
+
+
+def check_templates(
+    session: Session, sources: list[Any], problems: Problems, locales: list[str]
+) -> None:
+    """Each template compiles and renders every branch; versions are new or unchanged
+    (per kind and locale); a template's ``locale`` is a configured one."""
+    versions: dict[tuple[str, str, str], int] = {}
     for i, src in enumerate(sources):
         path = f"templates[{i}]"
         structural = check_source(src, path)
+        if isinstance(src, dict) and "locale" in src:
+            problem = locale_problem(src["locale"], locales, translation=False)
+            if problem:
+                structural.append(TemplateProblem(f"{path}.locale", problem))
         if structural:
             problems.extend(CatalogProblem(p.path, p.message, p.line) for p in structural)
             continue
@@ -209,12 +261,12 @@ def check_templates(session: Session, sources: list[Any], problems: Problems) ->
         except TemplateInvalid as exc:
             problems.extend(CatalogProblem(p.path, p.message, p.line) for p in exc.problems)
             continue
-        key = (str(src["kind"]).upper(), str(src["version"]))
+        key = (str(src["kind"]).upper(), template_locale(src, locales[0]), str(src["version"]))
         if key in versions:
             problems.append(
                 CatalogProblem(
                     f"{path}.version",
-                    f"duplicate version '{key[1]}' (also templates[{versions[key]}])",
+                    f"duplicate version '{key[2]}' (also templates[{versions[key]}])",
                 )
             )
             continue
@@ -224,7 +276,7 @@ def check_templates(session: Session, sources: list[Any], problems: Problems) ->
             problems.append(
                 CatalogProblem(
                     f"{path}.version",
-                    f"version '{key[1]}' already exists with different content; "
+                    f"version '{key[2]}' already exists with different content; "
                     "template versions are immutable, give the change a new version",
                 )
             )

@@ -28,6 +28,13 @@ def _cites_out(rows: list[Any]) -> list[dict[str, Any]]:
     return result
 
 
+def _add_translations(out: dict[str, Any], row: Any) -> None:
+    """A record's translations, by locale, as the file has them (none: no key)."""
+    translations = getattr(row, "translations", None)
+    if translations:
+        out["translations"] = {tag: dict(values) for tag, values in sorted(translations.items())}
+
+
 def publisher_record(pub: Any) -> dict[str, Any]:
     """A publisher row as it appears in a catalog file."""
     adv: dict[str, Any] = {"name": pub.advisor_name}
@@ -38,6 +45,7 @@ def publisher_record(pub: Any) -> dict[str, Any]:
         p["cta"] = pub.cta
     if pub.notice:
         p["notice"] = pub.notice
+    _add_translations(p, pub)
     return p
 
 
@@ -58,6 +66,7 @@ def compound_record(c: Any, citations: list[Any]) -> dict[str, Any]:
             row[k] = getattr(c, k)
     if citations:
         row["citations"] = _cites_out(citations)
+    _add_translations(row, c)
     return row
 
 
@@ -70,6 +79,7 @@ def condition_record(d: Any) -> dict[str, Any]:
     for k in ("icd10", "mesh"):
         if getattr(d, k):
             drow[k] = getattr(d, k)
+    _add_translations(drow, d)
     return drow
 
 
@@ -85,6 +95,7 @@ def evidence_record(
         erow["notes"] = e.notes
     if citations:
         erow["citations"] = _cites_out(citations)
+    _add_translations(erow, e)
     return erow
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from catalog.checks import validate
+from catalog.checks import template_locale, validate
 from catalog.loading import read_file
-from catalog.model import CatalogIn, CitationIn
+from catalog.model import CatalogIn, CitationIn, translations_of
+from config import get_settings
 from content.facts import (
     citation_facts,
     compound_facts,
@@ -26,6 +27,7 @@ from content.facts import (
     content_hash,
     evidence_facts,
     publisher_facts,
+    with_translations,
 )
 from db import catalog_sql
 from db.catalog_sql import RecordWrite
@@ -66,6 +68,41 @@ def import_file(session: Session, path: str | Path) -> ImportReport:
     return import_data(session, read_file(path), str(path))
 
 
+def without_other_locales(data: Any, locales: list[str]) -> tuple[Any, list[str]]:
+    """The catalog without the translations and templates of locales not configured,
+    and those locales' tags (``compendium demo``: the demo's Spanish loads only where
+    ``es`` is configured; ``compendium import`` refuses unknown locales instead)."""
+    if not isinstance(data, dict):
+        return data, []
+    default, dropped = locales[0], set[str]()
+
+    def keep(row: Any) -> Any:
+        if not isinstance(row, dict) or not isinstance(row.get("translations"), dict):
+            return row
+        dropped.update(t for t in row["translations"] if t not in locales)
+        kept = {t: v for t, v in row["translations"].items() if t in locales}
+        return {k: v for k, v in row.items() if k != "translations"} | (
+            {"translations": kept} if kept else {}
+        )
+
+    out = dict(data)
+    if "publisher" in out:
+        out["publisher"] = keep(out["publisher"])
+    for section in ("compounds", "conditions", "evidence"):
+        if isinstance(out.get(section), list):
+            out[section] = [keep(row) for row in out[section]]
+    if isinstance(out.get("templates"), list):
+        templates = []
+        for src in out["templates"]:
+            tag = template_locale(src, default) if isinstance(src, dict) else default
+            if tag in locales:
+                templates.append(src)
+            else:
+                dropped.add(tag)
+        out["templates"] = templates
+    return out, sorted(dropped)
+
+
 def upsert(
     session: Session,
     catalog: CatalogIn,
@@ -82,12 +119,14 @@ def upsert(
     condition_ids = _write_conditions(session, catalog, report)
     if catalog.evidence:
         _write_evidence(session, catalog, compound_ids, condition_ids, report)
+    default = get_settings().default_locale
     for src in raw_templates or []:
         kind, version = ReviewKind(str(src["kind"]).upper()), str(src["version"])
-        if catalog_sql.template(session, kind, version) is not None:
+        locale = template_locale(src, default)
+        if catalog_sql.template(session, kind, locale, version) is not None:
             report.count("templates", "unchanged")
             continue
-        catalog_sql.add_template(session, kind, version, src, content_hash(src))
+        catalog_sql.add_template(session, kind, locale, version, src, content_hash(src))
         report.count("templates", "created")
     session.flush()
     if refresh and (
@@ -126,9 +165,12 @@ def _write_publisher(session: Session, catalog: CatalogIn, report: ImportReport)
         "advisor_credentials": p.medical_advisor.credentials,
         "cta": p.cta,
         "notice": p.notice,
+        "translations": translations_of(p.translations),
     }
     current = catalog_sql.publisher(session)
-    record = RecordWrite(1, values, content_hash(publisher_facts(SimpleNamespace(**values))))
+    facts = publisher_facts(SimpleNamespace(**values))
+    digest = content_hash(with_translations(facts, values["translations"]))
+    record = RecordWrite(1, values, digest)
     _write(session, Publisher, {1: current} if current else {}, [record], "publisher", report)
 
 
@@ -139,8 +181,11 @@ def _write_compounds(session: Session, catalog: CatalogIn, report: ImportReport)
     records = []
     for item in catalog.compounds:
         cites = _citations(item.citations)
-        values = item.model_dump(exclude={"citations"})
-        facts = compound_facts(SimpleNamespace(**values), cites)
+        values = item.model_dump(exclude={"citations", "translations"})
+        values["translations"] = translations_of(item.translations)
+        facts = with_translations(
+            compound_facts(SimpleNamespace(**values), cites), values["translations"]
+        )
         records.append(RecordWrite(item.slug, values, content_hash(facts), cites))
     return _write(session, Compound, existing, records, "compounds", report, owner="compound")
 
@@ -151,8 +196,11 @@ def _write_conditions(session: Session, catalog: CatalogIn, report: ImportReport
     existing = catalog_sql.by_slugs(session, Condition, [c.slug for c in catalog.conditions])
     records = []
     for item in catalog.conditions:
-        values = item.model_dump()
-        facts = condition_facts(SimpleNamespace(**values))
+        values = item.model_dump(exclude={"translations"})
+        values["translations"] = translations_of(item.translations)
+        facts = with_translations(
+            condition_facts(SimpleNamespace(**values)), values["translations"]
+        )
         records.append(RecordWrite(item.slug, values, content_hash(facts)))
     return _write(session, Condition, existing, records, "conditions", report)
 
@@ -179,8 +227,11 @@ def _write_evidence(
             "condition_id": did,
             "research": Research(item.research),
             "notes": item.notes,
+            "translations": translations_of(item.translations),
         }
-        facts = evidence_facts(SimpleNamespace(**values), cites)
+        facts = with_translations(
+            evidence_facts(SimpleNamespace(**values), cites), values["translations"]
+        )
         records.append(RecordWrite((cid, did), values, content_hash(facts), cites))
     existing = catalog_sql.evidence_by_pair(session)
     _write(session, Evidence, existing, records, "evidence", report, owner="evidence")

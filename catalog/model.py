@@ -139,11 +139,64 @@ class AdvisorIn(_Model):
     credentials: OptName = ""
 
 
+# Translations (README "Locales (foundation)"): per locale tag, the translatable fields
+# of a record, each optional (a field left out falls back along the locale's chain).
+# The tags are checked against the configured locales in catalog/checks.py.
+LocaleKey = Annotated[str, StringConstraints(min_length=1, max_length=35)]
+
+
+class PublisherTranslation(_Model):
+    cta: Text | None = None
+    notice: Text | None = None
+    advisor_credentials: OptName | None = None
+
+
+class CompoundTranslation(_Model):
+    name: Name | None = None
+    aliases: list[Name] | None = Field(default=None, max_length=50)
+    drug_class: Name | None = None
+    safety_profile: list[Line] | None = Field(default=None, min_length=1, max_length=30)
+    regulatory_status: LongLine | None = None
+    evidence_level: LongLine | None = None
+    mechanisms: list[Line] | None = Field(default=None, min_length=1, max_length=30)
+
+
+class ConditionTranslation(_Model):
+    name: Name | None = None
+    full_name: Name | None = None
+    specialist: Name | None = None
+    aliases: list[Name] | None = Field(default=None, max_length=50)
+
+
+class EvidenceTranslation(_Model):
+    notes: Text | None = None
+
+
+# The fields each record may translate (the catalog's section names).
+TRANSLATABLE: dict[str, type[_Model]] = {
+    "publisher": PublisherTranslation,
+    "compounds": CompoundTranslation,
+    "conditions": ConditionTranslation,
+    "evidence": EvidenceTranslation,
+}
+
+
+def translations_of(items: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Validated translations as stored: the fields given, locales without any left out."""
+    out = {}
+    for tag, item in sorted(items.items()):
+        values = item.model_dump(exclude_none=True)
+        if values:
+            out[tag] = values
+    return out
+
+
 class PublisherIn(_Model):
     name: Name
     medical_advisor: AdvisorIn
     cta: Text = ""
     notice: Text = ""
+    translations: dict[LocaleKey, PublisherTranslation] = Field(default_factory=dict)
 
 
 class CompoundIn(_Model):
@@ -158,6 +211,7 @@ class CompoundIn(_Model):
     rxnorm: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")] | None = None
     mesh: Annotated[str, StringConstraints(pattern=r"^[CD][0-9]{6,9}$")] | None = None
     citations: list[CitationIn] = Field(default_factory=list, max_length=100)
+    translations: dict[LocaleKey, CompoundTranslation] = Field(default_factory=dict)
 
 
 class ConditionIn(_Model):
@@ -171,6 +225,7 @@ class ConditionIn(_Model):
         | None
     ) = None
     mesh: Annotated[str, StringConstraints(pattern=r"^[CD][0-9]{6,9}$")] | None = None
+    translations: dict[LocaleKey, ConditionTranslation] = Field(default_factory=dict)
 
 
 class EvidenceIn(_Model):
@@ -179,6 +234,7 @@ class EvidenceIn(_Model):
     research: Annotated[Literal["SPECIFIC", "LIMITED"], BeforeValidator(_upper)]
     notes: Text = ""
     citations: list[CitationIn] = Field(default_factory=list, max_length=100)
+    translations: dict[LocaleKey, EvidenceTranslation] = Field(default_factory=dict)
 
 
 class CatalogIn(_Model):

@@ -91,6 +91,13 @@ def publisher_facts(p: Any) -> dict[str, Any]:
     }
 
 
+def with_translations(facts: dict[str, Any], translations: Any) -> dict[str, Any]:
+    """A record's facts with its translations (README "Locales (foundation)"), as hashed
+    into its ``content_hash`` and snapshotted when approved: a translation is reviewed
+    text like the rest. Without translations, exactly the facts (and their hash)."""
+    return {**facts, "translations": translations} if translations else facts
+
+
 def review_fingerprint(
     template_version: str, compound: str, condition: str, evidence: str, publisher: str
 ) -> str:

@@ -82,9 +82,11 @@ def evidence_by_pair(session: Session) -> dict[tuple[int, int], Evidence]:
     return {(e.compound_id, e.condition_id): e for e in session.exec(select(Evidence))}
 
 
-def template(session: Session, kind: str, version: str) -> Template | None:
+def template(session: Session, kind: str, locale: str, version: str) -> Template | None:
     return session.exec(
-        select(Template).where(Template.kind == kind, Template.version == version)
+        select(Template).where(
+            Template.kind == kind, Template.locale == locale, Template.version == version
+        )
     ).first()
 
 
@@ -177,16 +179,32 @@ def has_templates(session: Session) -> bool:
 
 
 def add_template(
-    session: Session, kind: ReviewKind, version: str, source: dict[str, Any], digest: str
+    session: Session,
+    kind: ReviewKind,
+    locale: str,
+    version: str,
+    source: dict[str, Any],
+    digest: str,
 ) -> None:
-    """Store a new template version; it becomes the active one for its kind."""
+    """Store a new template version; it becomes the active one for its kind and locale."""
     for old in session.exec(
-        select(Template).where(col(Template.kind) == kind, col(Template.active).is_(True))
+        select(Template).where(
+            col(Template.kind) == kind,
+            col(Template.locale) == locale,
+            col(Template.active).is_(True),
+        )
     ):
         old.active = False
         session.add(old)
     session.add(
-        Template(kind=kind, version=version, source=source, content_hash=digest, active=True)
+        Template(
+            kind=kind,
+            locale=locale,
+            version=version,
+            source=source,
+            content_hash=digest,
+            active=True,
+        )
     )
 
 

@@ -25,6 +25,7 @@ from content.facts import (
     content_hash,
     evidence_facts,
     publisher_facts,
+    with_translations,
 )
 from db.bulk import insert_ids
 from db.tables import (
@@ -144,11 +145,9 @@ def snapshot_facts(session: Session, reviews: list[Any], now: datetime) -> Snaps
         EVIDENCE.c.compound_id == REVIEW.c.compound_id,
         EVIDENCE.c.condition_id == REVIEW.c.condition_id,
     )
-    evidence_rows = list(
-        session.execute(
-            select(EVIDENCE).join(REVIEW, pair).where(REVIEW.c.id.in_(review_ids)).distinct()
-        )
-    )
+    # (By id: DISTINCT over the rows would compare JSON columns, which PostgreSQL cannot.)
+    of_reviews = select(EVIDENCE.c.id).join(REVIEW, pair).where(REVIEW.c.id.in_(review_ids))
+    evidence_rows = list(session.execute(select(EVIDENCE).where(EVIDENCE.c.id.in_(of_reviews))))
     cites = _citations(session, compound_ids, [e.id for e in evidence_rows])
     compounds = {
         c.id: _facts(c, compound_facts(c, citations_of(cites.get(("compound", c.id), []))))
@@ -180,6 +179,9 @@ def snapshot_facts(session: Session, reviews: list[Any], now: datetime) -> Snaps
 
 
 def _facts(row: Any, facts: dict[str, Any]) -> Facts:
+    # Translations are reviewed text: a version holds them with the facts (its hash is
+    # the row's content_hash), so approving a record approves its translations too.
+    facts = with_translations(facts, row.translations)
     return Facts(row, facts, content_hash(facts))
 
 

@@ -111,6 +111,9 @@ class Publisher(SQLModel, table=True):
     advisor_credentials: str = Field(default="", sa_column=Column(String(200), nullable=False))
     cta: str = Field(default="", sa_column=Column(Text, nullable=False))
     notice: str = Field(default="", sa_column=Column(Text, nullable=False))
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = _ts()
@@ -133,6 +136,9 @@ class Compound(SQLModel, table=True):
     mechanisms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     rxnorm: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     mesh: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = _ts()
@@ -151,6 +157,9 @@ class Condition(SQLModel, table=True):
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     icd10: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     mesh: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = _ts()
@@ -175,6 +184,9 @@ class Evidence(SQLModel, table=True):
     )
     research: Research = Field(sa_column=Column(_enum(Research, "research"), nullable=False))
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime = _ts()
@@ -211,13 +223,18 @@ class Citation(SQLModel, table=True):
 
 
 class Template(SQLModel, table=True):
-    """A versioned set of section templates for one review kind; versions are immutable."""
+    """A versioned set of section templates for one review kind and locale; versions are
+    immutable. Generation uses the default locale's active template (for now)."""
 
     __tablename__ = "template"
-    __table_args__ = (UniqueConstraint("kind", "version", name="uq_template_kind_version"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "locale", "version", name="uq_template_kind_locale_version"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
+    # A BCP 47 tag (config.py); templates imported without one are the default locale's.
+    locale: str = Field(sa_column=Column(String(35), nullable=False))
     version: str = Field(sa_column=Column(String(40), nullable=False))
     source: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))

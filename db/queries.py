@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from db.engine import key_lookup
 from db.graph import pages_by_parent, related_rows
 from db.lookups import Lookup
@@ -348,7 +349,11 @@ def active_template_version(session: Session, kind: str) -> str | None:
 
     result = session.execute(
         select(TEMPLATE.c.version)
-        .where(TEMPLATE.c.kind == kind, TEMPLATE.c.active.is_(True))
+        .where(
+            TEMPLATE.c.kind == kind,
+            TEMPLATE.c.locale == get_settings().default_locale,
+            TEMPLATE.c.active.is_(True),
+        )
         .order_by(TEMPLATE.c.id.desc())
     )
     return result.scalars().first()

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlmodel import Session, col
 
+from config import get_settings
 from content.facts import (
     citations_of,
     compound_facts,
@@ -57,7 +58,11 @@ def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> T
     row = (
         session.execute(
             select(Template)
-            .where(col(Template.kind) == kind, col(Template.active).is_(True))
+            .where(
+                col(Template.kind) == kind,
+                col(Template.locale) == get_settings().default_locale,
+                col(Template.active).is_(True),
+            )
             .order_by(col(Template.id).desc())
         )
         .scalars()
@@ -351,7 +356,10 @@ def refresh_fingerprints(
     versions = dict(
         session.execute(
             select(TEMPLATE.c.kind, TEMPLATE.c.version)
-            .where(TEMPLATE.c.active.is_(True))
+            .where(
+                TEMPLATE.c.active.is_(True),
+                TEMPLATE.c.locale == get_settings().default_locale,
+            )
             .order_by(TEMPLATE.c.id)
         ).all()
     )

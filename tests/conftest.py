@@ -28,6 +28,10 @@ from tests.databases import open_backend
 
 pytest_plugins = ["tests.live"]
 
+# The suite runs with a second locale configured (README "Locales (foundation)"), so the
+# demo catalog's Spanish loads everywhere and English pages are checked beside it.
+os.environ.setdefault("COMPENDIUM_LOCALES", "en,es")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The golden seed pages, committed so the suite needs nothing outside the repository

@@ -35,6 +35,25 @@ def _include_name(name: str | None, type_: Any, _parents: Any) -> bool:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = is_sqlite(str(connection.engine.url))
+    if sqlite:
+        # Batch mode copies a table and drops the original, which SQLite refuses while
+        # foreign keys are enforced and other tables reference it (review -> template):
+        # off for the migration (it cannot change inside a transaction), checked after.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        _migrate(connection)
+    finally:
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         include_name=_include_name,
         connection=connection,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import typer
 
+from config import settings_errors
 from server.cli import database, persisted, publishing, reviews, scheduling, serving, tokens
+from server.cli.common import err
 from server.cli.sdl import SCHEMA_FILE, export_schema_cmd, schema_sdl
 
 __all__ = ["SCHEMA_FILE", "app", "main", "schema_sdl"]
@@ -59,4 +61,10 @@ app.command("export-schema")(export_schema_cmd)
 
 
 def main() -> None:
+    # A bad setting (a locale tag, a fallback cycle) stops every command, plainly.
+    problems = settings_errors()
+    for line in problems:
+        err.print(f"error: {line}", highlight=False, markup=False)
+    if problems:
+        raise SystemExit(2)
     app()

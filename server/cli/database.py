@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from catalog.exporting import dump, export_data
-from catalog.importing import import_file
+from catalog.importing import import_data, import_file, without_other_locales
 from catalog.loading import read_file
 from catalog.problems import CatalogInvalid
 from config import get_settings
@@ -47,12 +47,24 @@ def install_default_templates() -> None:
     )
 
 
-def import_files(paths: list[Path]) -> None:
+def import_files(paths: list[Path], configured_locales_only: bool = False) -> None:
+    """Import ``paths`` in one transaction; ``configured_locales_only`` (the demo) leaves
+    out translations into locales COMPENDIUM_LOCALES does not list, saying so."""
+    locales = get_settings().locales
     try:
         with session_scope(engine()) as session:
             for path in paths:
-                report = import_file(session, path)
+                data, skipped = read_file(path), list[str]()
+                if configured_locales_only:
+                    data, skipped = without_other_locales(data, locales)
+                report = import_data(session, data, str(path))
                 out.print(f"{path}: {report.summary()}", highlight=False)
+                if skipped:
+                    out.print(
+                        f"{path}: left out the locales {', '.join(skipped)} (not in "
+                        f"COMPENDIUM_LOCALES={','.join(locales)})",
+                        highlight=False,
+                    )
     except CatalogInvalid as exc:
         err.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(1) from None
@@ -91,7 +103,7 @@ def demo_cmd(
             if count_reviews(session):
                 out.print("database has reviews already: demo catalog not loaded")
                 return
-    import_files([TEMPLATES_FILE, DEMO_FILE])
+    import_files([TEMPLATES_FILE, DEMO_FILE], configured_locales_only=True)
     run_generate(stale=True)
     publish_demo()
 
