@@ -1,4 +1,5 @@
-"""Fixtures of the server tests: a token per role, and a client per role."""
+"""Fixtures of the server tests: a token per role, a client per role, node for the browser
+tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from db.engine import make_engine, session_scope
 from db.tokens import create_token
 from tests.conftest import Api
+from tests.live import CHROMIUM, require, require_node_package
 from tests.server.editing import Client
 
 
@@ -27,3 +29,11 @@ def tokens(demo_url: str) -> dict[str, str]:
 @pytest.fixture
 def as_role(api: Api, tokens: dict[str, str]) -> Callable[[str | None], Client]:
     return lambda role: Client(api, tokens[role] if role else None)
+
+
+@pytest.fixture(scope="session")
+def browser_node() -> str:
+    """``node`` with playwright-core, and Chromium (checked before the server starts)."""
+    node = require_node_package("playwright-core")
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
+    return node

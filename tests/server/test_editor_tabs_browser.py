@@ -16,18 +16,10 @@ from pathlib import Path
 import pytest
 
 from server.editor_tabs import EDITORIAL_TABS, TABS
-from tests.live import CHROMIUM, ROOT, require, require_node_package, run_node_script
+from tests.live import ROOT, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "editor_tabs.mjs"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="session")
-def browser_node() -> str:
-    """``node`` with playwright-core, and Chromium (checked before the server starts)."""
-    node = require_node_package("playwright-core")
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return node
 
 
 @pytest.mark.browser

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import CHROMIUM, ROOT, require, require_node_package, run_node_script
+from tests.live import ROOT, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "graphiql.mjs"
 
@@ -55,14 +55,6 @@ def test_graphiql_page_is_self_contained(live_server: str, graphiql_assets: Path
             asset = client.get(url)
             assert asset.status_code == 200, f"{url} answered {asset.status_code}"
             assert asset.content, f"{url} is empty"
-
-
-@pytest.fixture(scope="session")
-def browser_node() -> str:
-    """``node`` with playwright-core, and Chromium (checked before the server starts)."""
-    node = require_node_package("playwright-core")
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return node
 
 
 @pytest.mark.browser

@@ -4,14 +4,8 @@ conflicts, unknown revisions and changed facts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from db.engine import make_engine, session_scope
-from db.tokens import create_token
-from tests.conftest import Api
 from tests.server.editing import Client
 
 SLUG = "ketamine--als"
@@ -65,22 +59,6 @@ mutation Publish($slug: String!, $rev: Int!, $ack: [String!]) {
 }
 """
 NEW_TEXT = "Our editors rewrote this section for the second revision."
-
-
-@pytest.fixture
-def tokens(demo_url: str) -> dict[str, str]:
-    engine = make_engine(demo_url)
-    out: dict[str, str] = {}
-    with session_scope(engine) as session:
-        for role in ("editor", "reviewer", "admin"):
-            out[role], _ = create_token(session, f"{role}-ann", role)
-    engine.dispose()
-    return out
-
-
-@pytest.fixture
-def as_role(api: Api, tokens: dict[str, str]) -> Callable[[str | None], Client]:
-    return lambda role: Client(api, tokens[role] if role else None)
 
 
 async def edit_and_submit(editor: Client, slug: str, body: str) -> int:

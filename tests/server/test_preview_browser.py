@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import CHROMIUM, ROOT, require, require_node_package, run_node_script
+from tests.live import ROOT, run_node_script
 
 SCRIPT = ROOT / "tests" / "browser" / "preview.mjs"
 TITLE = (
@@ -22,14 +22,6 @@ TITLE = (
     " — Research Review"
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="session")
-def browser_node() -> str:
-    """``node`` with playwright-core, and Chromium (checked before the server starts)."""
-    node = require_node_package("playwright-core")
-    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return node
 
 
 @pytest.mark.browser

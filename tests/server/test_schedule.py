@@ -10,18 +10,16 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from db import scheduling
 from db.engine import make_engine, session_scope
 from db.operations import WebhookDelivery
 from db.tables import REVIEW, SCHEDULED_ACTION
-from db.tokens import create_token, revoke_token
+from db.tokens import revoke_token
 from tests.conftest import ROOT, Api
 from tests.server.editing import Client
 from tests.server.test_history import EDITOR, READER, edit_and_submit, findings
@@ -59,22 +57,6 @@ query S($slug: String!) {
   }
 }
 """
-
-
-@pytest.fixture
-def tokens(demo_url: str) -> dict[str, str]:
-    engine = make_engine(demo_url)
-    out: dict[str, str] = {}
-    with session_scope(engine) as session:
-        for role in ("editor", "reviewer", "admin"):
-            out[role], _ = create_token(session, f"{role}-ann", role)
-    engine.dispose()
-    return out
-
-
-@pytest.fixture
-def as_role(api: Api, tokens: dict[str, str]) -> Callable[[str | None], Client]:
-    return lambda role: Client(api, tokens[role] if role else None)
 
 
 def later(**delta: float) -> datetime:
