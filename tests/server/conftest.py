@@ -3,7 +3,8 @@ tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,6 +13,7 @@ from db.tokens import create_token
 from tests.conftest import Api
 from tests.live import CHROMIUM, require, require_node_package
 from tests.server.editing import Client
+from tests.server.test_webhooks import Receiver
 
 
 @pytest.fixture
@@ -37,3 +39,15 @@ def browser_node() -> str:
     node = require_node_package("playwright-core")
     require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install -y chromium")
     return node
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free local port, serving in a thread for the test."""
+    r = Receiver()
+    thread = threading.Thread(target=r.server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+    thread.join(5)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -40,17 +39,6 @@ query L { webhookSubscriptions { id url events filter { compounds conditions } c
 DELETE = """
 mutation D($id: ID!) { deleteWebhookSubscription(id: $id) { id url events } }
 """
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    thread = threading.Thread(target=r.server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-    thread.join(5)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,17 +106,6 @@ class Receiver:
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
         with self.changed:
             return self.changed.wait_for(lambda: len(self.requests) >= count, timeout)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    thread = threading.Thread(target=r.server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-    thread.join(5)
 
 
 @pytest.fixture
