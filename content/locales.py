@@ -97,3 +97,39 @@ def localize(
         if sources[name] != chain[0]:
             fell_back.append(name)
     return Localized(values, fell_back, sources)
+
+
+# The translatable fields of each fact kind (the catalog's `translations`, catalog/model.py).
+TRANSLATABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "compound": (
+        "name",
+        "aliases",
+        "drug_class",
+        "safety_profile",
+        "regulatory_status",
+        "evidence_level",
+        "mechanisms",
+    ),
+    "condition": ("name", "full_name", "specialist", "aliases"),
+    "evidence": ("notes",),
+    "publisher": ("cta", "notice", "advisor_credentials"),
+}
+
+
+def localize_facts(
+    kind: str,
+    facts: Mapping[str, Any],
+    translations: Mapping[str, Mapping[str, Any]] | None,
+    chain: Sequence[str],
+) -> Localized:
+    """A record's facts (content/facts.py's dict of ``kind``) in the first locale of
+    ``chain``, field by field; the publisher's advisor credentials are nested there."""
+    if kind != "publisher":
+        return localize(facts, translations, chain, TRANSLATABLE_FIELDS[kind])
+    advisor = dict(facts.get("medical_advisor") or {})
+    flat = {**facts, "advisor_credentials": advisor.get("credentials", "")}
+    done = localize(flat, translations, chain, TRANSLATABLE_FIELDS[kind])
+    values = dict(done.values)
+    advisor["credentials"] = values.pop("advisor_credentials")
+    values["medical_advisor"] = advisor
+    return Localized(values, done.fell_back, done.sources)

@@ -9,7 +9,7 @@ approval makes newer facts public.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,13 +87,26 @@ class Snapshot:
             "publisher_version_id": self.publisher.version_id if self.publisher else None,
         }
 
-    def approve(self, session: Session, now: datetime) -> Approval:
-        """Point the approved copies at these versions where they are not yet."""
+    def facts_of(self, review: Any) -> dict[str, Facts | None]:
+        """The four records a review's page was generated from, by fact kind."""
+        return {
+            "compound": self.compounds[review.compound_id],
+            "condition": self.conditions[review.condition_id],
+            "evidence": self.evidence[(review.compound_id, review.condition_id)],
+            "publisher": self.publisher,
+        }
+
+    def approve(self, session: Session, now: datetime, reviews: list[Any]) -> Approval:
+        """Point the approved copies of ``reviews``' facts at these versions where they are
+        not yet (the default locale's pages: a translation approves only its locale's)."""
         approval = Approval()
+        compound_ids = {r.compound_id for r in reviews}
+        condition_ids = {r.condition_id for r in reviews}
+        pairs = {(r.compound_id, r.condition_id) for r in reviews}
         approval.compounds = _approve(
             session,
             PUBLIC_COMPOUND,
-            self.compounds.values(),
+            [f for cid, f in self.compounds.items() if cid in compound_ids],
             lambda f: {
                 "slug": f.facts["slug"],
                 "name": f.facts["name"],
@@ -107,7 +120,7 @@ class Snapshot:
         approval.conditions = _approve(
             session,
             PUBLIC_CONDITION,
-            self.conditions.values(),
+            [f for did, f in self.conditions.items() if did in condition_ids],
             lambda f: {
                 "slug": f.facts["slug"],
                 "name": f.facts["name"],
@@ -121,7 +134,7 @@ class Snapshot:
         approval.evidence = _approve(
             session,
             PUBLIC_EVIDENCE,
-            self.evidence.values(),
+            [f for pair, f in self.evidence.items() if pair in pairs],
             lambda f: {
                 "compound_id": f.row.compound_id,
                 "condition_id": f.row.condition_id,
@@ -269,15 +282,17 @@ def _approve(
     return {f.row.id for f in changed}
 
 
-def upsert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT (id) DO UPDATE: an update of an approved copy fires the
+def upsert(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: Sequence[str] = ("id",)
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE: an update of an approved copy fires the
     change log's and the search index's UPDATE triggers, never a DELETE then INSERT."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "id"},
+        index_elements=[table.c[k] for k in keys],
+        set_={k: stmt.excluded[k] for k in rows[0] if k not in keys},
     )
     session.execute(stmt, rows)

@@ -247,14 +247,29 @@ class Review(SQLModel, table=True):
 
     __tablename__ = "review"
     __table_args__ = (
-        UniqueConstraint("compound_id", "condition_id", "kind", name="uq_review_pair_kind"),
+        UniqueConstraint(
+            "compound_id", "condition_id", "kind", "locale", name="uq_review_pair_kind_locale"
+        ),
+        UniqueConstraint("slug", "locale", name="uq_review_slug_locale"),
         Index("ix_review_condition", "condition_id"),
         Index("ix_review_status_updated", "status", "updated_at"),
         Index("ix_review_published_at", "published_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    # The page's name, the same in every locale: (slug, locale) is one review.
+    slug: str = Field(sa_column=Column(String(200), nullable=False))
     kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
+    # A BCP 47 tag (config.py): the default locale's page, or a translation of it.
+    locale: str = Field(sa_column=Column(String(35), nullable=False))
+    # A translation: the default locale's published revision it was made from.
+    source_revision_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("review_revision.id", use_alter=True, name="fk_review_source_revision"),
+            nullable=True,
+        ),
+    )
     compound_id: int = Field(
         sa_column=Column(Integer, ForeignKey("compound.id", ondelete="CASCADE"), nullable=False)
     )
@@ -341,6 +356,12 @@ class ReviewRevision(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("review.id", ondelete="CASCADE"), nullable=False)
     )
     number: int = Field(sa_column=Column(Integer, nullable=False))
+    # Which locale's page the reviewer approved, and (a translation) from which source.
+    locale: str = Field(sa_column=Column(String(35), nullable=False))
+    source_revision_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # The approved text hashed (content.document.text_hash): a translation turns stale
+    # when its source's text changes, not when the source is merely re-approved.
+    text_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     byline: str = Field(default="", sa_column=Column(Text, nullable=False))
     notice: str = Field(default="", sa_column=Column(Text, nullable=False))

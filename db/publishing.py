@@ -18,6 +18,7 @@ of statements, whatever its size.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring as quote  # (a JSON string, as to_json writes it)
@@ -26,11 +27,18 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from db.bulk import insert_ids
 from db.engine import RawJSON
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts, upsert
 from db.models import ReviewStatus
-from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION, REVIEW_SECTION
+from db.tables import (
+    PUBLIC_REVIEW,
+    PUBLIC_TRANSLATION,
+    REVIEW,
+    REVIEW_REVISION,
+    REVIEW_SECTION,
+)
 
 BATCH = 1000
 
@@ -42,13 +50,21 @@ def publish_reviews(
     now: datetime,
     review_interval: timedelta,
     acknowledged: list[dict[str, Any]] | None = None,
+    default_locale: str | None = None,
 ) -> Approval:
-    """Publish the given reviews' working copies (and approve their facts)."""
+    """Publish the given reviews' working copies (and approve their facts).
+
+    A translation's approval (a review in another locale than ``default_locale``) makes
+    its facts' translated fields public for that locale only (``public_translation``):
+    the default locale's approved copies, and so what its readers get, stay as they are."""
     approval = Approval()
+    default_locale = default_locale or get_settings().default_locale
     for start in range(0, len(review_ids), BATCH):
         ids = list(review_ids[start : start + BATCH])
         approval.add(
-            _publish_batch(session, ids, approved_by, now, review_interval, acknowledged or [])
+            _publish_batch(
+                session, ids, approved_by, now, review_interval, acknowledged or [], default_locale
+            )
         )
     return approval
 
@@ -60,6 +76,7 @@ def _publish_batch(
     now: datetime,
     interval: timedelta,
     acknowledged: list[dict[str, Any]],
+    default_locale: str,
 ) -> Approval:
     reviews = {
         r.id: r for r in session.execute(select(*PUBLISHED_COLUMNS).where(REVIEW.c.id.in_(ids)))
@@ -77,6 +94,7 @@ def _publish_batch(
             {
                 **_revision_row(r, numbers.get(r.id, 1), snapshot),
                 "sections": sections.get(r.id, EMPTY_LIST),
+                "text_hash": text_hash(r, sections.get(r.id, EMPTY_LIST)),
                 "approved_by": approved_by,
                 "approved_at": now,
                 "acknowledged": acknowledged,
@@ -103,7 +121,11 @@ def _publish_batch(
     )
     # Facts first: the change log then lists a newly approved compound before the pages
     # that show it.
-    approval = snapshot.approve(session, now)
+    originals = [r for r in reviews.values() if r.locale == default_locale]
+    approval = snapshot.approve(session, now, originals) if originals else Approval()
+    _approve_translations(
+        session, [r for r in reviews.values() if r.locale != default_locale], snapshot, now
+    )
     upsert(
         session,
         PUBLIC_REVIEW,
@@ -122,6 +144,31 @@ def _publish_batch(
     return approval
 
 
+def _approve_translations(
+    session: Session, translations: list[Any], snapshot: Snapshot, now: datetime
+) -> None:
+    """Readers of a translation's locale get the translated fields of the facts its
+    reviewer approved (one row per record and locale, moved by each approval)."""
+    rows: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for r in translations:
+        for kind, facts in snapshot.facts_of(r).items():
+            if facts is not None:
+                rows[(kind, facts.row.id, r.locale)] = {
+                    "kind": kind,
+                    "record_id": facts.row.id,
+                    "locale": r.locale,
+                    "version_id": facts.version_id,
+                    "approved_at": now,
+                }
+    upsert(session, PUBLIC_TRANSLATION, list(rows.values()), ["kind", "record_id", "locale"])
+
+
+def text_hash(r: Any, sections: RawJSON) -> str:
+    """The approved text of a revision hashed: what a translation is made from."""
+    blob = "\x1f".join((r.title, r.byline, r.notice, r.description, str(sections)))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def _last_numbers(session: Session, ids: list[int]) -> dict[int, int]:
     """Each review's latest revision number (reviews never published are absent)."""
     return dict(
@@ -138,6 +185,8 @@ def _revision_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
     return {
         "review_id": r.id,
         "number": number,
+        "locale": r.locale,
+        "source_revision_id": r.source_revision_id,
         "title": r.title,
         "byline": r.byline,
         "notice": r.notice,
@@ -155,6 +204,8 @@ def _public_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
         "id": r.id,
         "slug": r.slug,
         "kind": r.kind,
+        "locale": r.locale,
+        "source_revision_id": r.source_revision_id,
         "compound_id": r.compound_id,
         "condition_id": r.condition_id,
         "number": number,
@@ -172,6 +223,8 @@ PUBLISHED_COLUMNS = [
         "id",
         "slug",
         "kind",
+        "locale",
+        "source_revision_id",
         "compound_id",
         "condition_id",
         "title",

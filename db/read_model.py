@@ -158,11 +158,26 @@ class PublicReview(SQLModel, table=True):
         Index("ix_public_review_compound", "compound_id", "research", "published_at", "id"),
         Index("ix_public_review_published_at", "published_at", "id"),
         Index("ix_public_review_title", "title", "id"),
+        # A page's locales (fallback along a chain, `translations`, hreflang).
+        Index("ix_public_review_pair", "compound_id", "condition_id", "kind"),
+        UniqueConstraint("slug", "locale", name="uq_public_review_slug_locale"),
     )
 
     id: int = _record_fk("review")
-    slug: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    slug: str = Field(sa_column=Column(String(200), nullable=False))
     kind: ReviewKind = Field(sa_column=Column(_enum(ReviewKind, "review_kind"), nullable=False))
+    locale: str = Field(sa_column=Column(String(35), nullable=False))
+    # A translation: the default locale's revision it was made from.
+    source_revision_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey(
+                "review_revision.id", use_alter=True, name="fk_public_review_source_revision"
+            ),
+            nullable=True,
+        ),
+    )
     compound_id: int = Field(sa_column=Column(Integer, nullable=False))
     condition_id: int = Field(sa_column=Column(Integer, nullable=False))
     revision_id: int = Field(
@@ -184,3 +199,19 @@ class PublicReview(SQLModel, table=True):
     published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_reviewed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     review_due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PublicTranslation(SQLModel, table=True):
+    """Per record and locale, the fact version whose translated fields readers of that
+    locale get: written when a reviewer approves a page in that locale (the default
+    locale's values are the approved copy's, ``public_*``)."""
+
+    __tablename__ = "public_translation"
+
+    kind: FactKind = Field(
+        sa_column=Column(_enum(FactKind, "fact_kind"), primary_key=True, nullable=False)
+    )
+    record_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False))
+    locale: str = Field(sa_column=Column(String(35), primary_key=True, nullable=False))
+    version_id: int = _version_fk()
+    approved_at: datetime = _ts()

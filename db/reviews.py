@@ -8,7 +8,7 @@ the ORM's per-object bookkeeping would dominate the run time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from content.facts import (
     publisher_facts,
     review_fingerprint,
 )
+from content.locales import localize_facts
 from db.bulk import insert_ids
 from db.models import (
     Citation,
@@ -54,13 +55,17 @@ def review_slug(compound_slug: str, condition_slug: str, kind: str = "SAFETY") -
     return base if kind == "SAFETY" else f"{base}--{kind.lower()}"
 
 
-def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> Template:
+def active_template(
+    session: Session, kind: ReviewKind = ReviewKind.SAFETY, locale: str | None = None
+) -> Template:
+    """The active template of ``kind`` in ``locale`` (default: the default locale)."""
+    locale = locale or get_settings().default_locale
     row = (
         session.execute(
             select(Template)
             .where(
                 col(Template.kind) == kind,
-                col(Template.locale) == get_settings().default_locale,
+                col(Template.locale) == locale,
                 col(Template.active).is_(True),
             )
             .order_by(col(Template.id).desc())
@@ -69,7 +74,10 @@ def active_template(session: Session, kind: ReviewKind = ReviewKind.SAFETY) -> T
         .first()
     )
     if row is None:
-        raise NoTemplate(f"no active {kind} template; import db/catalog/templates.yaml")
+        raise NoTemplate(
+            f"no active {kind} template for locale '{locale}'; import one "
+            "(the default locale's are in db/catalog/templates.yaml)"
+        )
     return row
 
 
@@ -81,6 +89,8 @@ class FactsIndex:
     conditions: dict[int, tuple[dict[str, Any], str]]
     publisher: dict[str, Any]
     publisher_hash: str
+    # Each record's translations by locale (``("compound", id)``, ``("publisher", 0)``...).
+    translations: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
 
 def load_facts(session: Session) -> FactsIndex:
@@ -89,19 +99,26 @@ def load_facts(session: Session) -> FactsIndex:
         select(Citation).where(col(Citation.compound_id).is_not(None))
     ).scalars():
         cites.setdefault(c.compound_id or 0, []).append(c)
-    compounds = {
-        c.id: (compound_facts(c, citations_of(cites.get(c.id, []))), c.content_hash)
-        for c in session.execute(select(COMPOUND))
-    }
-    conditions = {
-        d.id: (condition_facts(d), d.content_hash) for d in session.execute(select(CONDITION))
-    }
+    translations: dict[tuple[str, int], dict[str, Any]] = {}
+    compounds = {}
+    for c in session.execute(select(COMPOUND)):
+        compounds[c.id] = (compound_facts(c, citations_of(cites.get(c.id, []))), c.content_hash)
+        if c.translations:
+            translations[("compound", c.id)] = c.translations
+    conditions = {}
+    for d in session.execute(select(CONDITION)):
+        conditions[d.id] = (condition_facts(d), d.content_hash)
+        if d.translations:
+            translations[("condition", d.id)] = d.translations
     pub = publisher_row(session)
+    if pub is not None and pub.translations:
+        translations[("publisher", 0)] = pub.translations
     return FactsIndex(
         compounds=compounds,
         conditions=conditions,
         publisher=publisher_facts(pub),
         publisher_hash=pub.content_hash if pub else "",
+        translations=translations,
     )
 
 
@@ -115,6 +132,11 @@ class PairRow:
     evidence_hash: str
     review_id: int | None
     fingerprint: str | None
+    evidence_translations: dict[str, Any] | None = None
+    # A translation: the default locale's published revision now (what it is made from),
+    # and the one the translation's working copy was made from.
+    source_revision_id: int | None = None
+    review_source_revision_id: int | None = None
 
 
 def generation_pairs(
@@ -122,13 +144,22 @@ def generation_pairs(
     kind: ReviewKind = ReviewKind.SAFETY,
     compound_ids: Sequence[int] | None = None,
     condition_ids: Sequence[int] | None = None,
+    locale: str | None = None,
 ) -> list[PairRow]:
-    """Every evidence row with the review (if any) built from it, in a stable order."""
-    join = and_(
-        REVIEW.c.compound_id == EVIDENCE.c.compound_id,
-        REVIEW.c.condition_id == EVIDENCE.c.condition_id,
-        REVIEW.c.kind == kind,
-    )
+    """Every evidence row with the review in ``locale`` (if any) built from it, in a
+    stable order; with the default locale's published revision for a translation."""
+    default = get_settings().default_locale
+    locale = locale or default
+    source = REVIEW.alias("source")
+
+    def pair(table: Any, tag: str) -> Any:
+        return and_(
+            table.c.compound_id == EVIDENCE.c.compound_id,
+            table.c.condition_id == EVIDENCE.c.condition_id,
+            table.c.kind == kind,
+            table.c.locale == tag,
+        )
+
     q = (
         select(
             EVIDENCE.c.id,
@@ -139,18 +170,22 @@ def generation_pairs(
             EVIDENCE.c.content_hash,
             REVIEW.c.id,
             REVIEW.c.fingerprint,
+            EVIDENCE.c.translations,
+            source.c.published_revision_id,
+            REVIEW.c.source_revision_id,
         )
-        .select_from(EVIDENCE.outerjoin(REVIEW, join))
+        .select_from(
+            EVIDENCE.outerjoin(REVIEW, pair(REVIEW, locale)).outerjoin(
+                source, pair(source, default)
+            )
+        )
         .order_by(EVIDENCE.c.compound_id, EVIDENCE.c.condition_id)
     )
     if compound_ids is not None:
         q = q.where(EVIDENCE.c.compound_id.in_(compound_ids))
     if condition_ids is not None:
         q = q.where(EVIDENCE.c.condition_id.in_(condition_ids))
-    return [
-        PairRow(e_id, cid, did, str(research), notes, e_hash, rid, fingerprint)
-        for e_id, cid, did, research, notes, e_hash, rid, fingerprint in session.execute(q)
-    ]
+    return [PairRow(*row) for row in session.execute(q)]
 
 
 def evidence_citations(
@@ -168,14 +203,28 @@ def evidence_citations(
 
 
 def pair_facts(
-    facts: FactsIndex, pair: PairRow, citations: list[dict[str, Any]] | None = None
+    facts: FactsIndex,
+    pair: PairRow,
+    citations: list[dict[str, Any]] | None = None,
+    chain: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """What a template renders for a pair; with a locale's ``chain`` (a translation), each
+    translatable field in the first locale of the chain that has it."""
+    out = {
         "compound": facts.compounds[pair.compound_id][0],
         "condition": facts.conditions[pair.condition_id][0],
         "evidence": evidence_facts(pair, citations),
         "publisher": facts.publisher,
     }
+    if chain is None or len(chain) < 2:
+        return out
+    given = {
+        "compound": facts.translations.get(("compound", pair.compound_id)),
+        "condition": facts.translations.get(("condition", pair.condition_id)),
+        "evidence": pair.evidence_translations,
+        "publisher": facts.translations.get(("publisher", 0)),
+    }
+    return {kind: localize_facts(kind, out[kind], given[kind], chain).values for kind in out}
 
 
 # --- batched writes ------------------------------------------------------------------------
@@ -202,7 +251,8 @@ def write_batch(
     kind: ReviewKind,
     now: datetime,
 ) -> tuple[int, int]:
-    """Insert new reviews and refresh existing ones; EDITED sections are kept as they are."""
+    """Insert new reviews and refresh existing ones (in the template's locale); EDITED
+    sections are kept as they are."""
     new = [w for w in writes if w.pair.review_id is None]
     old = [w for w in writes if w.pair.review_id is not None]
     if new:
@@ -241,6 +291,8 @@ def _insert_reviews(
         {
             "slug": w.slug,
             "kind": kind,
+            "locale": template.locale,
+            "source_revision_id": w.pair.source_revision_id,
             "compound_id": w.pair.compound_id,
             "condition_id": w.pair.condition_id,
             "status": "DRAFT",
@@ -282,6 +334,7 @@ def _refresh_reviews(
             template_version=bindparam("template_version"),
             fingerprint=bindparam("fingerprint"),
             current_fingerprint=bindparam("fingerprint"),
+            source_revision_id=bindparam("source"),
             # New facts make a new draft: a published page keeps serving its approved
             # revision until a reviewer approves the new one; a submitted one goes back.
             status=case(
@@ -313,7 +366,9 @@ def _refresh_reviews(
                 "template_id": template.id,
                 "template_version": template.version,
                 "fingerprint": w.fingerprint,
-                "changed": w.fingerprint != w.pair.fingerprint,
+                "source": w.pair.source_revision_id,
+                "changed": w.fingerprint != w.pair.fingerprint
+                or w.pair.source_revision_id != w.pair.review_source_revision_id,
                 "now": now,
             }
             for w in old
@@ -353,16 +408,14 @@ def refresh_fingerprints(
     lists and filters can use. Returns how many reviews' fingerprints changed."""
     pub = publisher_row(session)
     pub_hash = pub.content_hash if pub else ""
-    versions = dict(
-        session.execute(
-            select(TEMPLATE.c.kind, TEMPLATE.c.version)
-            .where(
-                TEMPLATE.c.active.is_(True),
-                TEMPLATE.c.locale == get_settings().default_locale,
-            )
+    versions = {
+        (kind, locale): version
+        for kind, locale, version in session.execute(
+            select(TEMPLATE.c.kind, TEMPLATE.c.locale, TEMPLATE.c.version)
+            .where(TEMPLATE.c.active.is_(True))
             .order_by(TEMPLATE.c.id)
-        ).all()
-    )
+        )
+    }
     pair = and_(
         EVIDENCE.c.compound_id == REVIEW.c.compound_id,
         EVIDENCE.c.condition_id == REVIEW.c.condition_id,
@@ -370,6 +423,7 @@ def refresh_fingerprints(
     q = select(
         REVIEW.c.id,
         REVIEW.c.kind,
+        REVIEW.c.locale,
         REVIEW.c.current_fingerprint,
         COMPOUND.c.content_hash,
         CONDITION.c.content_hash,
@@ -384,8 +438,8 @@ def refresh_fingerprints(
     if condition_ids is not None:
         q = q.where(REVIEW.c.condition_id.in_(list(condition_ids)))
     changes = []
-    for rid, kind, current, c_hash, d_hash, e_hash in session.execute(q):
-        version = versions.get(kind)
+    for rid, kind, locale, current, c_hash, d_hash, e_hash in session.execute(q):
+        version = versions.get((kind, locale))
         # No evidence or no active template: nothing can be generated, so nothing served is current.
         fp = (
             review_fingerprint(version, c_hash, d_hash, e_hash, pub_hash)
@@ -417,7 +471,11 @@ def sections_of(session: Session, review_ids: Sequence[int]) -> dict[int, list[R
 
 
 def review_for_pair(
-    session: Session, compound_slug: str, condition_slug: str, kind: ReviewKind = ReviewKind.SAFETY
+    session: Session,
+    compound_slug: str,
+    condition_slug: str,
+    kind: ReviewKind = ReviewKind.SAFETY,
+    locale: str | None = None,
 ) -> Review | None:
     return (
         session.execute(
@@ -428,6 +486,7 @@ def review_for_pair(
                 col(Compound.slug) == compound_slug,
                 col(Condition.slug) == condition_slug,
                 col(Review.kind) == kind,
+                col(Review.locale) == (locale or get_settings().default_locale),
             )
         )
         .scalars()

@@ -38,6 +38,7 @@ from db.read_model import (
     PublicEvidence,
     PublicPublisher,
     PublicReview,
+    PublicTranslation,
 )
 
 
@@ -62,6 +63,7 @@ PUBLIC_CONDITION = _table(PublicCondition)
 PUBLIC_EVIDENCE = _table(PublicEvidence)
 PUBLIC_PUBLISHER = _table(PublicPublisher)
 PUBLIC_REVIEW = _table(PublicReview)
+PUBLIC_TRANSLATION = _table(PublicTranslation)
 # Operations.
 API_TOKEN = _table(ApiToken)
 AUDIT_LOG = _table(AuditEntry)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from config import get_settings
 from content.facts import review_fingerprint
 from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
@@ -60,6 +61,11 @@ class GenerationReport:
 @lru_cache(maxsize=16)
 def _compiled(template_id: int, content_hash: str, source_json: str) -> CompiledTemplate:
     return CompiledTemplate(json.loads(source_json))
+
+
+def locale_chain(locale: str) -> list[str]:
+    """The fallback chain a page in ``locale`` is composed with (config.py)."""
+    return list(get_settings().locale_chains[locale])
 
 
 def compiled_template(t: Template) -> CompiledTemplate:
@@ -125,11 +131,18 @@ def _plan(
     compound_ids: list[int] | None,
     condition_ids: list[int] | None,
     report: GenerationReport,
+    locale: str | None = None,
 ) -> tuple[Template, Any, list[tuple[PairRow, str]], dict[int, list[dict[str, Any]]]]:
-    """What to (re)generate: every pair with evidence, or only those whose inputs changed."""
-    template_row = active_template(session, kind)
+    """What to (re)generate: every pair with evidence, or only those whose inputs changed.
+
+    A translation (another ``locale`` than the default) is made from the default locale's
+    published page: pairs without one are left out, and a translation whose source was
+    republished since it was made is regenerated (to be checked and approved again)."""
+    template_row = active_template(session, kind, locale)
     facts = load_facts(session)
-    pairs = generation_pairs(session, kind, compound_ids, condition_ids)
+    pairs = generation_pairs(session, kind, compound_ids, condition_ids, template_row.locale)
+    if template_row.locale != get_settings().default_locale:
+        pairs = [p for p in pairs if p.source_revision_id is not None]
     report.total = len(pairs)
     todo: list[tuple[PairRow, str]] = []
     for pair in pairs:
@@ -140,7 +153,8 @@ def _plan(
             pair.evidence_hash,
             facts.publisher_hash,
         )
-        if stale_only and pair.fingerprint == fp:
+        same_source = pair.source_revision_id == pair.review_source_revision_id
+        if stale_only and pair.fingerprint == fp and same_source:
             report.skipped += 1
             continue
         todo.append((pair, fp))
@@ -156,6 +170,7 @@ def generate_in(
     compound_ids: list[int] | None = None,
     condition_ids: list[int] | None = None,
     limit: int | None = None,
+    locale: str | None = None,
 ) -> GenerationReport:
     """Generate inside the caller's transaction (mutations): a few pages, composed here.
 
@@ -164,8 +179,9 @@ def generate_in(
     started = time.perf_counter()
     report = GenerationReport()
     template_row, facts, todo, citations = _plan(
-        session, kind, stale_only, compound_ids, condition_ids, report
+        session, kind, stale_only, compound_ids, condition_ids, report, locale
     )
+    chain = locale_chain(template_row.locale)
     if limit is not None and len(todo) > limit:
         report.remaining = len(todo) - limit
         todo = todo[:limit]
@@ -175,7 +191,11 @@ def generate_in(
         chunk = todo[start : start + 500]
         writes = [
             compose_write(
-                template, pair_facts(facts, p, citations.get(p.evidence_id)), p, fp, kind.value
+                template,
+                pair_facts(facts, p, citations.get(p.evidence_id), chain),
+                p,
+                fp,
+                kind.value,
             )
             for p, fp in chunk
         ]
@@ -196,13 +216,15 @@ def generate(
     compound_ids: list[int] | None = None,
     condition_ids: list[int] | None = None,
     parallel: int | None = None,
+    locale: str | None = None,
 ) -> GenerationReport:
     started = time.perf_counter()
     report = GenerationReport()
     with session_scope(engine) as session:
         template_row, facts, todo, citations = _plan(
-            session, kind, stale_only, compound_ids, condition_ids, report
+            session, kind, stale_only, compound_ids, condition_ids, report, locale
         )
+    chain = locale_chain(template_row.locale)
     template = compiled_template(template_row)
     if progress:
         progress(report.skipped, report.total)
@@ -210,7 +232,7 @@ def generate(
     chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
 
     def facts_of(chunk: list[tuple[PairRow, str]]) -> list[dict[str, Any]]:
-        return [pair_facts(facts, p, citations.get(p.evidence_id)) for p, _ in chunk]
+        return [pair_facts(facts, p, citations.get(p.evidence_id), chain) for p, _ in chunk]
 
     def store(chunk: list[tuple[PairRow, str]], writes: list[ReviewWrite]) -> None:
         nonlocal done

@@ -54,18 +54,20 @@ CATALOG = {
 
 # Columns later migrations add that today's code writes: added by hand for the setup
 # (written by today's import and generation), then dropped before the upgrade runs.
-LATER_COLUMNS = {
-    "publisher": ("translations", "JSON NOT NULL DEFAULT '{}'"),
-    "compound": ("translations", "JSON NOT NULL DEFAULT '{}'"),
-    "condition": ("translations", "JSON NOT NULL DEFAULT '{}'"),
-    "evidence": ("translations", "JSON NOT NULL DEFAULT '{}'"),
-    "template": ("locale", "VARCHAR(35) NOT NULL DEFAULT 'en'"),
-}
+LATER_COLUMNS = [
+    ("publisher", "translations", "JSON NOT NULL DEFAULT '{}'"),
+    ("compound", "translations", "JSON NOT NULL DEFAULT '{}'"),
+    ("condition", "translations", "JSON NOT NULL DEFAULT '{}'"),
+    ("evidence", "translations", "JSON NOT NULL DEFAULT '{}'"),
+    ("template", "locale", "VARCHAR(35) NOT NULL DEFAULT 'en'"),
+    ("review", "locale", "VARCHAR(35) NOT NULL DEFAULT 'en'"),
+    ("review", "source_revision_id", "INTEGER"),
+]
 
 
 def later_columns(engine: Any, add: bool) -> None:
     with session_scope(engine) as session:
-        for table, (column, ddl) in LATER_COLUMNS.items():
+        for table, column, ddl in LATER_COLUMNS:
             change = f"ADD COLUMN {column} {ddl}" if add else f"DROP COLUMN {column}"
             session.execute(text(f'ALTER TABLE "{table}" {change}'))
 
