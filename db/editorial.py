@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from db.models import ReviewStatus, utcnow
 from db.rows import ReviewRow, SectionRow
 from db.tables import (
@@ -105,8 +106,16 @@ def row_by_slug(session: Session, table: Any, slug: str, what: str) -> Any:
     return row
 
 
-def review_by_slug(session: Session, slug: str) -> ReviewRow:
-    return row_by_slug(session, REVIEW, slug, "review")
+def review_by_slug(session: Session, slug: str, locale: str | None = None) -> ReviewRow:
+    """The review ``slug`` in ``locale`` (default: the default locale's page)."""
+    row = session.execute(
+        select(REVIEW).where(
+            REVIEW.c.slug == slug, REVIEW.c.locale == (locale or get_settings().default_locale)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("review", slug)
+    return row  # type: ignore[return-value]
 
 
 def review_slugs_in(session: Session, statuses: list[ReviewStatus]) -> list[str]:
