@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from db import translations
 from db.engine import key_lookup
 from db.graph import pages_by_parent, related_rows
 from db.lookups import Lookup
@@ -238,58 +239,11 @@ SERVED_FINGERPRINT = case(
     else_=REVIEW.c.fingerprint,
 )
 
-_SOURCE = REVIEW.alias("source_review")
-_MADE_FROM = REVIEW_REVISION.alias("made_from")
-_SOURCE_NOW = REVIEW_REVISION.alias("source_now")
-
-
-def translation_behind() -> Any:
-    """A translation whose source page was republished with other text since it was made
-    (the default locale's published revision's text differs from its source's)."""
-    return and_(
-        REVIEW.c.source_revision_id.is_not(None),
-        select(_SOURCE.c.id)
-        .join(_SOURCE_NOW, _SOURCE_NOW.c.id == _SOURCE.c.published_revision_id)
-        .join(_MADE_FROM, _MADE_FROM.c.id == REVIEW.c.source_revision_id)
-        .where(
-            _SOURCE.c.compound_id == REVIEW.c.compound_id,
-            _SOURCE.c.condition_id == REVIEW.c.condition_id,
-            _SOURCE.c.kind == REVIEW.c.kind,
-            _SOURCE.c.locale == get_settings().default_locale,
-            _SOURCE_NOW.c.id != _MADE_FROM.c.id,
-            _SOURCE_NOW.c.text_hash.is_distinct_from(_MADE_FROM.c.text_hash),
-        )
-        .exists(),
-    )
-
-
-@key_lookup
-def translations_behind(session: Session, ids: Sequence[int]) -> dict[int, bool]:
-    """Which of these working reviews are translations behind their source."""
-    q = select(REVIEW.c.id).where(REVIEW.c.id.in_(list(ids)), translation_behind())
-    behind = set(session.execute(q).scalars())
-    return {i: i in behind for i in ids}
-
-
-@key_lookup
-def translations_by_pairs(
-    session: Session, keys: Sequence[tuple[int, int, str]]
-) -> dict[tuple[int, int, str], list[Any]]:
-    """The working reviews of each (compound id, condition id, kind), every locale."""
-    wanted = set(keys)
-    q = select(REVIEW).where(REVIEW.c.compound_id.in_({c for c, _, _ in wanted}))
-    out: dict[tuple[int, int, str], list[Any]] = {}
-    for row in session.execute(q.order_by(REVIEW.c.locale)):
-        key = (row.compound_id, row.condition_id, str(row.kind))
-        if key in wanted:
-            out.setdefault(key, []).append(row)
-    return out
-
 
 def is_stale() -> Any:
     """Stale: built from other facts or another template than the current ones, or (a
     translation) made from a source whose text changed since."""
-    return or_(REVIEW.c.current_fingerprint != SERVED_FINGERPRINT, translation_behind())
+    return or_(REVIEW.c.current_fingerprint != SERVED_FINGERPRINT, translations.behind("working"))
 
 
 def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from db import public, queries, scheduling
+from db import public, queries, scheduling, translations
 from db.tables import COMPOUND, CONDITION, PUBLIC_COMPOUND, PUBLIC_CONDITION
 
 # How a loader runs a query function of db/ on the request's session (``Context.db``).
@@ -144,26 +144,26 @@ class ReviewBySlugLoader(_Loader):
 
 class TranslationBehindByReviewIdLoader(_Loader):
     def __init__(self, run: Run):
-        super().__init__(run, queries.translations_behind, default=bool)
+        super().__init__(run, translations.behind_by_ids, "working", default=bool)
 
 
 class TranslationsByPairLoader(_Loader):
     """Key: (compound id, condition id, kind); the working reviews of every locale."""
 
     def __init__(self, run: Run):
-        super().__init__(run, queries.translations_by_pairs, default=list)
+        super().__init__(run, translations.by_pairs, "working", default=list)
 
 
 class PublicTranslationBehindByReviewIdLoader(_Loader):
     def __init__(self, run: Run):
-        super().__init__(run, public.translations_behind, default=bool)
+        super().__init__(run, translations.behind_by_ids, "public", default=bool)
 
 
 class PublicTranslationsByPairLoader(_Loader):
     """Key: (compound id, condition id, kind); the published reviews of every locale."""
 
     def __init__(self, run: Run):
-        super().__init__(run, public.translations_by_pairs, default=list)
+        super().__init__(run, translations.by_pairs, "public", default=list)
 
 
 class ReviewsByCompoundIdLoader(_GroupedLoader):
