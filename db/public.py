@@ -33,6 +33,7 @@ from db.tables import (
     PUBLIC_EVIDENCE,
     PUBLIC_PUBLISHER,
     PUBLIC_REVIEW,
+    PUBLIC_TRANSLATION,
 )
 
 FV = FACT_VERSION
@@ -105,6 +106,27 @@ _APPROVED_EVIDENCE_BY_ID = Lookup(
 @key_lookup
 def approved_evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in _APPROVED_EVIDENCE_BY_ID.rows(session, ids)}
+
+
+@key_lookup
+def translation_versions(
+    session: Session, keys: Sequence[tuple[str, int, str]]
+) -> dict[tuple[str, int, str], Any]:
+    """For (fact kind, record id, locale), the fact version whose translated fields readers
+    of that locale get (public_translation; absent: none approved in that locale)."""
+    wanted = set(keys)
+    PT = PUBLIC_TRANSLATION
+    q = (
+        select(PT.c.kind.label("pt_kind"), PT.c.locale, *VERSION_COLUMNS)
+        .join(FV, FV.c.id == PT.c.version_id)
+        .where(PT.c.record_id.in_({r for _, r, _ in wanted}))
+    )
+    out = {}
+    for row in session.execute(q):
+        key = (str(row.pt_kind), row.record_id, row.locale)
+        if key in wanted:
+            out[key] = row
+    return out
 
 
 @key_lookup

@@ -11,6 +11,7 @@ from typing import Any
 
 from content.facts import citation_facts
 from db import public, queries
+from resolvers import locales
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
 from resolvers.relay import Listing, check_first, empty, keyset, listing
@@ -29,22 +30,30 @@ def seen(ctx: Context, kind: str, record_id: int | None) -> None:
 # --- compounds and conditions --------------------------------------------------------------
 
 
-async def compound(ctx: Context, slug: str) -> CompoundRecord | None:
+async def compound(ctx: Context, slug: str, locale: str | None = None) -> CompoundRecord | None:
     if ctx.viewer.can_preview:
         row = await ctx.loaders.compound_by_slug.load(slug)
-        return CompoundRecord.working(row) if row is not None else None
-    version = await ctx.loaders.approved_compound_by_slug.load(slug)
-    seen(ctx, "compound", version.id if version is not None else None)
-    return CompoundRecord.snapshot(version) if version is not None else None
+        record = CompoundRecord.working(row) if row is not None else None
+    else:
+        version = await ctx.loaders.approved_compound_by_slug.load(slug)
+        seen(ctx, "compound", version.id if version is not None else None)
+        record = CompoundRecord.snapshot(version) if version is not None else None
+    if record is None:
+        return None
+    return (await locales.records_in(ctx, "compound", [record], locale))[0]
 
 
-async def condition(ctx: Context, slug: str) -> ConditionRecord | None:
+async def condition(ctx: Context, slug: str, locale: str | None = None) -> ConditionRecord | None:
     if ctx.viewer.can_preview:
         row = await ctx.loaders.condition_by_slug.load(slug)
-        return ConditionRecord.working(row) if row is not None else None
-    version = await ctx.loaders.approved_condition_by_slug.load(slug)
-    seen(ctx, "condition", version.id if version is not None else None)
-    return ConditionRecord.snapshot(version) if version is not None else None
+        record = ConditionRecord.working(row) if row is not None else None
+    else:
+        version = await ctx.loaders.approved_condition_by_slug.load(slug)
+        seen(ctx, "condition", version.id if version is not None else None)
+        record = ConditionRecord.snapshot(version) if version is not None else None
+    if record is None:
+        return None
+    return (await locales.records_in(ctx, "condition", [record], locale))[0]
 
 
 async def compound_by_id(ctx: Context, record_id: int) -> CompoundRecord | None:
@@ -90,6 +99,7 @@ async def compounds_page(
     drug_class: str | None,
     unapproved: bool | None,
     codes: dict[str, str | None],
+    locale: str | None = None,
 ) -> Listing[CompoundRecord]:
     """A page of compounds; ``codes`` (rxnorm, mesh) match exactly: readers the approved
     codes, editors the working copy's."""
@@ -101,14 +111,19 @@ async def compounds_page(
         result = await ctx.db(
             queries.list_compounds, name, slugs, drug_class, unapproved, codes, order, first, key
         )
-        return listing(result, order, spec, [CompoundRecord.working(row) for row in result.rows])
-    ctx.depends("list:compounds")
-    if unapproved:  # readers only ever see approved copies
-        return empty()
-    result = await ctx.db(public.list_compounds, name, slugs, drug_class, codes, order, first, key)
-    for row in result.rows:
-        seen(ctx, "compound", row.id)
-    return listing(result, order, spec, [CompoundRecord.snapshot(row) for row in result.rows])
+        records = [CompoundRecord.working(row) for row in result.rows]
+    else:
+        ctx.depends("list:compounds")
+        if unapproved:  # readers only ever see approved copies
+            return empty()
+        result = await ctx.db(
+            public.list_compounds, name, slugs, drug_class, codes, order, first, key
+        )
+        for row in result.rows:
+            seen(ctx, "compound", row.id)
+        records = [CompoundRecord.snapshot(row) for row in result.rows]
+    records = await locales.records_in(ctx, "compound", records, locale)
+    return listing(result, order, spec, records)
 
 
 async def conditions_page(
@@ -120,6 +135,7 @@ async def conditions_page(
     slugs: list[str] | None,
     unapproved: bool | None,
     codes: dict[str, str | None],
+    locale: str | None = None,
 ) -> Listing[ConditionRecord]:
     """A page of conditions; ``codes`` (icd10, mesh) match exactly, as for compounds."""
     check_first(first, ctx.settings.max_page_size)
@@ -130,14 +146,17 @@ async def conditions_page(
         result = await ctx.db(
             queries.list_conditions, name, slugs, unapproved, codes, order, first, key
         )
-        return listing(result, order, spec, [ConditionRecord.working(r) for r in result.rows])
-    ctx.depends("list:conditions")
-    if unapproved:
-        return empty()
-    result = await ctx.db(public.list_conditions, name, slugs, codes, order, first, key)
-    for row in result.rows:
-        seen(ctx, "condition", row.id)
-    return listing(result, order, spec, [ConditionRecord.snapshot(row) for row in result.rows])
+        records = [ConditionRecord.working(r) for r in result.rows]
+    else:
+        ctx.depends("list:conditions")
+        if unapproved:
+            return empty()
+        result = await ctx.db(public.list_conditions, name, slugs, codes, order, first, key)
+        for row in result.rows:
+            seen(ctx, "condition", row.id)
+        records = [ConditionRecord.snapshot(row) for row in result.rows]
+    records = await locales.records_in(ctx, "condition", records, locale)
+    return listing(result, order, spec, records)
 
 
 # --- evidence ------------------------------------------------------------------------------

@@ -159,6 +159,13 @@ class PublicTranslationBehindByReviewIdLoader(_Loader):
         super().__init__(run, translations.behind_by_ids, "public", default=bool)
 
 
+class TranslationVersionByKeyLoader(_Loader):
+    """Key: (fact kind, record id, locale); the fact version approved for that locale."""
+
+    def __init__(self, run: Run):
+        super().__init__(run, public.translation_versions)
+
+
 class PublicTranslationsByPairLoader(_Loader):
     """Key: (compound id, condition id, kind); the published reviews of every locale."""
 
@@ -330,6 +337,10 @@ class Loaders:
     @cached_property
     def public_translation_behind_by_review_id(self) -> PublicTranslationBehindByReviewIdLoader:
         return PublicTranslationBehindByReviewIdLoader(self._run)
+
+    @cached_property
+    def translation_version_by_key(self) -> TranslationVersionByKeyLoader:
+        return TranslationVersionByKeyLoader(self._run)
 
     @cached_property
     def public_translations_by_pair(self) -> PublicTranslationsByPairLoader:

@@ -54,6 +54,8 @@ class CompoundRecord:
     # A snapshot carries its citations; a working copy's are loaded when asked for.
     citations: list[dict[str, Any]] | None
     approved: bool  # True: an approved snapshot (what readers get)
+    # A working copy's translations (editors' `locale`); None for snapshots.
+    translations: dict[str, Any] | None = None
 
     @staticmethod
     def working(row: Any, chain: Sequence[str] | None = None) -> CompoundRecord:
@@ -83,6 +85,7 @@ class CompoundRecord:
             row.content_hash,
             None,
             False,
+            getattr(row, "translations", None),
         )
 
     @staticmethod
@@ -122,6 +125,7 @@ class ConditionRecord:
     updated_at: datetime
     content_hash: str
     approved: bool
+    translations: dict[str, Any] | None = None
 
     @staticmethod
     def working(row: Any, chain: Sequence[str] | None = None) -> ConditionRecord:
@@ -149,6 +153,7 @@ class ConditionRecord:
             row.updated_at,
             row.content_hash,
             False,
+            getattr(row, "translations", None),
         )
 
     @staticmethod

@@ -150,8 +150,9 @@ class Query:
         self,
         info: strawberry.Info,
         slug: Annotated[str, strawberry.argument(description="Compound slug.")],
+        locale: LocaleArg = None,
     ) -> Compound | None:
-        record = await rc.compound(info.context, slug)
+        record = await rc.compound(info.context, slug, locale)
         return Compound(record=record) if record is not None else None
 
     @strawberry.field(description="Compounds, a page at a time.")
@@ -166,6 +167,7 @@ class Query:
         order_by: Annotated[
             CatalogOrder, strawberry.argument(description="Ordering.")
         ] = CatalogOrder.NAME_ASC,
+        locale: LocaleArg = None,
     ) -> Connection[Compound]:
         f = filter or CompoundFilter()
         page = await rc.compounds_page(
@@ -178,6 +180,7 @@ class Query:
             f.drug_class,
             f.has_unapproved_changes,
             {"rxnorm": f.rxnorm, "mesh": f.mesh},
+            locale,
         )
         return connection(page, lambda record: Compound(record=record))
 
@@ -186,8 +189,9 @@ class Query:
         self,
         info: strawberry.Info,
         slug: Annotated[str, strawberry.argument(description="Condition slug.")],
+        locale: LocaleArg = None,
     ) -> Condition | None:
-        record = await rc.condition(info.context, slug)
+        record = await rc.condition(info.context, slug, locale)
         return Condition(record=record) if record is not None else None
 
     @strawberry.field(description="Conditions, a page at a time.")
@@ -202,6 +206,7 @@ class Query:
         order_by: Annotated[
             CatalogOrder, strawberry.argument(description="Ordering.")
         ] = CatalogOrder.NAME_ASC,
+        locale: LocaleArg = None,
     ) -> Connection[Condition]:
         f = filter or ConditionFilter()
         page = await rc.conditions_page(
@@ -213,6 +218,7 @@ class Query:
             f.slugs,
             f.has_unapproved_changes,
             {"icd10": f.icd10, "mesh": f.mesh},
+            locale,
         )
         return connection(page, lambda record: Condition(record=record))
 

@@ -162,3 +162,33 @@ async def test_a_changed_english_source_turns_the_spanish_page_stale(
     reader_view = (await api.data(PAGE, {"slug": SLUG, "locale": "es"}))["review"]
     assert reader_view["title"] == before["title"]
     assert {t["locale"]: t["isStale"] for t in reader_view["translations"]}["es"] is True
+
+
+RECORDS = """
+query Records($locale: String) {
+  compound(slug: "ketamine", locale: $locale) { name drugClass }
+  condition(slug: "als", locale: $locale) { name }
+  compounds(locale: $locale, filter: {slugs: ["ketamine", "amitriptyline"]}, orderBy: SLUG_ASC) {
+    edges { node { slug name } }
+  }
+}
+"""
+
+
+async def test_records_in_spanish_are_the_translations_a_reviewer_approved(
+    api: Api, as_role: Callable[[str | None], Client]
+) -> None:
+    english = await api.data(RECORDS, {"locale": None})
+    spanish = await api.data(RECORDS, {"locale": "es"})
+    assert english["compound"]["name"] == "Ketamine (IV / Esketamine)"
+    assert spanish["compound"]["name"] == "Ketamina (IV / esketamina)"
+    assert spanish["condition"]["name"] != english["condition"]["name"]
+    names = {e["node"]["slug"]: e["node"]["name"] for e in spanish["compounds"]["edges"]}
+    # Amitriptyline has no Spanish page (nor translation): its English name, the fallback.
+    assert names == {
+        "amitriptyline": english["compounds"]["edges"][0]["node"]["name"],
+        "ketamine": "Ketamina (IV / esketamina)",
+    }
+    # Editors get the working translations, the same here.
+    editor = await as_role("editor").data(RECORDS, {"locale": "es"})
+    assert editor["compound"]["name"] == "Ketamina (IV / esketamina)"
