@@ -132,6 +132,7 @@ def _plan(
     condition_ids: list[int] | None,
     report: GenerationReport,
     locale: str | None = None,
+    existing_only: bool = False,
 ) -> tuple[Template, Any, list[tuple[PairRow, str]], dict[int, list[dict[str, Any]]]]:
     """What to (re)generate: every pair with evidence, or only those whose inputs changed.
 
@@ -143,6 +144,8 @@ def _plan(
     pairs = generation_pairs(session, kind, compound_ids, condition_ids, template_row.locale)
     if template_row.locale != get_settings().default_locale:
         pairs = [p for p in pairs if p.source_revision_id is not None]
+    if existing_only:
+        pairs = [p for p in pairs if p.review_id is not None]
     report.total = len(pairs)
     todo: list[tuple[PairRow, str]] = []
     for pair in pairs:
@@ -171,6 +174,7 @@ def generate_in(
     condition_ids: list[int] | None = None,
     limit: int | None = None,
     locale: str | None = None,
+    existing_only: bool = False,
 ) -> GenerationReport:
     """Generate inside the caller's transaction (mutations): a few pages, composed here.
 
@@ -179,7 +183,7 @@ def generate_in(
     started = time.perf_counter()
     report = GenerationReport()
     template_row, facts, todo, citations = _plan(
-        session, kind, stale_only, compound_ids, condition_ids, report, locale
+        session, kind, stale_only, compound_ids, condition_ids, report, locale, existing_only
     )
     chain = locale_chain(template_row.locale)
     if limit is not None and len(todo) > limit:
