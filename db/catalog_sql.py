@@ -173,9 +173,12 @@ def _replace_citations(
         session.execute(insert(CITATION), cites)
 
 
-def has_templates(session: Session) -> bool:
-    """Whether any template (of any kind or version) is stored."""
-    return session.exec(select(Template.id).limit(1)).first() is not None
+def has_templates(session: Session, locale: str | None = None) -> bool:
+    """Whether any template (of any kind or version; of ``locale`` if given) is stored."""
+    q = select(Template.id)
+    if locale is not None:
+        q = q.where(Template.locale == locale)
+    return session.exec(q.limit(1)).first() is not None
 
 
 def add_template(

@@ -73,13 +73,13 @@ def related_rows(
     table: Any,
     sources: Sequence[int],
     first: int,
-    candidates: Any,
+    candidates: Any = None,
 ) -> dict[int, list[Any]]:
     """For each source row of ``table``, at most ``first`` other rows of it (``candidates``
     only) sharing its compound or its condition, in one statement. The order (README
     "Hub pages"): those sharing the compound before those sharing the condition; then
     condition-specific research (SPECIFIC) before LIMITED; then the most recently
-    published first; then by id."""
+    published first; then by id. Related pages are in the source's locale."""
     source = table.alias("graph_source")
     same_compound = table.c.compound_id == source.c.compound_id
     rank = func.row_number().over(
@@ -93,6 +93,7 @@ def related_rows(
     )
     shared = and_(
         table.c.id != source.c.id,
+        table.c.locale == source.c.locale,
         or_(same_compound, table.c.condition_id == source.c.condition_id),
     )
     # Ranked by keys only, then the rows of the first ranks.
@@ -103,7 +104,7 @@ def related_rows(
             rank.label("graph_rank"),
         )
         .select_from(source.join(table, shared))
-        .where(source.c.id.in_(sorted(set(sources))), candidates)
+        .where(source.c.id.in_(sorted(set(sources))), *([] if candidates is None else [candidates]))
         .subquery()
     )
     out: dict[int, list[Any]] = {s: [] for s in sources}

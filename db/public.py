@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from db.engine import key_lookup
 from db.graph import pages_by_parent, related_rows
 from db.lookups import Lookup
@@ -31,6 +32,7 @@ from db.tables import (
     PUBLIC_EVIDENCE,
     PUBLIC_PUBLISHER,
     PUBLIC_REVIEW,
+    REVIEW_REVISION,
 )
 
 FV = FACT_VERSION
@@ -126,12 +128,45 @@ def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
 
 
 @key_lookup
-def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, Any]:
-    return {row.slug: row for row in _REVIEW_BY_SLUG.rows(session, slugs)}
+def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, list[Any]]:
+    """Each slug's published reviews, one per locale approved."""
+    out: dict[str, list[Any]] = {}
+    for row in _REVIEW_BY_SLUG.rows(session, slugs):
+        out.setdefault(row.slug, []).append(row)
+    return out
 
 
 @key_lookup
-def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
+def translations_by_pairs(
+    session: Session, keys: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], list[Any]]:
+    """The published reviews of each (compound id, condition id, kind), every locale: the
+    locale, revision and approval dates (a page's `translations`, its hreflang)."""
+    wanted = set(keys)
+    q = select(
+        PR.c.id,
+        PR.c.compound_id,
+        PR.c.condition_id,
+        PR.c.kind,
+        PR.c.locale,
+        PR.c.slug,
+        PR.c.revision_id,
+        PR.c.source_revision_id,
+        PR.c.last_reviewed_at,
+    ).where(PR.c.compound_id.in_({c for c, _, _ in wanted}))
+    out: dict[tuple[int, int, str], list[Any]] = {}
+    for row in session.execute(q.order_by(PR.c.locale)):
+        key = (row.compound_id, row.condition_id, str(row.kind))
+        if key in wanted:
+            out.setdefault(key, []).append(row)
+    return out
+
+
+@key_lookup
+def review_by_pair(
+    session: Session, compound_slug: str, condition_slug: str, kind: str
+) -> list[Any]:
+    """The pair's published reviews of ``kind``, one per locale approved."""
     q = (
         select(PR)
         .join(PUBLIC_COMPOUND, PUBLIC_COMPOUND.c.id == PR.c.compound_id)
@@ -142,16 +177,20 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
             PR.c.kind == kind,
         )
     )
-    return session.execute(q).first()
+    return list(session.execute(q))
 
 
 @key_lookup
 def reviews_by_pairs(
     session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
-    """The published safety review of each (compound id, condition id)."""
+    """The published safety review (the default locale's) of each (compound id, condition id)."""
     wanted = set(pairs)
-    q = select(PR).where(PR.c.compound_id.in_({c for c, _ in wanted}), PR.c.kind == "SAFETY")
+    q = select(PR).where(
+        PR.c.compound_id.in_({c for c, _ in wanted}),
+        PR.c.kind == "SAFETY",
+        PR.c.locale == get_settings().default_locale,
+    )
     return {
         (row.compound_id, row.condition_id): row
         for row in session.execute(q)
@@ -181,6 +220,9 @@ class ReviewFilter:
     stale: bool | None = None
     overdue: bool | None = None
     now: datetime | None = None
+    # The locales asked for: a chain (the first wanted, each next one a fallback; see
+    # ``in_locales``); None: the default locale's pages only.
+    locales: list[str] | None = None
 
 
 def _slug_ids(table: Any, slugs: list[str]) -> Any:
@@ -223,8 +265,64 @@ STALE = or_(
 )
 
 
+_BETTER = PUBLIC_REVIEW.alias("better_locale")
+
+
+def _rank(column: Any, chain: list[str]) -> Any:
+    return case({tag: i for i, tag in enumerate(chain)}, value=column, else_=len(chain))
+
+
+def in_locales(chain: list[str]) -> Any:
+    """Each page once, in the first locale of ``chain`` a reviewer approved it in."""
+    if len(chain) == 1:
+        return PR.c.locale == chain[0]
+    better = (
+        select(_BETTER.c.id)
+        .where(
+            _BETTER.c.compound_id == PR.c.compound_id,
+            _BETTER.c.condition_id == PR.c.condition_id,
+            _BETTER.c.kind == PR.c.kind,
+            _rank(_BETTER.c.locale, chain) < _rank(PR.c.locale, chain),
+        )
+        .exists()
+    )
+    return and_(PR.c.locale.in_(chain), ~better)
+
+
+_SOURCE = PUBLIC_REVIEW.alias("source_review")
+_MADE_FROM = REVIEW_REVISION.alias("made_from")
+_SOURCE_NOW = REVIEW_REVISION.alias("source_now")
+
+
+def translation_behind() -> Any:
+    """A published translation whose source page has since been approved with other text."""
+    return and_(
+        PR.c.source_revision_id.is_not(None),
+        select(_SOURCE.c.id)
+        .join(_SOURCE_NOW, _SOURCE_NOW.c.id == _SOURCE.c.revision_id)
+        .join(_MADE_FROM, _MADE_FROM.c.id == PR.c.source_revision_id)
+        .where(
+            _SOURCE.c.compound_id == PR.c.compound_id,
+            _SOURCE.c.condition_id == PR.c.condition_id,
+            _SOURCE.c.kind == PR.c.kind,
+            _SOURCE.c.locale == get_settings().default_locale,
+            _SOURCE_NOW.c.id != _MADE_FROM.c.id,
+            _SOURCE_NOW.c.text_hash.is_distinct_from(_MADE_FROM.c.text_hash),
+        )
+        .exists(),
+    )
+
+
+@key_lookup
+def translations_behind(session: Session, ids: Sequence[int]) -> dict[int, bool]:
+    """Which of these published reviews are translations behind their source."""
+    q = select(PR.c.id).where(PR.c.id.in_(list(ids)), translation_behind())
+    behind = set(session.execute(q).scalars())
+    return {i: i in behind for i in ids}
+
+
 def review_query(f: ReviewFilter) -> Select[Any]:
-    q = select(PR)
+    q = select(PR).where(in_locales(f.locales or [get_settings().default_locale]))
     if f.compound:
         q = q.where(_by_slugs(PR.c.compound_id, PUBLIC_COMPOUND, f.compound))
     if f.condition:
@@ -236,7 +334,8 @@ def review_query(f: ReviewFilter) -> Select[Any]:
     if f.updated_since is not None:
         q = q.where(PR.c.published_at > f.updated_since)
     if f.stale is not None:
-        q = q.where(STALE if f.stale else ~STALE)
+        stale = or_(STALE, translation_behind())
+        q = q.where(stale if f.stale else ~stale)
     if f.overdue is not None:
         overdue = PR.c.review_due_at < (f.now or datetime.now(UTC))
         q = q.where(overdue if f.overdue else ~overdue)
@@ -270,7 +369,7 @@ def reviews_by_parents(
 
 def related_reviews(session: Session, first: int, ids: Sequence[int]) -> dict[int, list[Any]]:
     """Published reviews sharing each review's compound or condition (db/graph.py's order)."""
-    return related_rows(session, PR, ids, first, true())
+    return related_rows(session, PR, ids, first)
 
 
 # --- compounds and conditions --------------------------------------------------------------

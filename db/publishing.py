@@ -268,8 +268,11 @@ def withdraw(session: Session, review_id: int) -> None:
     session.execute(delete(PUBLIC_REVIEW).where(PUBLIC_REVIEW.c.id == review_id))
 
 
-def unpublished_review_ids(session: Session, slugs: Sequence[str]) -> list[int]:
-    """Reviews among ``slugs`` that have never been published."""
+def unpublished_review_ids(
+    session: Session, slugs: Sequence[str], locale: str | None = None
+) -> list[int]:
+    """Reviews among ``slugs`` (in ``locale``; default: the default one) never published."""
+    locale = locale or get_settings().default_locale
     out: list[int] = []
     for start in range(0, len(slugs), 500):
         out.extend(
@@ -277,6 +280,7 @@ def unpublished_review_ids(session: Session, slugs: Sequence[str]) -> list[int]:
                 select(REVIEW.c.id).where(
                     REVIEW.c.published_revision_id.is_(None),
                     REVIEW.c.slug.in_(slugs[start : start + 500]),
+                    REVIEW.c.locale == locale,
                 )
             ).scalars()
         )

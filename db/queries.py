@@ -138,7 +138,19 @@ def evidence_by_pairs(
 
 
 @key_lookup
-def review_by_pair(session: Session, compound_slug: str, condition_slug: str, kind: str) -> Any:
+def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, list[Any]]:
+    """Each slug's working reviews, one per locale the page has."""
+    out: dict[str, list[Any]] = {}
+    for row in session.execute(select(REVIEW).where(REVIEW.c.slug.in_(list(slugs)))):
+        out.setdefault(row.slug, []).append(row)
+    return out
+
+
+@key_lookup
+def review_by_pair(
+    session: Session, compound_slug: str, condition_slug: str, kind: str
+) -> list[Any]:
+    """The pair's working reviews of ``kind``, one per locale."""
     result = session.execute(
         select(REVIEW)
         .join(COMPOUND, COMPOUND.c.id == REVIEW.c.compound_id)
@@ -149,17 +161,19 @@ def review_by_pair(session: Session, compound_slug: str, condition_slug: str, ki
             REVIEW.c.kind == kind,
         )
     )
-    return result.first()
+    return list(result)
 
 
 @key_lookup
 def reviews_by_pairs(
     session: Session, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
-    """The working safety review of each (compound id, condition id)."""
+    """The working safety review (the default locale's) of each (compound id, condition id)."""
     wanted = set(pairs)
     q = select(REVIEW).where(
-        REVIEW.c.compound_id.in_({c for c, _ in wanted}), REVIEW.c.kind == "SAFETY"
+        REVIEW.c.compound_id.in_({c for c, _ in wanted}),
+        REVIEW.c.kind == "SAFETY",
+        REVIEW.c.locale == get_settings().default_locale,
     )
     return {
         (row.compound_id, row.condition_id): row
@@ -213,6 +227,8 @@ class ReviewFilter:
     stale: bool | None = None
     overdue: bool | None = None
     now: datetime | None = None
+    # The locale of the reviews listed (None: the default locale's).
+    locale: str | None = None
 
 
 # What a review serves (its published revision, or its draft when never published)
@@ -221,7 +237,59 @@ SERVED_FINGERPRINT = case(
     (REVIEW.c.published_revision_id.is_not(None), REVIEW.c.published_fingerprint),
     else_=REVIEW.c.fingerprint,
 )
-IS_STALE = REVIEW.c.current_fingerprint != SERVED_FINGERPRINT
+
+_SOURCE = REVIEW.alias("source_review")
+_MADE_FROM = REVIEW_REVISION.alias("made_from")
+_SOURCE_NOW = REVIEW_REVISION.alias("source_now")
+
+
+def translation_behind() -> Any:
+    """A translation whose source page was republished with other text since it was made
+    (the default locale's published revision's text differs from its source's)."""
+    return and_(
+        REVIEW.c.source_revision_id.is_not(None),
+        select(_SOURCE.c.id)
+        .join(_SOURCE_NOW, _SOURCE_NOW.c.id == _SOURCE.c.published_revision_id)
+        .join(_MADE_FROM, _MADE_FROM.c.id == REVIEW.c.source_revision_id)
+        .where(
+            _SOURCE.c.compound_id == REVIEW.c.compound_id,
+            _SOURCE.c.condition_id == REVIEW.c.condition_id,
+            _SOURCE.c.kind == REVIEW.c.kind,
+            _SOURCE.c.locale == get_settings().default_locale,
+            _SOURCE_NOW.c.id != _MADE_FROM.c.id,
+            _SOURCE_NOW.c.text_hash.is_distinct_from(_MADE_FROM.c.text_hash),
+        )
+        .exists(),
+    )
+
+
+@key_lookup
+def translations_behind(session: Session, ids: Sequence[int]) -> dict[int, bool]:
+    """Which of these working reviews are translations behind their source."""
+    q = select(REVIEW.c.id).where(REVIEW.c.id.in_(list(ids)), translation_behind())
+    behind = set(session.execute(q).scalars())
+    return {i: i in behind for i in ids}
+
+
+@key_lookup
+def translations_by_pairs(
+    session: Session, keys: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], list[Any]]:
+    """The working reviews of each (compound id, condition id, kind), every locale."""
+    wanted = set(keys)
+    q = select(REVIEW).where(REVIEW.c.compound_id.in_({c for c, _, _ in wanted}))
+    out: dict[tuple[int, int, str], list[Any]] = {}
+    for row in session.execute(q.order_by(REVIEW.c.locale)):
+        key = (row.compound_id, row.condition_id, str(row.kind))
+        if key in wanted:
+            out.setdefault(key, []).append(row)
+    return out
+
+
+def is_stale() -> Any:
+    """Stale: built from other facts or another template than the current ones, or (a
+    translation) made from a source whose text changed since."""
+    return or_(REVIEW.c.current_fingerprint != SERVED_FINGERPRINT, translation_behind())
 
 
 def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
@@ -230,7 +298,9 @@ def _by_slugs(column: Any, table: Any, slugs: list[str]) -> Any:
 
 def review_query(f: ReviewFilter) -> Select[Any]:
     """Editors' review list: the working copies, whatever their status."""
-    q = select(REVIEW, PUBLISHED_AT_OR_EPOCH.label("published_at_or_epoch"))
+    q = select(REVIEW, PUBLISHED_AT_OR_EPOCH.label("published_at_or_epoch")).where(
+        REVIEW.c.locale == (f.locale or get_settings().default_locale)
+    )
     if f.compound:
         q = q.where(_by_slugs(REVIEW.c.compound_id, COMPOUND, f.compound))
     if f.condition:
@@ -244,7 +314,8 @@ def review_query(f: ReviewFilter) -> Select[Any]:
     if f.updated_since is not None:
         q = q.where(REVIEW.c.updated_at > f.updated_since)
     if f.stale is not None:
-        q = q.where(IS_STALE if f.stale else ~IS_STALE)
+        stale = is_stale()
+        q = q.where(stale if f.stale else ~stale)
     if f.overdue is not None:
         overdue = and_(
             REVIEW.c.published_revision_id.is_not(None),

@@ -494,6 +494,11 @@ def review_for_pair(
     )
 
 
+def ids_by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> list[int]:
+    """The ids of the records of ``table`` (compounds, conditions) with these slugs."""
+    return list(session.execute(select(table.c.id).where(table.c.slug.in_(list(slugs)))).scalars())
+
+
 def pair_ids(
     session: Session, compound_slug: str, condition_slug: str
 ) -> tuple[int | None, int | None]:

@@ -81,6 +81,9 @@ class ReviewView:
     published: bool
     # The public_review row (published) or the working review row.
     row: Any
+    # The page's locale, and the one the request asked for (they differ: a fallback).
+    locale: str = ""
+    requested_locale: str = ""
 
     @property
     def compound_id(self) -> int:
@@ -98,16 +101,22 @@ class PendingView:
 
     row: Any  # the public_review row
     published: bool = True
+    requested: str | None = None  # the locale asked for (None: the page's own)
 
 
-async def published_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+async def published_views(
+    ctx: Context, rows: list[Any], requested: list[str | None] | None = None
+) -> list[ReviewView]:
     """Readers' views of public_review rows: two batched loads (revisions, fact versions)."""
     revisions = await ctx.loaders.revision_by_id.load_many([r.revision_id for r in rows])
     versions = await ctx.loaders.fact_version_by_id.load_many(
         [v for r in rows for v in (r.compound_version_id, r.condition_version_id)]
     )
+    asked = requested or [None] * len(rows)
+    chains = ctx.settings.locale_chains
     out = []
     for i, (row, rev) in enumerate(zip(rows, revisions, strict=True)):
+        chain = chains.get(row.locale)
         out.append(
             ReviewView(
                 id=row.id,
@@ -118,8 +127,8 @@ async def published_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
                 has_unpublished_changes=False,
                 page=RevisionPage(rev),
                 research=str(row.research),
-                compound=CompoundRecord.snapshot(versions[2 * i]),
-                condition=ConditionRecord.snapshot(versions[2 * i + 1]),
+                compound=CompoundRecord.snapshot(versions[2 * i], chain),
+                condition=ConditionRecord.snapshot(versions[2 * i + 1], chain),
                 published_at=row.published_at,
                 updated_at=row.published_at,
                 last_reviewed_at=row.last_reviewed_at,
@@ -130,20 +139,26 @@ async def published_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
                 approved_at=rev.approved_at,
                 published=True,
                 row=row,
+                locale=row.locale,
+                requested_locale=asked[i] or row.locale,
             )
         )
     return out
 
 
-async def working_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
+async def working_views(
+    ctx: Context, rows: list[Any], requested: str | None = None
+) -> list[ReviewView]:
     """Editors' views of working review rows: sections, compounds, conditions (batched)."""
     sections = await ctx.loaders.sections_by_review_id.load_many([r.id for r in rows])
     compounds = await ctx.loaders.compound_by_id.load_many([r.compound_id for r in rows])
     conditions = await ctx.loaders.condition_by_id.load_many([r.condition_id for r in rows])
+    chains = ctx.settings.locale_chains
     out = []
     for row, section_rows, compound, condition in zip(
         rows, sections, compounds, conditions, strict=True
     ):
+        chain = chains.get(row.locale)
         page = Page(
             row.title,
             row.byline,
@@ -166,8 +181,8 @@ async def working_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
                 ),
                 page=page,
                 research=str(row.research),
-                compound=CompoundRecord.working(compound),
-                condition=ConditionRecord.working(condition),
+                compound=CompoundRecord.working(compound, chain),
+                condition=ConditionRecord.working(condition, chain),
                 published_at=row.published_at,
                 updated_at=row.updated_at,
                 last_reviewed_at=row.last_reviewed_at,
@@ -178,10 +193,16 @@ async def working_views(ctx: Context, rows: list[Any]) -> list[ReviewView]:
                 approved_at=None,
                 published=False,
                 row=row,
+                locale=row.locale,
+                requested_locale=requested or row.locale,
             )
         )
     return out
 
 
-def canonical_path(slug: str) -> str:
-    return f"/reviews/{slug}"
+def canonical_path(slug: str, locale: str | None = None, default: str | None = None) -> str:
+    """The page's path on the site: ``/reviews/<slug>`` in the default locale, under the
+    locale's tag in another (``/es/reviews/<slug>``)."""
+    if locale is None or locale == default:
+        return f"/reviews/{slug}"
+    return f"/{locale}/reviews/{slug}"

@@ -15,7 +15,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from db import public, queries, scheduling
-from db.tables import COMPOUND, CONDITION, PUBLIC_COMPOUND, PUBLIC_CONDITION, REVIEW
+from db.tables import COMPOUND, CONDITION, PUBLIC_COMPOUND, PUBLIC_CONDITION
 
 # How a loader runs a query function of db/ on the request's session (``Context.db``).
 Run = Callable[..., Awaitable[Any]]
@@ -136,8 +136,34 @@ class ConditionBySlugLoader(_Loader):
 
 
 class ReviewBySlugLoader(_Loader):
+    """A slug's working reviews, one per locale."""
+
     def __init__(self, run: Run):
-        super().__init__(run, queries.by_slugs, REVIEW)
+        super().__init__(run, queries.reviews_by_slugs, default=list)
+
+
+class TranslationBehindByReviewIdLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, queries.translations_behind, default=bool)
+
+
+class TranslationsByPairLoader(_Loader):
+    """Key: (compound id, condition id, kind); the working reviews of every locale."""
+
+    def __init__(self, run: Run):
+        super().__init__(run, queries.translations_by_pairs, default=list)
+
+
+class PublicTranslationBehindByReviewIdLoader(_Loader):
+    def __init__(self, run: Run):
+        super().__init__(run, public.translations_behind, default=bool)
+
+
+class PublicTranslationsByPairLoader(_Loader):
+    """Key: (compound id, condition id, kind); the published reviews of every locale."""
+
+    def __init__(self, run: Run):
+        super().__init__(run, public.translations_by_pairs, default=list)
 
 
 class ReviewsByCompoundIdLoader(_GroupedLoader):
@@ -199,8 +225,10 @@ class PublicReviewByIdLoader(_Loader):
 
 
 class PublicReviewBySlugLoader(_Loader):
+    """A slug's published reviews, one per locale approved."""
+
     def __init__(self, run: Run):
-        super().__init__(run, public.reviews_by_slugs)
+        super().__init__(run, public.reviews_by_slugs, default=list)
 
 
 class ApprovedEvidenceByIdLoader(_Loader):
@@ -290,6 +318,22 @@ class Loaders:
     @cached_property
     def review_by_slug(self) -> ReviewBySlugLoader:
         return ReviewBySlugLoader(self._run)
+
+    @cached_property
+    def translation_behind_by_review_id(self) -> TranslationBehindByReviewIdLoader:
+        return TranslationBehindByReviewIdLoader(self._run)
+
+    @cached_property
+    def translations_by_pair(self) -> TranslationsByPairLoader:
+        return TranslationsByPairLoader(self._run)
+
+    @cached_property
+    def public_translation_behind_by_review_id(self) -> PublicTranslationBehindByReviewIdLoader:
+        return PublicTranslationBehindByReviewIdLoader(self._run)
+
+    @cached_property
+    def public_translations_by_pair(self) -> PublicTranslationsByPairLoader:
+        return PublicTranslationsByPairLoader(self._run)
 
     @cached_property
     def fact_version_by_id(self) -> FactVersionByIdLoader:

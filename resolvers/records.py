@@ -9,9 +9,29 @@ attributes, so a field reads one attribute whichever world it serves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from content.locales import TRANSLATABLE_FIELDS, localize
+
+R = TypeVar("R")
+
+
+def in_locale(record: R, kind: str, translations: Any, chain: Sequence[str] | None) -> R:
+    """``record`` with its translatable fields in the first locale of ``chain`` that has
+    each (its own values are the default locale's, the chain's last)."""
+    if not chain or len(chain) < 2 or not translations:
+        return record
+    names = TRANSLATABLE_FIELDS[kind]
+    own = {name: getattr(record, name) for name in names}
+    values = localize(own, translations, chain, names).values
+    return replace(record, **values)  # type: ignore[type-var]
+
+
+def _translations(row: Any, chain: Sequence[str] | None) -> Any:
+    return getattr(row, "translations", None) if chain and len(chain) > 1 else None
 
 
 @dataclass(slots=True)
@@ -36,7 +56,16 @@ class CompoundRecord:
     approved: bool  # True: an approved snapshot (what readers get)
 
     @staticmethod
-    def working(row: Any) -> CompoundRecord:
+    def working(row: Any, chain: Sequence[str] | None = None) -> CompoundRecord:
+        return in_locale(CompoundRecord._working(row), "compound", _translations(row, chain), chain)
+
+    @staticmethod
+    def snapshot(version: Any, chain: Sequence[str] | None = None) -> CompoundRecord:
+        translations = version.facts.get("translations")
+        return in_locale(CompoundRecord._snapshot(version), "compound", translations, chain)
+
+    @staticmethod
+    def _working(row: Any) -> CompoundRecord:
         return CompoundRecord(
             row.id,
             row.slug,
@@ -57,7 +86,7 @@ class CompoundRecord:
         )
 
     @staticmethod
-    def snapshot(version: Any) -> CompoundRecord:
+    def _snapshot(version: Any) -> CompoundRecord:
         f = version.facts
         return CompoundRecord(
             version.record_id,
@@ -95,7 +124,18 @@ class ConditionRecord:
     approved: bool
 
     @staticmethod
-    def working(row: Any) -> ConditionRecord:
+    def working(row: Any, chain: Sequence[str] | None = None) -> ConditionRecord:
+        return in_locale(
+            ConditionRecord._working(row), "condition", _translations(row, chain), chain
+        )
+
+    @staticmethod
+    def snapshot(version: Any, chain: Sequence[str] | None = None) -> ConditionRecord:
+        translations = version.facts.get("translations")
+        return in_locale(ConditionRecord._snapshot(version), "condition", translations, chain)
+
+    @staticmethod
+    def _working(row: Any) -> ConditionRecord:
         return ConditionRecord(
             row.id,
             row.slug,
@@ -112,7 +152,7 @@ class ConditionRecord:
         )
 
     @staticmethod
-    def snapshot(version: Any) -> ConditionRecord:
+    def _snapshot(version: Any) -> ConditionRecord:
         f = version.facts
         return ConditionRecord(
             version.record_id,

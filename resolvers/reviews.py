@@ -11,7 +11,7 @@ from typing import Any
 
 from content import document
 from db import public, queries
-from resolvers import catalog
+from resolvers import catalog, locales
 from resolvers.content import (
     PendingView,
     ReviewView,
@@ -32,20 +32,32 @@ ReviewCriteria = queries.ReviewFilter
 
 
 async def review(
-    ctx: Context, slug: str | None, compound: str | None, condition: str | None, kind: str
+    ctx: Context,
+    slug: str | None,
+    compound: str | None,
+    condition: str | None,
+    kind: str,
+    locale: str | None = None,
 ) -> AnyView | None:
+    """The page in the locale asked for, else in the next locale of its chain that has
+    one (readers: approved in; editors: a working copy in)."""
+    asked = locales.requested(ctx, locale)
     preview = ctx.viewer.can_preview
     if slug is not None:
         if compound is not None or condition is not None:
             raise BadUserInput("give either `slug`, or `compound` and `condition`, not both")
         loader = ctx.loaders.review_by_slug if preview else ctx.loaders.public_review_by_slug
-        row = await loader.load(slug)
+        rows = await loader.load(slug)
     elif compound is not None and condition is not None:
         fetch = queries.review_by_pair if preview else public.review_by_pair
-        row = await ctx.db(fetch, compound, condition, kind)
+        rows = await ctx.db(fetch, compound, condition, kind)
     else:
         raise BadUserInput("give `slug`, or both `compound` and `condition`")
-    return await view(ctx, row)
+    row = locales.pick(rows, locales.chain(ctx, asked))
+    if row is not None and row.locale != asked:
+        # The answer changes when the page is approved in the locale asked for.
+        ctx.depends("list:reviews")
+    return await view(ctx, row, asked)
 
 
 async def review_by_id(ctx: Context, review_id: int) -> AnyView | None:
@@ -61,51 +73,61 @@ async def published_review(ctx: Context, review_id: int) -> ReviewView | None:
     return (await published_views(ctx, [row]))[0]
 
 
-async def view(ctx: Context, row: Any) -> AnyView | None:
+async def view(ctx: Context, row: Any, requested: str | None = None) -> AnyView | None:
     """The view of a row loaded for this viewer (public_review for readers)."""
     if row is None:
         # "Not there" changes when a review is first published.
         ctx.depends("list:reviews")
         return None
-    return (await views(ctx, [row]))[0]
+    return (await views(ctx, [row], requested))[0]
 
 
-async def views(ctx: Context, rows: list[Any]) -> list[AnyView]:
+async def views(ctx: Context, rows: list[Any], requested: str | None = None) -> list[AnyView]:
     if ctx.viewer.can_preview:
-        return list(await working_views(ctx, rows))
-    return public_views(ctx, rows)
+        return list(await working_views(ctx, rows, requested))
+    return public_views(ctx, rows, requested)
 
 
-def public_views(ctx: Context, rows: list[Any]) -> list[AnyView]:
+def public_views(ctx: Context, rows: list[Any], requested: str | None = None) -> list[AnyView]:
     """Readers' reviews, their content loaded when a field needs it (``prepare``)."""
     ctx.depends(*(f"review:{r.id}" for r in rows))
-    return [PendingView(r) for r in rows]
+    return [PendingView(r, requested=requested) for r in rows]
 
 
 async def prepare(ctx: Context, view: AnyView) -> ReviewView:
     """The view with its content (a published review's is loaded now; batched with the
     other reviews prepared in the same tick)."""
     if isinstance(view, PendingView):
-        return (await published_views(ctx, [view.row]))[0]
+        return (await published_views(ctx, [view.row], [view.requested]))[0]
     return view
 
 
 async def reviews_page(
-    ctx: Context, first: int, after: str | None, order: str, f: ReviewCriteria
+    ctx: Context,
+    first: int,
+    after: str | None,
+    order: str,
+    f: ReviewCriteria,
+    locale: str | None = None,
 ) -> Listing[AnyView]:
+    """Editors: the working copies in the locale asked for. Readers: each page once, in
+    the first locale of the chain a reviewer approved it in."""
+    asked = locales.requested(ctx, locale)
     checked(ctx, first, f)
     if ctx.viewer.can_preview:
+        f.locale = asked
         spec = queries.REVIEW_ORDERS[order]
         key = keyset(after, order, spec)
         result = await ctx.db(queries.list_reviews, f, order, first, key)
-        return listing(result, order, spec, list(await working_views(ctx, result.rows)))
+        return listing(result, order, spec, list(await working_views(ctx, result.rows, asked)))
     spec = public.REVIEW_ORDERS[order]
     key = keyset(after, order, spec)
     readers = readers_filter(ctx, f)
     if readers is None:
         return empty()
+    readers.locales = locales.chain(ctx, asked)
     result = await ctx.db(public.list_reviews, readers, order, first, key)
-    return listing(result, order, spec, public_views(ctx, result.rows))
+    return listing(result, order, spec, public_views(ctx, result.rows, asked))
 
 
 def checked(ctx: Context, first: int, f: ReviewCriteria) -> None:
@@ -171,8 +193,17 @@ async def is_stale(ctx: Context, v: ReviewView) -> bool:
     if not v.published:
         row = v.row
         served = row.published_fingerprint if row.published_revision_id else row.fingerprint
-        return bool(served != row.current_fingerprint)
+        if served != row.current_fingerprint:
+            return True
+        if row.source_revision_id is None:
+            return False
+        return bool(await ctx.loaders.translation_behind_by_review_id.load(row.id))
     row = v.row
+    if row.source_revision_id is not None:
+        # A translation turns stale when its source page is approved with other text.
+        ctx.depends("list:reviews")
+        if await ctx.loaders.public_translation_behind_by_review_id.load(row.id):
+            return True
     # The answer moves with later approvals of the page's facts.
     ctx.depends(f"compound:{row.compound_id}", f"condition:{row.condition_id}", "publisher")
     compound = await ctx.loaders.approved_compound_by_id.load(row.compound_id)
@@ -219,10 +250,10 @@ def medical_codes(*codes: tuple[str, str | None]) -> dict[str, Any]:
     return {"code": found[0] if len(found) == 1 else found}
 
 
-def seo(v: ReviewView) -> dict[str, Any]:
+def seo(v: ReviewView, default_locale: str) -> dict[str, Any]:
     compound, condition = v.compound, v.condition
     page = v.page
-    path = canonical_path(v.slug)
+    path = canonical_path(v.slug, v.locale, default_locale)
     faq_items = [
         {
             "@type": "Question",
@@ -238,6 +269,8 @@ def seo(v: ReviewView) -> dict[str, Any]:
         "name": page.title,
         "headline": page.title,
         "description": page.description,
+        # (A translation's language; the default locale's pages stay as they were.)
+        **({"inLanguage": v.locale} if v.locale != default_locale else {}),
         "about": [
             {
                 "@type": "Drug",
@@ -266,5 +299,56 @@ def seo(v: ReviewView) -> dict[str, Any]:
         "title": page.title,
         "description": page.description,
         "canonical_path": path,
+        "in_language": v.locale,
         "json_ld": {"@context": "https://schema.org", "@graph": graph},
     }
+
+
+async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
+    """The page's locales this viewer may see (README "Locales")."""
+    key = (v.compound_id, v.condition_id, v.kind)
+    if not v.published:
+        rows = await ctx.loaders.translations_by_pair.load(key)
+        out = []
+        for row in rows:
+            served = row.published_fingerprint if row.published_revision_id else row.fingerprint
+            stale = served != row.current_fingerprint or (
+                row.source_revision_id is not None
+                and await ctx.loaders.translation_behind_by_review_id.load(row.id)
+            )
+            out.append(
+                {
+                    "locale": row.locale,
+                    "status": str(row.status),
+                    "is_stale": bool(stale),
+                    "last_reviewed_at": row.last_reviewed_at,
+                }
+            )
+        return out
+    ctx.depends("list:reviews")
+    rows = await ctx.loaders.public_translations_by_pair.load(key)
+    behind = await ctx.loaders.public_translation_behind_by_review_id.load_many(
+        [row.id for row in rows]
+    )
+    return [
+        {
+            "locale": row.locale,
+            "status": "PUBLISHED",
+            "is_stale": bool(late),
+            "last_reviewed_at": row.last_reviewed_at,
+        }
+        for row, late in zip(rows, behind, strict=True)
+    ]
+
+
+async def alternates(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
+    """The page in each locale a reviewer approved it in (hreflang alternates)."""
+    ctx.depends("list:reviews")
+    rows = await ctx.loaders.public_translations_by_pair.load(
+        (v.compound_id, v.condition_id, v.kind)
+    )
+    default = ctx.settings.default_locale
+    return [
+        {"locale": row.locale, "canonical_path": canonical_path(row.slug, row.locale, default)}
+        for row in rows
+    ]

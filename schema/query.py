@@ -19,6 +19,7 @@ from schema.catalog import Compound, Condition
 from schema.changes import ChangeFeed
 from schema.common import Connection, Node, ReviewKind, connection
 from schema.editorial import ApiToken, AuditEntry, Evidence, Publisher
+from schema.locales import LocaleArg
 from schema.review import Review
 from schema.review_list import After, First, ReviewFilter, ReviewOrder, criteria
 from schema.webhooks import WebhookSubscription
@@ -228,8 +229,9 @@ class Query:
         kind: Annotated[
             ReviewKind, strawberry.argument(description="Review kind.")
         ] = ReviewKind.SAFETY,
+        locale: LocaleArg = None,
     ) -> Review | None:
-        view = await rr.review(info.context, slug, compound, condition, kind.name)
+        view = await rr.review(info.context, slug, compound, condition, kind.name, locale)
         return Review(source=view) if view is not None else None
 
     @strawberry.field(description="Reviews, a page at a time (readers see published reviews only).")
@@ -242,8 +244,11 @@ class Query:
         order_by: Annotated[
             ReviewOrder, strawberry.argument(description="Ordering.")
         ] = ReviewOrder.UPDATED_AT_DESC,
+        locale: LocaleArg = None,
     ) -> Connection[Review]:
-        page = await rr.reviews_page(info.context, first, after, order_by.name, criteria(filter))
+        page = await rr.reviews_page(
+            info.context, first, after, order_by.name, criteria(filter), locale
+        )
         return connection(page, lambda view: Review(source=view))
 
     @strawberry.field(

@@ -37,6 +37,7 @@ from schema.common import (
 )
 from schema.editorial import ContentFinding, Evidence, ReviewRevision, SectionDiff
 from schema.history import RestoredFrom, ScheduledAction
+from schema.locales import Alternate, Translation
 
 FormatArg = Annotated[TextFormat, strawberry.argument(description="Output format.")]
 RELATED = (
@@ -93,6 +94,14 @@ class Seo:
     title: str = strawberry.field(description="Page title (`<title>`).")
     description: str = strawberry.field(description="Meta description.")
     canonical_path: str = strawberry.field(description="Canonical path of the page on the site.")
+    in_language: str = strawberry.field(
+        description="The page's language (BCP 47 tag): `<html lang>` and, for a page in "
+        "another locale than the default one, the JSON-LD's `inLanguage`."
+    )
+    alternates: list[Alternate] = strawberry.field(
+        description="The page in every locale a reviewer approved it in, this one included "
+        '(`<link rel="alternate" hreflang="...">`); readers get approved translations only.'
+    )
     json_ld: JSON = strawberry.field(
         description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition "
         "(each with its clinical codes as `code`, MedicalCode with `codingSystem` RxNorm, MeSH "
@@ -161,10 +170,19 @@ class Review(Node):
         return self.source
 
     @property
-    def subtree_key(self) -> int | None:
+    def subtree_key(self) -> int | tuple[int, str] | None:
         """What readers get is an immutable revision: its id keys the subtree cache
         (server/subtrees.py). An editor's working copy has none."""
-        return self.source.row.revision_id if self.source.published else None
+        if not self.source.published:
+            return None
+        row = self.source.row
+        asked = (
+            self.source.requested
+            if isinstance(self.source, PendingView)
+            else self.source.requested_locale
+        )
+        # A fallback answer says so (`requestedLocale`, `isFallback`): keyed apart.
+        return row.revision_id if asked in (None, row.locale) else (row.revision_id, asked)
 
     @property
     def pending(self) -> bool:
@@ -185,6 +203,33 @@ class Review(Node):
     @strawberry.field(description="Kind of review.")
     def kind(self) -> ReviewKind:
         return ReviewKind(self.view.kind)
+
+    @strawberry.field(
+        description="The locale of the page served (BCP 47 tag): the one asked for, or the "
+        "next locale of its fallback chain when the page has none in it."
+    )
+    def locale(self) -> str:
+        return self.view.locale
+
+    @strawberry.field(description="The locale the request asked for (default: the default one).")
+    def requested_locale(self) -> str:
+        return self.view.requested_locale
+
+    @strawberry.field(
+        description="True when the page is served in another locale than the one asked for "
+        "(no translation approved in it yet): show the reader a notice."
+    )
+    def is_fallback(self) -> bool:
+        return self.view.locale != self.view.requested_locale
+
+    @strawberry.field(
+        description="The page's locales: readers get the translations a reviewer approved "
+        "(the default locale's page included); editors every working copy, whatever its "
+        "status. `isStale` of a translation is also true when its source page was approved "
+        "with other text since it was made."
+    )
+    async def translations(self, info: strawberry.Info) -> list[Translation]:
+        return [Translation(**t) for t in await r.translations(info.context, self.view)]
 
     @strawberry.field(
         description="Editorial status of the working copy (readers, who only ever get the "
@@ -250,8 +295,10 @@ class Review(Node):
         return [FaqItem(question=q, answer_spans=a) for q, a in r.faq(self.view)]
 
     @strawberry.field(description="Search-engine metadata and JSON-LD.")
-    def seo(self) -> Seo:
-        return Seo(**r.seo(self.view))
+    async def seo(self, info: strawberry.Info) -> Seo:
+        ctx: Context = info.context
+        alternates = [Alternate(**a) for a in await r.alternates(ctx, self.view)]
+        return Seo(**r.seo(self.view, ctx.settings.default_locale), alternates=alternates)
 
     @strawberry.field(
         description="The whole page as a reader sees it. PLAIN: one line per heading, paragraph "

@@ -50,6 +50,7 @@ VOLATILE = frozenset(
         "isStale",  # readers: later approvals of the page's facts
         "related",
         "translations",
+        "alternates",  # a page's approved translations (hreflang)
         "schedule",
         "restoredFrom",
         "revisions",

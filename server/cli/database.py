@@ -19,7 +19,9 @@ from db.migrate import upgrade
 from db.models import utcnow
 from db.publishing import publish_reviews, unpublished_review_ids
 from db.queries import publisher_row
-from db.reviews import count_reviews, review_slug
+from db.reviews import count_reviews, ids_by_slugs, review_slug
+from db.tables import COMPOUND, CONDITION
+from editorial.generation import generate
 from server.cli.common import DEMO_FILE, TEMPLATES_FILE, engine, err, out
 from server.cli.reviews import run_generate
 
@@ -106,9 +108,11 @@ def demo_cmd(
     import_files([TEMPLATES_FILE, DEMO_FILE], configured_locales_only=True)
     run_generate(stale=True)
     publish_demo()
+    for locale in get_settings().locales[1:]:
+        translate_demo(locale)
 
 
-def publish_demo() -> None:
+def publish_demo(locale: str | None = None) -> None:
     """The demo catalog is served as published, signed off by its fictional demo reviewer."""
     # Only the demo catalog's own pairs: never sign off anything an editor imported.
     demo = read_file(DEMO_FILE)
@@ -118,10 +122,34 @@ def publish_demo() -> None:
         reviewer = f"{pub.advisor_name} (demo sign-off)" if pub else "demo reviewer (fictional)"
         approval = publish_reviews(
             session,
-            unpublished_review_ids(session, slugs),
+            unpublished_review_ids(session, slugs, locale),
             reviewer,
             utcnow(),
             timedelta(days=get_settings().review_interval_days),
         )
         count = len(approval.reviews)
-    out.print(f"published {count} demo reviews, signed off by {reviewer}", highlight=False)
+    what = f"demo reviews ({locale})" if locale else "demo reviews"
+    out.print(f"published {count} {what}, signed off by {reviewer}", highlight=False)
+
+
+def translate_demo(locale: str) -> None:
+    """The demo's translation into ``locale`` (a DEMO translation, not medically reviewed):
+    the pages of the compounds and conditions it translates, generated with the locale's
+    template and published by the same fictional reviewer. Nothing without a template."""
+    demo = read_file(DEMO_FILE)
+
+    def translated(section: str) -> list[str]:
+        return [r["slug"] for r in demo[section] if locale in (r.get("translations") or {})]
+
+    with session_scope(engine()) as session:
+        if not has_templates(session, locale):
+            return
+        compound_ids = ids_by_slugs(session, COMPOUND, translated("compounds"))
+        condition_ids = ids_by_slugs(session, CONDITION, translated("conditions"))
+    if not compound_ids or not condition_ids:
+        return
+    report = generate(
+        engine(), locale=locale, compound_ids=compound_ids, condition_ids=condition_ids
+    )
+    out.print(f"{locale}: {report.summary()}", highlight=False)
+    publish_demo(locale)
