@@ -3,7 +3,7 @@
 The same slug names a page in every locale; the default locale's page and each of its
 translations are reviews of their own, with their own working copy, status, revisions
 and sign-off. A mutation's ``locale`` argument is checked here, before any transaction
-opens: a configured tag (``COMPENDIUM_LOCALES``, any case), or BAD_USER_INPUT.
+opens: a configured tag (``COMPENDIUM_LOCALES``), or BAD_USER_INPUT.
 """
 
 from __future__ import annotations
@@ -11,28 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from config import get_settings, locale_tag
-from content.locales import Locales, UnknownLocale
+from config import get_settings
 from resolvers.errors import BadUserInput
 
 
 def check_locale(tag: str | None, argument: str = "locale") -> str:
-    """A configured locale in its canonical case (default: the default locale), or
-    BAD_USER_INPUT naming the configured ones."""
+    """A configured locale, as configured (default: the default locale), or BAD_USER_INPUT
+    naming the configured ones (the same rule as the read side's ``locale``)."""
     settings = get_settings()
     if tag is None:
         return settings.default_locale
-    locales = Locales(settings.locale_chains)
-    try:
-        canonical = locale_tag(tag)
-        locales.chain(canonical)
-    except (UnknownLocale, ValueError):
+    if tag not in settings.locale_chains:
         raise BadUserInput(
-            f"unknown locale {tag[:40]!r} (configured: {', '.join(locales.tags)})",
+            f"unknown locale '{tag[:40]}'; this API serves: " + ", ".join(settings.locales),
             argument=argument,
-            locales=locales.tags,
-        ) from None
-    return canonical
+        )
+    return tag
 
 
 @dataclass(frozen=True, slots=True)
