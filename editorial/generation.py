@@ -27,6 +27,7 @@ from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
 from db.models import ReviewKind, Template, utcnow
 from db.reviews import (
+    NoTemplate,
     PairRow,
     ReviewWrite,
     active_template,
@@ -207,6 +208,47 @@ def generate_in(
         report.created += created
         report.refreshed += refreshed
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def regenerate_stale_in(
+    session: Session,
+    *,
+    limit: int,
+    compound_ids: list[int] | None = None,
+    condition_ids: list[int] | None = None,
+) -> GenerationReport:
+    """Regenerate stale reviews in the caller's transaction, at most ``limit``: the
+    default locale's (new pairs included), then, in each other locale with an active
+    template, the translations whose facts, template or source changed (a translation's
+    source: the default locale's published revision it was made from). New translations
+    are asked for one by one (``generateReview(locale:)``, ``compendium generate --locale``)."""
+    report = generate_in(
+        session,
+        stale_only=True,
+        compound_ids=compound_ids,
+        condition_ids=condition_ids,
+        limit=limit,
+    )
+    for locale in get_settings().locales[1:]:
+        try:
+            more = generate_in(
+                session,
+                stale_only=True,
+                compound_ids=compound_ids,
+                condition_ids=condition_ids,
+                limit=max(0, limit - report.created - report.refreshed),
+                locale=locale,
+                existing_only=True,
+            )
+        except NoTemplate:
+            continue  # no template in that locale: nothing of it can be generated
+        report.total += more.total
+        report.created += more.created
+        report.refreshed += more.refreshed
+        report.skipped += more.skipped
+        report.remaining += more.remaining
+        report.seconds += more.seconds
     return report
 
 

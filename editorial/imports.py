@@ -5,11 +5,9 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from catalog import importing, loading
-from config import get_settings
 from db import editorial as ed
-from db.reviews import NoTemplate
 from editorial.facts import FactsResult
-from editorial.generation import GenerationReport, generate_in
+from editorial.generation import GenerationReport, regenerate_stale_in
 from editorial.outcome import Done
 from editorial.permissions import Actor
 from resolvers.errors import BadUserInput
@@ -51,38 +49,14 @@ def import_catalog(
     )
     result = FactsResult(None, report=report, affected_reviews=report.affected_reviews)
     if generate:
-        generation = regenerate_in(session, limit)
+        generation = regenerate_stale_in(session, limit=limit)
         result.regenerated_reviews = generation.created + generation.refreshed
         result.stale_reviews = generation.remaining
     return Done(result)
 
 
-def regenerate_in(session: Session, limit: int) -> GenerationReport:
-    """Regenerate stale reviews, at most ``limit``: the default locale's (new pairs
-    included), then in each other locale with an active template the translations whose
-    facts, template or source changed (a translation's source: the default locale's
-    published revision it was made from). New translations are asked for one by one
-    (``generateReview(locale:)``, ``compendium generate --locale``)."""
-    report = generate_in(session, stale_only=True, limit=limit)
-    for locale in get_settings().locales[1:]:
-        left = max(0, limit - report.created - report.refreshed)
-        try:
-            more = generate_in(
-                session, stale_only=True, limit=left, locale=locale, existing_only=True
-            )
-        except NoTemplate:
-            continue  # no template in that locale: nothing of it can be generated
-        report.total += more.total
-        report.created += more.created
-        report.refreshed += more.refreshed
-        report.skipped += more.skipped
-        report.remaining += more.remaining
-        report.seconds += more.seconds
-    return report
-
-
 def regenerate_stale(session: Session, actor: Actor, limit: int) -> Done[GenerationReport]:
-    report = regenerate_in(session, limit)
+    report = regenerate_stale_in(session, limit=limit)
     actor.audit(
         session,
         "regenerateStaleReviews",

@@ -331,3 +331,31 @@ async def test_a_translation_has_its_own_workflow(
     )
     assert reset["resetSection"]["review"]["locale"] == "es"
     assert reset["resetSection"]["section"]["heading"].startswith("¿Es ")
+
+
+REGENERATE = "mutation { regenerateStaleReviews { refreshed remaining } }"
+
+
+async def test_regenerating_stale_reviews_remakes_a_translation_whose_source_changed(
+    as_role: Callable[[str | None], Client], demo_url: str
+) -> None:
+    editor, reviewer = as_role("editor"), as_role("reviewer")
+    es_before = review_row(demo_url, BOTH, "es")
+    en = (await editor.data(VIEW, {"slug": BOTH}))["review"]
+    assert es_before.source_revision_id == review_row(demo_url, BOTH, "en").published_revision_id
+    # The English page is approved again with other text: its translation is behind.
+    edit = {"slug": BOTH, "rev": en["section"]["revision"]}
+    edited = (await editor.data(EDIT, edit))["updateSection"]["review"]
+    await approve(editor.api, editor.token or "", reviewer.token or "", BOTH)
+    source = review_row(demo_url, BOTH, "en").published_revision_id
+    assert source != es_before.source_revision_id and edited["locale"] == "en"
+    assert review_row(demo_url, BOTH, "es") == es_before  # nothing regenerated it yet
+
+    done = (await editor.data(REGENERATE))["regenerateStaleReviews"]
+    assert done["refreshed"] >= 1 and done["remaining"] == 0
+    es = review_row(demo_url, BOTH, "es")
+    assert es.source_revision_id == source  # made from the new English text
+    assert (es.status, es.published_revision_id) == ("DRAFT", es_before.published_revision_id)
+    # Current now: another pass leaves it as it is.
+    await editor.data(REGENERATE)
+    assert review_row(demo_url, BOTH, "es") == es
