@@ -21,7 +21,7 @@ from db import catalog_sql, queries
 from db import editorial as ed
 from db.reviews import refresh_fingerprints
 from db.tables import COMPOUND, CONDITION, EVIDENCE, PUBLISHER
-from editorial.generation import generate_in
+from editorial.generation import regenerate_stale_in
 from editorial.outcome import Done, Outcome, fact_tags
 from editorial.permissions import Actor
 
@@ -129,12 +129,8 @@ def _after_facts(
     for re-review. Past the limit, the rest stay flagged stale for
     ``regenerateStaleReviews`` or ``compendium generate --stale``."""
     result.affected_reviews = refresh_fingerprints(session, compound_ids, condition_ids)
-    report = generate_in(
-        session,
-        stale_only=True,
-        compound_ids=compound_ids,
-        condition_ids=condition_ids,
-        limit=limit,
+    report = regenerate_stale_in(
+        session, limit=limit, compound_ids=compound_ids, condition_ids=condition_ids
     )
     result.regenerated_reviews = report.created + report.refreshed
     result.stale_reviews = report.remaining
