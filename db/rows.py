@@ -16,6 +16,7 @@ class ReviewRow(Protocol):
 
     id: int
     slug: str
+    locale: str
     kind: str
     status: str
     compound_id: int

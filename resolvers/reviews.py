@@ -11,7 +11,7 @@ from typing import Any
 
 from content import document
 from db import public, queries
-from resolvers import catalog
+from resolvers import catalog, tags
 from resolvers.content import (
     PendingView,
     ReviewView,
@@ -65,7 +65,7 @@ async def view(ctx: Context, row: Any) -> AnyView | None:
     """The view of a row loaded for this viewer (public_review for readers)."""
     if row is None:
         # "Not there" changes when a review is first published.
-        ctx.depends("list:reviews")
+        ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
         return None
     return (await views(ctx, [row]))[0]
 
@@ -78,7 +78,7 @@ async def views(ctx: Context, rows: list[Any]) -> list[AnyView]:
 
 def public_views(ctx: Context, rows: list[Any]) -> list[AnyView]:
     """Readers' reviews, their content loaded when a field needs it (``prepare``)."""
-    ctx.depends(*(f"review:{r.id}" for r in rows))
+    ctx.depends(*(tags.review(r.id) for r in rows))
     return [PendingView(r) for r in rows]
 
 
@@ -117,13 +117,13 @@ def checked(ctx: Context, first: int, f: ReviewCriteria) -> None:
 
 def readers_filter(ctx: Context, f: ReviewCriteria) -> public.ReviewFilter | None:
     """Readers' criteria of a review list; None when they can match nothing a reader sees."""
-    ctx.depends("list:reviews")
+    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
     if f.status is not None and "PUBLISHED" not in f.status:
         # Readers asking for drafts get an empty list, never an error that confirms they exist.
         return None
     if f.stale is not None:
         # The answer moves with approvals of any review's facts.
-        ctx.depends("list:compounds", "list:conditions", "publisher")
+        ctx.depends(tags.COMPOUNDS, tags.CONDITIONS, tags.PUBLISHER)
     return public.ReviewFilter(
         compound=f.compound,
         condition=f.condition,
@@ -174,12 +174,16 @@ async def is_stale(ctx: Context, v: ReviewView) -> bool:
         return bool(served != row.current_fingerprint)
     row = v.row
     # The answer moves with later approvals of the page's facts.
-    ctx.depends(f"compound:{row.compound_id}", f"condition:{row.condition_id}", "publisher")
+    ctx.depends(
+        tags.record("compound", row.compound_id),
+        tags.record("condition", row.condition_id),
+        tags.PUBLISHER,
+    )
     compound = await ctx.loaders.approved_compound_by_id.load(row.compound_id)
     condition = await ctx.loaders.approved_condition_by_id.load(row.condition_id)
     evidence = await ctx.loaders.approved_evidence_by_pair.load((row.compound_id, row.condition_id))
     if evidence is not None:
-        ctx.depends(f"evidence:{evidence.id}")
+        ctx.depends(tags.record("evidence", evidence.id))
     publisher = await ctx.once("approved-publisher", public.approved_publisher)
     current = (
         compound.version_id if compound else None,
