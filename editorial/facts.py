@@ -24,6 +24,7 @@ from db.tables import COMPOUND, CONDITION, EVIDENCE, PUBLISHER
 from editorial.generation import regenerate_stale_in
 from editorial.outcome import Done, Outcome, fact_tags
 from editorial.permissions import Actor
+from resolvers import tags
 
 
 @dataclass(slots=True)
@@ -299,7 +300,7 @@ def delete_evidence(
     # Its approved copy (if any) went with it.
     return Done(
         Deleted("Evidence", row.id, f"{compound}/{condition}", deleted),
-        Outcome(purge=(f"evidence:{row.id}",)),
+        Outcome(purge=(tags.record("evidence", row.id),)),
     )
 
 

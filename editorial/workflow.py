@@ -257,7 +257,7 @@ def _withdraw(
     announced = announce.review_event(session, webhook_urls, event, review, after, actor.name)
     return Done(
         ReviewChange(int(review.id)),
-        Outcome(purge=review_tags(review.id), wake_webhooks=announced),
+        Outcome(purge=review_tags(review.id, review.locale), wake_webhooks=announced),
     )
 
 

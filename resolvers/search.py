@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from db import search as db_search
-from resolvers import catalog, reviews
+from resolvers import catalog, reviews, tags
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.relay import check_first
@@ -18,7 +18,7 @@ async def search(ctx: Context, text: str, first: int) -> tuple[list[tuple[str, A
     check_first(first, ctx.settings.max_page_size)
     if len(text) > 200:
         raise BadUserInput("`query` must be at most 200 characters", argument="query")
-    ctx.depends("list:search")
+    ctx.depends(*tags.per_locale(tags.SEARCH, ctx.settings.default_locale))
     hits, total = await ctx.db(db_search.search, text, first)
     # All at once, so each loader batches its keys into one statement.
     nodes = await asyncio.gather(*(node(ctx, hit.kind, hit.ref_id) for hit in hits))
