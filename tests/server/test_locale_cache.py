@@ -20,6 +20,8 @@ from server.cache.poller import ChangePoller
 from tests.conftest import Api
 from tests.server.editing import PUBLISH, Client, submit_with
 from tests.server.reader_paths import answer, persisted_get
+from tests.server.test_locale_signoff import SLUG as SIGNOFF_SLUG
+from tests.server.test_locale_signoff import publish_spanish, review_row, spanish_in_review
 from tests.workflow import publish_elsewhere
 
 SLUG = "ketamine--als"
@@ -35,6 +37,7 @@ LIST_IN = (
 )
 OTHER = "ketamine--neuropathic-pain"  # translated in the demo
 UNTRANSLATED = "lithium--als"  # es readers get the en page
+NEW_ES = SIGNOFF_SLUG  # not translated in the demo: test_locale_signoff's Spanish page
 FEED = (
     "query Feed($since: String, $locale: String) { changes(since: $since, first: 100, "
     "locale: $locale) { cursor hasMore changes { op entity slug locale "
@@ -246,4 +249,56 @@ async def test_approving_a_default_locale_page_leaves_another_locales_feed_cache
         "changes:en",
         "list:reviews:en",
         "list:search:en",
+    ]
+
+
+async def test_a_reviewers_spanish_approval_purges_only_spanish_entries(
+    api: Api, as_role: Callable[[str | None], Client], purged: list[list[str]]
+) -> None:
+    """Through the publishReview mutation (the purge after its commit): the first Spanish
+    page of a pair purges the es answers that fell back to English, the es lists and feed;
+    the en answers and the other es pages stay cached, byte-identical."""
+    cache = api.app.state.compendium.cache
+    reads = {
+        "en page": (PAGE, {"slug": NEW_ES}),
+        "en page, other": (PAGE, {"slug": SLUG}),
+        "en list": (LIST, {}),
+        "en feed": (FEED, {"since": await feed_end(api), "locale": None}),
+        "es page, other": (PAGE_IN, {"slug": SLUG, "locale": "es"}),
+        "es fallback": (PAGE_IN, {"slug": NEW_ES, "locale": "es"}),
+        "es list": (LIST_IN, {"locale": "es"}),
+        "es feed": (FEED, {"since": await feed_end(api, "es"), "locale": "es"}),
+    }
+    before = {}
+    for name, (query, variables) in reads.items():
+        await persisted_get(api, query, variables)
+        before[name] = await persisted_get(api, query, variables)
+        assert before[name].headers["x-cache"] == "HIT", name
+    assert before["es fallback"].json()["data"]["review"]["isFallback"] is True
+
+    rev = await spanish_in_review(as_role("editor"))
+    assert (await publish_spanish(as_role("reviewer"), NEW_ES, rev))["locale"] == "es"
+
+    for name in ("en page", "en page, other", "en list", "en feed", "es page, other"):
+        after = await persisted_get(api, *reads[name])
+        assert after.headers["x-cache"] == "HIT", name
+        assert answer(after) == answer(before[name]), name
+    for name in ("es fallback", "es list", "es feed"):
+        assert (await persisted_get(api, *reads[name])).headers["x-cache"] == "MISS", name
+    page = (await persisted_get(api, *reads["es fallback"])).json()["data"]["review"]
+    assert (page["locale"], page["isFallback"]) == ("es", False)
+    feed = (await persisted_get(api, *reads["es feed"])).json()["data"]["changes"]["changes"]
+    assert [(c["entity"], c["slug"], c["locale"]) for c in feed] == [("REVIEW", NEW_ES, "es")]
+    await cache.purges.join()
+    es_id = int(review_row(str(api.app.state.compendium.settings.database_url), NEW_ES, "es").id)
+    assert purged == [
+        sorted(
+            [
+                f"review:{es_id}",
+                "list:reviews:es",
+                "list:search:es",
+                "changes:es",
+                "translations:es",
+            ]
+        )
     ]
