@@ -185,7 +185,11 @@ def generation_pairs(
         q = q.where(EVIDENCE.c.compound_id.in_(compound_ids))
     if condition_ids is not None:
         q = q.where(EVIDENCE.c.condition_id.in_(condition_ids))
-    return [PairRow(*row) for row in session.execute(q)]
+    pairs = [PairRow(*row) for row in session.execute(q)]
+    if locale == default:
+        for p in pairs:  # (the default locale's pages are the sources, made from none)
+            p.source_revision_id = None
+    return pairs
 
 
 def evidence_citations(

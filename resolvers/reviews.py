@@ -57,8 +57,8 @@ async def review(
     row = locales.pick(rows, order)
     # The answer changes when the page is approved in a locale the chain prefers to the one
     # served (or, when none is served, in any of them).
-    tried = order if row is None else order[: order.index(row.locale) + 1]
-    ctx.depends(*tags.per_locale(tags.REVIEWS, tried))
+    better = order if row is None else order[: order.index(row.locale)]
+    ctx.depends(*tags.per_locale(tags.REVIEWS, better))
     return await view(ctx, row, asked)
 
 

@@ -75,7 +75,7 @@ def publish_elsewhere(url: str, slug: str, compound_name: str) -> None:
             {"name": compound_name, "slug": slug.split("--")[0]},
         )
         review_id = session.execute(
-            text("SELECT id FROM review WHERE slug = :slug"), {"slug": slug}
+            text("SELECT id FROM review WHERE slug = :slug AND locale = 'en'"), {"slug": slug}
         ).scalar_one()
         publish_reviews(session, [review_id], "another-process", utcnow(), timedelta(days=365))
     engine.dispose()

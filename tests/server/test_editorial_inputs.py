@@ -154,6 +154,9 @@ async def test_new_pair_starts_as_a_hidden_draft(as_role: Any) -> None:
     assert (await anonymous.data(READER, {"slug": slug}))["review"]["status"] == "PUBLISHED"
 
 
+EDITOR_VIEW_ES = 'query { review(slug: "ketamine--als", locale: "es") { status revision } }'
+
+
 async def test_unpublish_archive_restore_and_delete(as_role: Any, demo_url: str) -> None:
     editor, anonymous = as_role("editor"), as_role(None)
     review = (await editor.data(EDITOR_VIEW, {"slug": SLUG}))["review"]
@@ -185,7 +188,14 @@ async def test_unpublish_archive_restore_and_delete(as_role: Any, demo_url: str)
         {"rev": archived["archiveReview"]["review"]["revision"]},
     )
     assert restored["restoreReview"]["review"]["status"] == "DRAFT"
-    # The pair's evidence can go now: its unpublished review goes with it, revisions too.
+    # Its Spanish page is still published: the evidence cannot go before it is taken off.
+    spanish = (await editor.data(EDITOR_VIEW_ES))["review"]
+    assert spanish["status"] == "PUBLISHED"
+    await editor.data(
+        'mutation U($rev: Int!) { unpublishReview(review: "ketamine--als", locale: "es", expectedRevision: $rev, reason: "Its source is withdrawn") { review { status } } }',
+        {"rev": spanish["revision"]},
+    )
+    # The pair's evidence can go now: its unpublished reviews go with it, revisions too.
     evidence = await editor.data(
         'query E { review(slug: "ketamine--als") { evidence { revision } } }'
     )
@@ -193,7 +203,7 @@ async def test_unpublish_archive_restore_and_delete(as_role: Any, demo_url: str)
         'mutation X($rev: Int!) { deleteEvidence(compound: "ketamine", condition: "als", expectedRevision: $rev) { key deletedReviews } }',
         {"rev": evidence["review"]["evidence"]["revision"]},
     )
-    assert deleted["deleteEvidence"] == {"key": "ketamine/als", "deletedReviews": 1}
+    assert deleted["deleteEvidence"] == {"key": "ketamine/als", "deletedReviews": 2}
     assert (await editor.data(EDITOR_VIEW, {"slug": SLUG}))["review"] is None
     engine = make_engine(demo_url)
     with session_scope(engine) as session:
