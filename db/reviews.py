@@ -200,11 +200,7 @@ def generation_pairs(
         q = q.where(EVIDENCE.c.compound_id.in_(compound_ids))
     if condition_ids is not None:
         q = q.where(EVIDENCE.c.condition_id.in_(condition_ids))
-    pairs = [PairRow(*row) for row in session.execute(q)]
-    if locale == default:
-        for p in pairs:  # (the default locale's pages are the sources, made from none)
-            p.source_revision_id = None
-    return pairs
+    return [PairRow(*row) for row in session.execute(q)]
 
 
 def evidence_citations(

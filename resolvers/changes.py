@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from config import locale_tag
 from db.changes import changes_after
 from db.pagination import encode_position
-from resolvers import tags
+from resolvers import locales, tags
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
 from resolvers.records import CompoundRecord, ConditionRecord
 from resolvers.relay import check_first, feed_position, to_global_id
 from resolvers.reviews import public_views
@@ -50,7 +48,7 @@ async def changes(ctx: Context, since: str | None, first: int, locale: str | Non
     """A page of ``locale``'s feed (default: the default locale's): its review entries and
     every record entry."""
     check_first(first, ctx.settings.max_page_size)
-    locale = feed_locale(ctx, locale)
+    locale = locales.requested(ctx, locale)
     # Any new entry of this locale's feed changes the answer (see the response cache).
     ctx.depends(*tags.per_locale(tags.CHANGES, locale))
     position = feed_position(since)
@@ -83,23 +81,6 @@ async def changes(ctx: Context, since: str | None, first: int, locale: str | Non
             )
         )
     return Feed(out, encode_position(rows[-1].id), has_more)
-
-
-def feed_locale(ctx: Context, locale: str | None) -> str:
-    """The configured locale ``locale`` names (any case), the default one for None;
-    BAD_USER_INPUT otherwise."""
-    if locale is None:
-        return str(ctx.settings.default_locale)
-    try:
-        tag = locale_tag(locale)
-    except ValueError as exc:
-        raise BadUserInput(str(exc), argument="locale") from None
-    if tag not in ctx.settings.locales:
-        configured = ", ".join(ctx.settings.locales)
-        raise BadUserInput(
-            f"unknown locale '{tag}' (configured: {configured})", argument="locale"
-        ) from None
-    return tag
 
 
 async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str], Any]:

@@ -56,9 +56,11 @@ async def review(
     order = locales.chain(ctx, asked)
     row = locales.pick(rows, order)
     # The answer changes when the page is approved in a locale the chain prefers to the one
-    # served (or, when none is served, in any of them).
-    better = order if row is None else order[: order.index(row.locale)]
-    ctx.depends(*tags.per_locale(tags.REVIEWS, better))
+    # served (or, when none is served, in any of them). The served page's own approvals and
+    # withdrawals purge its `review:{id}`: a page served in the locale asked for depends on
+    # no list (approving another page of that locale leaves it cached).
+    tried = order if row is None else order[: order.index(row.locale)]
+    ctx.depends(*tags.per_locale(tags.REVIEWS, tried))
     return await view(ctx, row, asked)
 
 
@@ -335,8 +337,8 @@ async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
                 }
             )
         return out
-    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.locales))
     rows = await ctx.loaders.public_translations_by_pair.load(key)
+    page_locales_shown(ctx, rows)
     behind = await ctx.loaders.public_translation_behind_by_review_id.load_many(
         [row.id for row in rows]
     )
@@ -353,12 +355,23 @@ async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
 
 async def alternates(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
     """The page in each locale a reviewer approved it in (hreflang alternates)."""
-    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.locales))
     rows = await ctx.loaders.public_translations_by_pair.load(
         (v.compound_id, v.condition_id, v.kind)
     )
+    page_locales_shown(ctx, rows)
     default = ctx.settings.default_locale
     return [
         {"locale": row.locale, "canonical_path": canonical_path(row.slug, row.locale, default)}
         for row in rows
     ]
+
+
+def page_locales_shown(ctx: Context, rows: list[Any]) -> None:
+    """An answer shows the page's approved locales (``rows``, one per locale): it changes
+    when one of them is approved again or withdrawn (its ``review:{id}``; a translation's
+    staleness moves with its source, the default locale's row) or when the page is first
+    approved in a locale it lacks (that locale's list). Another page's approval in a locale
+    the page has leaves it cached (every page's SEO shows its alternates)."""
+    present = {row.locale for row in rows}
+    missing = [tag for tag in ctx.settings.locales if tag not in present]
+    ctx.depends(*(tags.review(row.id) for row in rows), *tags.per_locale(tags.REVIEWS, missing))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from config import get_settings
 from db.engine import make_engine, session_scope
 from db.models import utcnow
 from db.publishing import publish_reviews
@@ -75,7 +76,8 @@ def publish_elsewhere(url: str, slug: str, compound_name: str) -> None:
             {"name": compound_name, "slug": slug.split("--")[0]},
         )
         review_id = session.execute(
-            text("SELECT id FROM review WHERE slug = :slug AND locale = 'en'"), {"slug": slug}
+            text("SELECT id FROM review WHERE slug = :slug AND locale = :locale"),
+            {"slug": slug, "locale": get_settings().default_locale},
         ).scalar_one()
         publish_reviews(session, [review_id], "another-process", utcnow(), timedelta(days=365))
     engine.dispose()
