@@ -21,6 +21,7 @@ from db.models import utcnow
 from db.publishing import publish_reviews
 from editorial.generation import generate
 from tests.conftest import Api
+from tests.databases import is_postgres
 
 SEARCH = """
 query S($q: String!, $locale: String, $first: Int! = 100) {
@@ -134,6 +135,23 @@ def publish_spanish(demo_url: str, compound: str, condition: str) -> None:
         engine.dispose()
 
 
+def spanish_name_rows(demo_url: str, compound: str) -> int:
+    engine = make_engine(demo_url)
+    try:
+        with session_scope(engine) as session:
+            return int(
+                session.execute(
+                    text(
+                        "SELECT count(*) FROM search_index WHERE kind = 'compound' AND "
+                        "locale = 'es' AND ref_id = (SELECT id FROM compound WHERE slug = :s)"
+                    ),
+                    {"s": compound},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 async def test_an_untranslated_page_is_found_once_as_its_fallback(api: Api, demo_url: str) -> None:
     english = by_slug(await search(api, "ketamine"))
     found = await search(api, "ketamine", "es")
@@ -154,6 +172,20 @@ async def test_an_untranslated_page_is_found_once_as_its_fallback(api: Api, demo
     assert after.keys() == english.keys()
     assert after["ketamine--multiple-sclerosis"]["locale"] == "es"
     assert after["ketamine--multiple-sclerosis"]["isFallback"] is False
+    # The approval moved ketamine's Spanish names (one row of the index, found once).
+    assert nodes(await search(api, "ketamina", "es", first=97), "Compound") == [
+        {"__typename": "Compound", "slug": "ketamine", "name": "Ketamina (IV / esketamina)"}
+    ]
+    assert spanish_name_rows(demo_url, "ketamine") == 1
     # English readers still get the English page only.
     again = by_slug(await search(api, "ketamine", first=98))
     assert again["ketamine--multiple-sclerosis"] == english["ketamine--multiple-sclerosis"]
+
+
+@pytest.mark.skipif(not is_postgres(), reason="PostgreSQL text-search configurations")
+async def test_postgresql_stems_a_translation_in_its_language(api: Api) -> None:
+    # "seguros" is not in any page; the Spanish titles say "seguro" (stem "segur").
+    pages = by_slug(await search(api, "seguros", "es"))
+    assert pages and all(p["locale"] == "es" for p in pages.values()), pages
+    assert "ketamine--als" in pages
+    assert (await search(api, "seguros"))["totalCount"] == 0

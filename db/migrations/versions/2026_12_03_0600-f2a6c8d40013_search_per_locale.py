@@ -48,37 +48,14 @@ depends_on: str | Sequence[str] | None = None
 ACCENTED = "àáâãäåāăąçćĉċčďèéêëēĕėęěĝğġģĥìíîïĩīĭįĵķĺļľñńņňòóôõöōŏőŕŗřśŝşšţťùúûüũūŭůűųŵýÿŷźżž"
 PLAIN = "aaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrsssstt" + "uuuuuuuuuuwyyyzzz"
 # Language subtags with a PostgreSQL text-search configuration (pg_ts_config).
-CONFIGS = {
-    "ar": "arabic",
-    "ca": "catalan",
-    "da": "danish",
-    "de": "german",
-    "el": "greek",
-    "en": "english",
-    "es": "spanish",
-    "eu": "basque",
-    "fi": "finnish",
-    "fr": "french",
-    "ga": "irish",
-    "hi": "hindi",
-    "hu": "hungarian",
-    "hy": "armenian",
-    "id": "indonesian",
-    "it": "italian",
-    "lt": "lithuanian",
-    "nb": "norwegian",
-    "ne": "nepali",
-    "nl": "dutch",
-    "no": "norwegian",
-    "pt": "portuguese",
-    "ro": "romanian",
-    "ru": "russian",
-    "sr": "serbian",
-    "sv": "swedish",
-    "ta": "tamil",
-    "tr": "turkish",
-    "yi": "yiddish",
-}
+CONFIG_PAIRS = (
+    "ar:arabic ca:catalan da:danish de:german el:greek en:english es:spanish "
+    "eu:basque fi:finnish fr:french ga:irish hi:hindi hu:hungarian hy:armenian "
+    "id:indonesian it:italian lt:lithuanian nb:norwegian ne:nepali nl:dutch "
+    "no:norwegian pt:portuguese ro:romanian ru:russian sr:serbian sv:swedish ta:tamil "
+    "tr:turkish yi:yiddish"
+)
+CONFIGS = dict(pair.split(":", 1) for pair in CONFIG_PAIRS.split())
 
 # --- SQLite ------------------------------------------------------------------------------------
 
@@ -343,7 +320,90 @@ def upgrade() -> None:
         _pg_upgrade()
 
 
-def downgrade() -> None:
-    raise NotImplementedError(
-        "the search index per locale is not undone: restore the backup taken before upgrading"
+# --- downgrade: the index of the published_read_model migration (no locales) ------------------
+
+OLD_COLUMNS = "INSERT INTO search_index(rowid, kind, ref_id, name, aliases, body) "
+TABLES = ("public_compound", "public_condition", "public_review", "public_translation")
+
+
+def _old_values(table: str, r: str) -> str:
+    """A row as the published_read_model migration indexed it (every review alike)."""
+    if table == "public_review":
+        return f"{r}.id * 4 + 3, 'review', {r}.id, {r}.title, '', {r}.slug"
+    return _sqlite_values(table, r).rsplit(", ", 1)[0]
+
+
+def _sqlite_downgrade() -> None:
+    for table in TABLES:
+        for suffix in ("ai", "au", "ad"):
+            op.execute(f"DROP TRIGGER IF EXISTS search_{table}_{suffix}")
+    op.execute("DROP TABLE search_index")
+    op.execute("DROP TABLE search_index_locale")
+    op.execute(
+        "CREATE VIRTUAL TABLE search_index USING fts5("
+        "kind UNINDEXED, ref_id UNINDEXED, name, aliases, body, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
     )
+    for table in TABLES[:3]:
+        new, old = _old_values(table, "NEW"), _old_values(table, "OLD").split(",")[0]
+        op.execute(
+            f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN "
+            f"{OLD_COLUMNS}VALUES ({new}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER search_{table}_au AFTER UPDATE ON {table} BEGIN "
+            f"DELETE FROM search_index WHERE rowid = {old}; {OLD_COLUMNS}VALUES ({new}); END"
+        )
+        op.execute(
+            f"CREATE TRIGGER search_{table}_ad AFTER DELETE ON {table} BEGIN "
+            f"DELETE FROM search_index WHERE rowid = {old}; END"
+        )
+        op.execute(f"{OLD_COLUMNS}SELECT {_old_values(table, 't')} FROM {table} t")
+
+
+def _pg_downgrade() -> None:
+    for table in TABLES:
+        op.execute(f"DROP TRIGGER IF EXISTS search_{table} ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS search_{table}()")
+    op.execute("DROP TABLE search_index")
+    op.execute("DROP FUNCTION search_fold(text)")
+    op.execute("DROP FUNCTION search_config(text)")
+    op.execute(
+        "CREATE TABLE search_index ("
+        "kind varchar(16) NOT NULL, ref_id integer NOT NULL, "
+        "name text NOT NULL, aliases text NOT NULL, body text NOT NULL, "
+        "document tsvector GENERATED ALWAYS AS ("
+        "setweight(to_tsvector('simple', name), 'A') || "
+        "setweight(to_tsvector('simple', aliases), 'B') || "
+        "setweight(to_tsvector('simple', body), 'C')) STORED, "
+        "PRIMARY KEY (kind, ref_id))"
+    )
+    op.execute("CREATE INDEX ix_search_index_document ON search_index USING GIN (document)")
+    for table, (kind, values) in PG_ROWS.items():
+        # (locale and config dropped: name, aliases, body)
+        row = values.split(", ", 2)[2] if kind != "review" else "{r}.title, '', {r}.slug"
+        body = (
+            "  IF TG_OP = 'DELETE' THEN\n"
+            f"    DELETE FROM search_index WHERE kind = '{kind}' AND ref_id = OLD.id;\n"
+            "    RETURN OLD;\n  END IF;\n"
+            "  INSERT INTO search_index (kind, ref_id, name, aliases, body) "
+            f"VALUES ('{kind}', NEW.id, {row.format(r='NEW')}) ON CONFLICT (kind, ref_id) DO "
+            "UPDATE SET name = EXCLUDED.name, aliases = EXCLUDED.aliases, body = EXCLUDED.body;"
+            "\n  RETURN NEW;"
+        )
+        op.execute(_pg_function(f"search_{table}", body))
+        op.execute(
+            f"CREATE TRIGGER search_{table} AFTER INSERT OR DELETE OR UPDATE "
+            f"ON {table} FOR EACH ROW EXECUTE FUNCTION search_{table}()"
+        )
+        op.execute(
+            "INSERT INTO search_index (kind, ref_id, name, aliases, body) "
+            f"SELECT '{kind}', t.id, {row.format(r='t')} FROM {table} t"
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_downgrade()
+    else:
+        _pg_downgrade()
