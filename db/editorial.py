@@ -107,22 +107,31 @@ def row_by_slug(session: Session, table: Any, slug: str, what: str) -> Any:
 
 
 def review_by_slug(session: Session, slug: str, locale: str | None = None) -> ReviewRow:
-    """The review ``slug`` in ``locale`` (default: the default locale's page)."""
+    """The review ``slug`` names in ``locale`` (a configured tag; default: the default
+    locale): the same slug names the page in every locale."""
+    default = get_settings().default_locale
+    locale = locale or default
     row = session.execute(
-        select(REVIEW).where(
-            REVIEW.c.slug == slug, REVIEW.c.locale == (locale or get_settings().default_locale)
-        )
+        select(REVIEW).where(REVIEW.c.slug == slug, REVIEW.c.locale == locale)
     ).first()
     if row is None:
-        raise NotFound("review", slug)
+        raise NotFound("review", slug if locale == default else f"{slug} ({locale})")
     return row  # type: ignore[return-value]
 
 
-def review_slugs_in(session: Session, statuses: list[ReviewStatus]) -> list[str]:
-    """The slugs of every review in one of ``statuses``, in slug order."""
+def review_slugs_in(
+    session: Session, statuses: list[ReviewStatus], locale: str | None = None
+) -> list[str]:
+    """The slugs of every review of ``locale`` (default: the default locale) in one of
+    ``statuses``, in slug order."""
     return list(
         session.execute(
-            select(REVIEW.c.slug).where(REVIEW.c.status.in_(statuses)).order_by(REVIEW.c.slug)
+            select(REVIEW.c.slug)
+            .where(
+                REVIEW.c.status.in_(statuses),
+                REVIEW.c.locale == (locale or get_settings().default_locale),
+            )
+            .order_by(REVIEW.c.slug)
         ).scalars()
     )
 

@@ -48,6 +48,8 @@ class Approval:
     """What a publish made public: the reviews, and the facts whose approved copy is new."""
 
     reviews: list[int] = field(default_factory=list)
+    # Each approved review's locale (what its approval purges is that locale's).
+    locales: dict[int, str] = field(default_factory=dict)
     compounds: set[int] = field(default_factory=set)
     conditions: set[int] = field(default_factory=set)
     evidence: set[int] = field(default_factory=set)
@@ -55,6 +57,7 @@ class Approval:
 
     def add(self, other: Approval) -> None:
         self.reviews += other.reviews
+        self.locales |= other.locales
         self.compounds |= other.compounds
         self.conditions |= other.conditions
         self.evidence |= other.evidence

@@ -207,6 +207,9 @@ class ChangeLog(SQLModel, table=True):
     entity_id: int = Field(sa_column=Column(Integer, nullable=False))
     slug: str = Field(sa_column=Column(String(200), nullable=False))
     op: ChangeOp = Field(sa_column=Column(_enum(ChangeOp, "change_op"), nullable=False))
+    # A review entry's page locale (the change feed is per locale); None for records,
+    # whose approved copies every locale's readers read.
+    locale: str | None = Field(default=None, sa_column=Column(String(35), nullable=True))
 
 
 class PersistedDocument(SQLModel, table=True):

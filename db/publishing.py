@@ -141,6 +141,7 @@ def _publish_batch(
         ],
     )
     approval.reviews = ids
+    approval.locales = {rid: str(reviews[rid].locale) for rid in ids}
     return approval
 
 

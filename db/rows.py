@@ -17,6 +17,8 @@ class ReviewRow(Protocol):
     id: int
     slug: str
     kind: str
+    locale: str
+    source_revision_id: int | None
     status: str
     compound_id: int
     condition_id: int
@@ -48,6 +50,8 @@ class RevisionRow(Protocol):
     id: int
     review_id: int
     number: int
+    locale: str
+    source_revision_id: int | None
     title: str
     byline: str
     notice: str

@@ -117,7 +117,7 @@ def _settle(
     session: Session, action_id: int, runner: str, now: datetime, **values: Any
 ) -> Any | None:
     """Close the action if ``runner`` still holds its claim: the row (and its review's
-    slug and revision), or None when the claim was lost."""
+    slug, locale and revision), or None when the claim was lost."""
     row = session.execute(
         update(SCHEDULED_ACTION)
         .where(
@@ -134,6 +134,7 @@ def _settle(
         select(
             *SCHEDULED_ACTION.c,
             REVIEW.c.slug.label("review_slug"),
+            REVIEW.c.locale.label("review_locale"),
             REVIEW.c.revision.label("review_revision"),
         )
         .join(REVIEW, REVIEW.c.id == SCHEDULED_ACTION.c.review_id)

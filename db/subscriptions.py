@@ -187,6 +187,7 @@ PR = PUBLIC_REVIEW
 PUBLISHED_REVIEW = (
     PR.c.id,
     PR.c.slug,
+    PR.c.locale,
     PR.c.number,
     PR.c.revision_id,
     PR.c.compound_id,

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from config import get_settings
 from db import subscriptions as subs
 from db import webhooks
 from db.fact_snapshots import Approval
@@ -42,10 +43,16 @@ class Event(enum.StrEnum):
     REVIEW_DUE_FOR_REVIEW = "review.due_for_review"
 
 
-def _review(review_id: int, slug: str, published: int | None, **more: Any) -> dict[str, Any]:
+def _review(
+    review_id: int, slug: str, published: int | None, locale: str | None = None, **more: Any
+) -> dict[str, Any]:
+    """A review in an event's body; a translation's says its locale (the default
+    locale's bodies are as they were before locales)."""
+    translated = locale is not None and locale != get_settings().default_locale
     return {
         "id": to_global_id("Review", review_id),
         "slug": slug,
+        **({"locale": locale} if translated else {}),
         **more,
         "publishedRevision": published,
         "url": f"/reviews/{slug}",
@@ -68,7 +75,11 @@ def review_event(
     published = subs.published_review(session, review.id)
     data = {
         "review": _review(
-            review.id, review.slug, published.number if published else None, revision=revision
+            review.id,
+            review.slug,
+            published.number if published else None,
+            review.locale,
+            revision=revision,
         ),
         "actor": actor,
     }
@@ -104,7 +115,9 @@ def approval(
         Event.FACTS_APPROVED,
         {
             "facts": facts,
-            "review": _review(review.id, review.slug, published.number if published else None),
+            "review": _review(
+                review.id, review.slug, published.number if published else None, review.locale
+            ),
             "actor": actor,
         },
         now,
@@ -116,7 +129,7 @@ def approval(
         Event.REVIEW_STALE,
         [
             (
-                {"review": _review(r.id, r.slug, r.number), "facts": facts},
+                {"review": _review(r.id, r.slug, r.number, r.locale), "facts": facts},
                 audience.subscribers(Event.REVIEW_STALE, r.compound_id, r.condition_id),
             )
             for r in stale
@@ -143,7 +156,10 @@ def due_for_review(session: Session, urls: list[str], now: datetime) -> int:
         Event.REVIEW_DUE_FOR_REVIEW,
         [
             (
-                {"review": _review(r.id, r.slug, r.number), "dueAt": _instant(r.review_due_at)},
+                {
+                    "review": _review(r.id, r.slug, r.number, r.locale),
+                    "dueAt": _instant(r.review_due_at),
+                },
                 audience.subscribers(Event.REVIEW_DUE_FOR_REVIEW, r.compound_id, r.condition_id),
             )
             for r in due

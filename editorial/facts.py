@@ -21,9 +21,10 @@ from db import catalog_sql, queries
 from db import editorial as ed
 from db.reviews import refresh_fingerprints
 from db.tables import COMPOUND, CONDITION, EVIDENCE, PUBLISHER
-from editorial.generation import generate_in
+from editorial.generation import regenerate_stale_in
 from editorial.outcome import Done, Outcome, fact_tags
 from editorial.permissions import Actor
+from resolvers import tags
 
 
 @dataclass(slots=True)
@@ -129,12 +130,8 @@ def _after_facts(
     for re-review. Past the limit, the rest stay flagged stale for
     ``regenerateStaleReviews`` or ``compendium generate --stale``."""
     result.affected_reviews = refresh_fingerprints(session, compound_ids, condition_ids)
-    report = generate_in(
-        session,
-        stale_only=True,
-        compound_ids=compound_ids,
-        condition_ids=condition_ids,
-        limit=limit,
+    report = regenerate_stale_in(
+        session, limit=limit, compound_ids=compound_ids, condition_ids=condition_ids
     )
     result.regenerated_reviews = report.created + report.refreshed
     result.stale_reviews = report.remaining
@@ -303,7 +300,7 @@ def delete_evidence(
     # Its approved copy (if any) went with it.
     return Done(
         Deleted("Evidence", row.id, f"{compound}/{condition}", deleted),
-        Outcome(purge=(f"evidence:{row.id}",)),
+        Outcome(purge=(tags.record("evidence", row.id),)),
     )
 
 

@@ -27,6 +27,7 @@ from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
 from db.models import ReviewKind, Template, utcnow
 from db.reviews import (
+    NoTemplate,
     PairRow,
     ReviewWrite,
     active_template,
@@ -132,6 +133,7 @@ def _plan(
     condition_ids: list[int] | None,
     report: GenerationReport,
     locale: str | None = None,
+    existing_only: bool = False,
 ) -> tuple[Template, Any, list[tuple[PairRow, str]], dict[int, list[dict[str, Any]]]]:
     """What to (re)generate: every pair with evidence, or only those whose inputs changed.
 
@@ -143,6 +145,8 @@ def _plan(
     pairs = generation_pairs(session, kind, compound_ids, condition_ids, template_row.locale)
     if template_row.locale != get_settings().default_locale:
         pairs = [p for p in pairs if p.source_revision_id is not None]
+    if existing_only:
+        pairs = [p for p in pairs if p.review_id is not None]
     report.total = len(pairs)
     todo: list[tuple[PairRow, str]] = []
     for pair in pairs:
@@ -171,6 +175,7 @@ def generate_in(
     condition_ids: list[int] | None = None,
     limit: int | None = None,
     locale: str | None = None,
+    existing_only: bool = False,
 ) -> GenerationReport:
     """Generate inside the caller's transaction (mutations): a few pages, composed here.
 
@@ -179,7 +184,7 @@ def generate_in(
     started = time.perf_counter()
     report = GenerationReport()
     template_row, facts, todo, citations = _plan(
-        session, kind, stale_only, compound_ids, condition_ids, report, locale
+        session, kind, stale_only, compound_ids, condition_ids, report, locale, existing_only
     )
     chain = locale_chain(template_row.locale)
     if limit is not None and len(todo) > limit:
@@ -203,6 +208,47 @@ def generate_in(
         report.created += created
         report.refreshed += refreshed
     report.seconds = time.perf_counter() - started
+    return report
+
+
+def regenerate_stale_in(
+    session: Session,
+    *,
+    limit: int,
+    compound_ids: list[int] | None = None,
+    condition_ids: list[int] | None = None,
+) -> GenerationReport:
+    """Regenerate stale reviews in the caller's transaction, at most ``limit``: the
+    default locale's (new pairs included), then, in each other locale with an active
+    template, the translations whose facts, template or source changed (a translation's
+    source: the default locale's published revision it was made from). New translations
+    are asked for one by one (``generateReview(locale:)``, ``compendium generate --locale``)."""
+    report = generate_in(
+        session,
+        stale_only=True,
+        compound_ids=compound_ids,
+        condition_ids=condition_ids,
+        limit=limit,
+    )
+    for locale in get_settings().locales[1:]:
+        try:
+            more = generate_in(
+                session,
+                stale_only=True,
+                compound_ids=compound_ids,
+                condition_ids=condition_ids,
+                limit=max(0, limit - report.created - report.refreshed),
+                locale=locale,
+                existing_only=True,
+            )
+        except NoTemplate:
+            continue  # no template in that locale: nothing of it can be generated
+        report.total += more.total
+        report.created += more.created
+        report.refreshed += more.refreshed
+        report.skipped += more.skipped
+        report.remaining += more.remaining
+        report.seconds += more.seconds
     return report
 
 

@@ -19,13 +19,14 @@ from db.models import ReviewStatus, utcnow
 from db.tables import REVIEW
 from editorial.outcome import Done, ReviewChange
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 
 
 def restore_revision(
-    session: Session, actor: Actor, slug: str, number: int, expected: int
+    session: Session, actor: Actor, ref: ReviewRef, number: int, expected: int
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.status == ReviewStatus.ARCHIVED:
         raise ed.Refused(
             "the review is archived: bring it back with restoreReview first",
@@ -34,7 +35,7 @@ def restore_revision(
         )
     revision = history.revision_by_number(session, review.id, number)
     if revision is None:
-        raise ed.NotFound("revision", f"{slug} #{number}")
+        raise ed.NotFound("revision", f"{ref} #{number}")
     now = utcnow()
     history.replace_sections(session, review.id, list(revision.sections), now)
     after = ed.set_review(
@@ -56,12 +57,14 @@ def restore_revision(
         "restoreRevision",
         "Review",
         record_id=review.id,
-        record_key=slug,
+        record_key=ref.slug,
         before=expected,
         after=after,
-        detail={
-            "revision": number,
-            "factsCurrent": revision.fingerprint == review.current_fingerprint,
-        },
+        detail=ref.detail(
+            {
+                "revision": number,
+                "factsCurrent": revision.fingerprint == review.current_fingerprint,
+            }
+        ),
     )
     return Done(ReviewChange(int(review.id)))

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from catalog import importing, loading
 from db import editorial as ed
 from editorial.facts import FactsResult
-from editorial.generation import GenerationReport, generate_in
+from editorial.generation import GenerationReport, regenerate_stale_in
 from editorial.outcome import Done
 from editorial.permissions import Actor
 from resolvers.errors import BadUserInput
@@ -49,14 +49,14 @@ def import_catalog(
     )
     result = FactsResult(None, report=report, affected_reviews=report.affected_reviews)
     if generate:
-        generation = generate_in(session, stale_only=True, limit=limit)
+        generation = regenerate_stale_in(session, limit=limit)
         result.regenerated_reviews = generation.created + generation.refreshed
         result.stale_reviews = generation.remaining
     return Done(result)
 
 
 def regenerate_stale(session: Session, actor: Actor, limit: int) -> Done[GenerationReport]:
-    report = generate_in(session, stale_only=True, limit=limit)
+    report = regenerate_stale_in(session, limit=limit)
     actor.audit(
         session,
         "regenerateStaleReviews",

@@ -20,6 +20,7 @@ from db.tables import REVIEW
 from editorial import workflow
 from editorial.outcome import Done
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 
 OPERATOR = "operator"
 # What `publish --all` signs off: every review with a draft waiting (not archived ones).
@@ -42,39 +43,40 @@ class SignOff:
     approved_by: str | None
 
 
-def waiting_slugs(session: Session) -> list[str]:
-    return ed.review_slugs_in(session, WAITING)
+def waiting_slugs(session: Session, locale: str | None = None) -> list[str]:
+    """The slugs of the reviews of ``locale`` (default: the default locale) waiting."""
+    return ed.review_slugs_in(session, WAITING, locale)
 
 
 def sign_off(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     acknowledge: list[str],
     interval: timedelta,
     webhook_urls: list[str],
 ) -> Done[SignOff]:
     """Publish one review: a DRAFT is submitted first, then it passes the publish gate."""
-    review = ed.review_by_slug(session, slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
     if review.status == ReviewStatus.PUBLISHED:
-        return Done(_signed(session, slug, review.id, published=False))
+        return Done(_signed(session, ref.slug, review.id, published=False))
     expected = review.revision
     if review.status == ReviewStatus.DRAFT:
-        workflow.submit_for_review(session, actor, slug, expected)
+        workflow.submit_for_review(session, actor, ref, expected)
         expected = ed.revision_of(session, REVIEW, review.id)
     done = workflow.publish_review(
-        session, actor, slug, expected, acknowledge, interval, webhook_urls
+        session, actor, ref, expected, acknowledge, interval, webhook_urls
     )
-    return Done(_signed(session, slug, review.id, published=True), done.outcome)
+    return Done(_signed(session, ref.slug, review.id, published=True), done.outcome)
 
 
 def take_down(
-    session: Session, actor: Actor, slug: str, reason: str, webhook_urls: list[str]
+    session: Session, actor: Actor, ref: ReviewRef, reason: str, webhook_urls: list[str]
 ) -> Done[str]:
     """Unpublish one review (back to DRAFT, its revisions kept)."""
-    review = ed.review_by_slug(session, slug)
-    done = workflow.unpublish_review(session, actor, slug, review.revision, reason, webhook_urls)
-    return Done(slug, done.outcome)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    done = workflow.unpublish_review(session, actor, ref, review.revision, reason, webhook_urls)
+    return Done(ref.slug, done.outcome)
 
 
 def _signed(session: Session, slug: str, review_id: int, published: bool) -> SignOff:

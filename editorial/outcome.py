@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from config import get_settings
 from content import claims
 from db.publishing import Approval
+from resolvers import tags
 from resolvers.context import Effects
 
 T = TypeVar("T")
@@ -49,21 +51,26 @@ class ReviewChange:
 
 
 def fact_tags(kind: str, record_id: int) -> tuple[str, ...]:
-    return (f"{kind}:{record_id}", f"list:{kind}s", "list:search", "changes")
+    """A compound's or condition's approved copy changed (resolvers/tags.py)."""
+    return tags.of_record(kind, record_id, get_settings().locales)
 
 
-def review_tags(review_id: int) -> tuple[str, ...]:
-    return (f"review:{review_id}", "list:reviews", "list:search", "changes")
+def review_tags(review_id: int, locale: str) -> tuple[str, ...]:
+    """A review (a page in ``locale``) was approved or withdrawn: its locale's entries only."""
+    return tags.of_review(review_id, locale, get_settings().default_locale)
 
 
 def approval_tags(approval: Approval) -> tuple[str, ...]:
-    tags = [t for rid in approval.reviews for t in review_tags(rid)]
-    tags += [t for cid in approval.compounds for t in fact_tags("compound", cid)]
-    tags += [t for did in approval.conditions for t in fact_tags("condition", did)]
-    tags += [f"evidence:{eid}" for eid in approval.evidence]
+    default = get_settings().default_locale
+    out = [
+        t for rid in approval.reviews for t in review_tags(rid, approval.locales.get(rid, default))
+    ]
+    out += [t for cid in approval.compounds for t in fact_tags("compound", cid)]
+    out += [t for did in approval.conditions for t in fact_tags("condition", did)]
+    out += [tags.record("evidence", eid) for eid in approval.evidence]
     if approval.publisher:
-        tags.append("publisher")
-    return tuple(tags)
+        out.append(tags.PUBLISHER)
+    return tuple(out)
 
 
 async def apply(outcome: Outcome, effects: Effects) -> None:

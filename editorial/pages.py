@@ -18,7 +18,7 @@ from db.reviews import (
     review_for_pair,
     sections_of,
 )
-from editorial.generation import compiled_template
+from editorial.generation import compiled_template, locale_chain
 
 
 def page_from_review(review: Review, sections: Sequence[ReviewSection]) -> Page:
@@ -39,16 +39,23 @@ class PairNotFound(LookupError):
 
 
 def compose_pair(
-    session: Session, kind: ReviewKind, compound_id: int, condition_id: int
+    session: Session,
+    kind: ReviewKind,
+    compound_id: int,
+    condition_id: int,
+    locale: str | None = None,
 ) -> Page | None:
-    """The page the current facts and template make for a pair; None without evidence."""
-    pairs = generation_pairs(session, kind, [compound_id], [condition_id])
+    """The page the current facts and template make for a pair (in ``locale``: its
+    template, the facts localized along its chain); None without evidence."""
+    pairs = generation_pairs(session, kind, [compound_id], [condition_id], locale)
     if not pairs:
         return None
+    template_row = active_template(session, kind, locale)
     facts = load_facts(session)
     cites = evidence_citations(session, [pairs[0].evidence_id])
-    template = compiled_template(active_template(session, kind))
-    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id)))
+    template = compiled_template(template_row)
+    chain = locale_chain(template_row.locale)
+    return template.compose(pair_facts(facts, pairs[0], cites.get(pairs[0].evidence_id), chain))
 
 
 def page_for_pair(

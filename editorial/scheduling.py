@@ -33,6 +33,7 @@ from db.tokens import token_by_name
 from editorial import workflow
 from editorial.outcome import Done, ReviewChange, apply
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 from resolvers.context import Effects
 from resolvers.errors import BadUserInput
 
@@ -57,32 +58,38 @@ def check_at(at: datetime, now: datetime | None = None) -> datetime:
 
 
 def schedule_publish(
-    session: Session, actor: Actor, slug: str, at: datetime, expected: int, acknowledge: list[str]
+    session: Session,
+    actor: Actor,
+    ref: ReviewRef,
+    at: datetime,
+    expected: int,
+    acknowledge: list[str],
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.status != ReviewStatus.IN_REVIEW:
         raise ed.Refused(
             f"only a review IN_REVIEW can be scheduled for publishing; this one is {review.status}",
             "INVALID_STATUS",
             status=str(review.status),
         )
-    return _schedule(session, actor, review, ScheduleAction.PUBLISH, at, expected, acknowledge)
+    return _schedule(session, actor, ref, review, ScheduleAction.PUBLISH, at, expected, acknowledge)
 
 
 def schedule_unpublish(
-    session: Session, actor: Actor, slug: str, at: datetime, expected: int
+    session: Session, actor: Actor, ref: ReviewRef, at: datetime, expected: int
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.published_revision_id is None:
         raise ed.Refused("the review is not published", "INVALID_STATUS", status=str(review.status))
-    return _schedule(session, actor, review, ScheduleAction.UNPUBLISH, at, expected, [])
+    return _schedule(session, actor, ref, review, ScheduleAction.UNPUBLISH, at, expected, [])
 
 
 def _schedule(
     session: Session,
     actor: Actor,
+    ref: ReviewRef,
     review: Any,
     action: ScheduleAction,
     at: datetime,
@@ -100,30 +107,30 @@ def _schedule(
         record_key=review.slug,
         before=expected,
         after=expected,
-        detail={"schedule": action_id, "at": at.isoformat()},
+        detail=ref.detail({"schedule": action_id, "at": at.isoformat()}),
     )
     return Done(ReviewChange(int(review.id)))
 
 
 def cancel_schedule(
-    session: Session, actor: Actor, slug: str, expected: int, action_id: int | None
+    session: Session, actor: Actor, ref: ReviewRef, expected: int, action_id: int | None
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     cancelled = sched.cancel_pending(session, review.id, action_id, utcnow())
     if not cancelled:
         if action_id is not None:
-            raise ed.NotFound("pending scheduled action", f"{slug} #{action_id}")
+            raise ed.NotFound("pending scheduled action", f"{ref} #{action_id}")
         raise ed.Refused("nothing is scheduled for this review", "NOTHING_SCHEDULED")
     actor.audit(
         session,
         "cancelSchedule",
         "Review",
         record_id=review.id,
-        record_key=slug,
+        record_key=ref.slug,
         before=expected,
         after=expected,
-        detail={"cancelled": cancelled},
+        detail=ref.detail({"cancelled": cancelled}),
     )
     return Done(ReviewChange(int(review.id)))
 
@@ -151,23 +158,23 @@ def execute(
     if row is None:
         return Done(None)
     actor = _approver(session, row.scheduled_by)
-    slug = row.review_slug
+    ref = ReviewRef(row.review_slug, row.review_locale)
     if row.action == ScheduleAction.PUBLISH:
         done = workflow.publish_review(
-            session, actor, slug, row.expected_revision, list(row.acknowledge), interval, urls
+            session, actor, ref, row.expected_revision, list(row.acknowledge), interval, urls
         )
     else:
         reason = f"scheduled unpublish #{action_id}"
-        done = workflow.unpublish_review(session, actor, slug, row.review_revision, reason, urls)
+        done = workflow.unpublish_review(session, actor, ref, row.review_revision, reason, urls)
     actor.audit(
         session,
         "scheduled" + str(row.action).title(),
         "Review",
         record_id=row.review_id,
-        record_key=slug,
+        record_key=ref.slug,
         before=None,
         after=ed.revision_of(session, REVIEW, row.review_id),
-        detail={"schedule": action_id, "runner": runner},
+        detail=ref.detail({"schedule": action_id, "runner": runner}),
     )
     return Done(done.result, done.outcome)
 
@@ -202,7 +209,9 @@ def record_failure(session: Session, action_id: int, runner: str, failure: dict[
         record_key=row.review_slug,
         before=row.expected_revision,
         after=row.review_revision,
-        detail={"schedule": action_id, "runner": runner, **failure},
+        detail=ReviewRef(row.review_slug, row.review_locale).detail(
+            {"schedule": action_id, "runner": runner, **failure}
+        ),
     )
     return True
 

@@ -17,11 +17,13 @@ from content.markup import MarkupError, parse_markup
 from content.text_safety import clean_text
 from db import editorial as ed
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, utcnow
+from db.reviews import NoTemplate
 from db.rows import ReviewRow, SectionRow
 from db.tables import REVIEW_SECTION
 from editorial.outcome import Done, ReviewChange
 from editorial.pages import compose_pair
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 from resolvers.errors import BadUserInput
 
 MAX_SECTION_CHARS = 20_000
@@ -80,19 +82,20 @@ def check_heading(heading: str | None) -> str | None:
 def update_section(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     key: str,
     expected: int,
     blocks: list[dict[str, Any]],
     heading: str | None,
     keep_heading: bool,
 ) -> Done[ReviewChange]:
-    review, section = _claim_section(session, slug, key, expected)
+    review, section = _claim_section(session, ref, key, expected)
     heading = section.heading if keep_heading else heading
     return _write_section(
         session,
         actor,
         "updateSection",
+        ref,
         review,
         section,
         expected,
@@ -103,12 +106,19 @@ def update_section(
 
 
 def reset_section(
-    session: Session, actor: Actor, slug: str, key: str, expected: int
+    session: Session, actor: Actor, ref: ReviewRef, key: str, expected: int
 ) -> Done[ReviewChange]:
-    review, section = _claim_section(session, slug, key, expected)
-    page = compose_pair(
-        session, ReviewKind(str(review.kind)), review.compound_id, review.condition_id
-    )
+    review, section = _claim_section(session, ref, key, expected)
+    try:
+        page = compose_pair(
+            session,
+            ReviewKind(str(review.kind)),
+            review.compound_id,
+            review.condition_id,
+            review.locale,
+        )
+    except NoTemplate as exc:
+        raise ed.Refused(str(exc), "NO_TEMPLATE") from None
     if page is None:
         raise ed.Refused("the pair has no evidence any more", "NO_EVIDENCE")
     generated = next((s for s in page.sections if s.key == key), None)
@@ -118,6 +128,7 @@ def reset_section(
         session,
         actor,
         "resetSection",
+        ref,
         review,
         section,
         expected,
@@ -128,14 +139,14 @@ def reset_section(
 
 
 def _claim_section(
-    session: Session, slug: str, key: str, expected: int
+    session: Session, ref: ReviewRef, key: str, expected: int
 ) -> tuple[ReviewRow, SectionRow]:
     """The review and its section, the section locked at ``expected`` (or CONFLICT)."""
-    review = ed.review_by_slug(session, slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
     if review.status == ReviewStatus.ARCHIVED:
         raise ed.Refused("the review is archived; restore it first", "ARCHIVED")
-    section = ed.section_row(session, review.id, key, slug)
-    ed.claim(session, REVIEW_SECTION, section.id, expected, "section", f"{slug}/{key}")
+    section = ed.section_row(session, review.id, key, str(ref))
+    ed.claim(session, REVIEW_SECTION, section.id, expected, "section", f"{ref}/{key}")
     return review, section
 
 
@@ -143,6 +154,7 @@ def _write_section(
     session: Session,
     actor: Actor,
     action: str,
+    ref: ReviewRef,
     review: ReviewRow,
     section: SectionRow,
     expected: int,
@@ -163,5 +175,6 @@ def _write_section(
         record_key=f"{review.slug}/{section.key}",
         before=expected,
         after=after,
+        detail=ref.detail(),
     )
     return Done(ReviewChange(int(review.id)))

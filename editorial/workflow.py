@@ -13,11 +13,12 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from config import get_settings
 from content import claims, document
 from db import editorial as ed
 from db.models import ReviewKind, ReviewStatus, utcnow
 from db.publishing import publish_reviews, withdraw
-from db.reviews import review_for_pair
+from db.reviews import NoTemplate, review_for_pair
 from db.rows import ReviewRow
 from db.tables import COMPOUND, CONDITION, REVIEW
 from editorial import announce
@@ -25,6 +26,7 @@ from editorial.announce import Event
 from editorial.generation import generate_in
 from editorial.outcome import Done, Outcome, ReviewChange, approval_tags, review_tags
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 from resolvers.errors import BadUserInput
 
 MAX_REASON_CHARS = 1_000
@@ -71,15 +73,37 @@ def _gate_problems(review: ReviewRow, sections: list[document.Section]) -> list[
 
 
 def generate_review(
-    session: Session, actor: Actor, compound: str, condition: str, kind: str
+    session: Session, actor: Actor, compound: str, condition: str, kind: str, locale: str
 ) -> Done[ReviewChange]:
+    """Generate one pair's page in ``locale`` (a configured tag). A translation is made
+    from the default locale's published page, with that locale's active template:
+    refused (NO_SOURCE, NO_TEMPLATE) without them."""
     c = ed.row_by_slug(session, COMPOUND, compound, "compound")
     d = ed.row_by_slug(session, CONDITION, condition, "condition")
     ed.evidence_row(session, compound, condition)
-    report = generate_in(
-        session, kind=ReviewKind(kind), stale_only=False, compound_ids=[c.id], condition_ids=[d.id]
-    )
-    review = review_for_pair(session, compound, condition, ReviewKind(kind))
+    review_kind = ReviewKind(kind)
+    default = get_settings().default_locale
+    if locale != default:
+        source = review_for_pair(session, compound, condition, review_kind)
+        if source is None or source.published_revision_id is None:
+            raise ed.Refused(
+                f"the '{default}' page of this pair is not published: a translation is made "
+                f"from the published text, so a reviewer publishes the '{default}' page first",
+                "NO_SOURCE",
+                locale=locale,
+            )
+    try:
+        report = generate_in(
+            session,
+            kind=review_kind,
+            stale_only=False,
+            compound_ids=[c.id],
+            condition_ids=[d.id],
+            locale=locale,
+        )
+    except NoTemplate as exc:
+        raise ed.Refused(str(exc), "NO_TEMPLATE", locale=locale) from None
+    review = review_for_pair(session, compound, condition, review_kind, locale)
     assert review is not None and review.id is not None
     actor.audit(
         session,
@@ -89,15 +113,16 @@ def generate_review(
         record_key=review.slug,
         before=None if report.created else review.revision - 1,
         after=review.revision,
+        detail={"locale": locale} if locale != default else {},
     )
     return Done(ReviewChange(review.id))
 
 
 def submit_for_review(
-    session: Session, actor: Actor, slug: str, expected: int
+    session: Session, actor: Actor, ref: ReviewRef, expected: int
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.status != ReviewStatus.DRAFT:
         raise ed.Refused(
             f"only a DRAFT can be submitted; this review is {review.status}"
@@ -108,20 +133,20 @@ def submit_for_review(
     problems = _gate_problems(review, _working_sections(session, review.id))
     if problems:
         raise ed.Refused("the review is not ready for review", "NOT_READY", problems=problems)
-    return _move(session, actor, "submitForReview", review, slug, expected, ReviewStatus.IN_REVIEW)
+    return _move(session, actor, "submitForReview", review, ref, expected, ReviewStatus.IN_REVIEW)
 
 
 def publish_review(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     expected: int,
     acknowledge: list[str],
     interval: timedelta,
     webhook_urls: list[str],
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.status != ReviewStatus.IN_REVIEW:
         raise ed.Refused(
             f"only a review IN_REVIEW can be published; this one is {review.status}"
@@ -152,10 +177,10 @@ def publish_review(
         "publishReview",
         "Review",
         record_id=review.id,
-        record_key=slug,
+        record_key=ref.slug,
         before=expected,
         after=after,
-        detail={"acknowledged": [f.id for f in findings]},
+        detail=ref.detail({"acknowledged": [f.id for f in findings]}),
     )
     announced = announce.review_event(
         session, webhook_urls, Event.REVIEW_PUBLISHED, review, after, actor.name
@@ -170,38 +195,38 @@ def publish_review(
 def unpublish_review(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     expected: int,
     reason: str,
     webhook_urls: list[str],
 ) -> Done[ReviewChange]:
     """Off the site, back to DRAFT; its revisions are kept."""
-    return _withdraw(session, actor, slug, expected, reason, False, webhook_urls)
+    return _withdraw(session, actor, ref, expected, reason, False, webhook_urls)
 
 
 def archive_review(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     expected: int,
     reason: str,
     webhook_urls: list[str],
 ) -> Done[ReviewChange]:
     """Off the site for good: no longer edited until restored (as a DRAFT)."""
-    return _withdraw(session, actor, slug, expected, reason, True, webhook_urls)
+    return _withdraw(session, actor, ref, expected, reason, True, webhook_urls)
 
 
 def _withdraw(
     session: Session,
     actor: Actor,
-    slug: str,
+    ref: ReviewRef,
     expected: int,
     reason: str,
     archive: bool,
     webhook_urls: list[str],
 ) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if archive:
         if review.status == ReviewStatus.ARCHIVED:
             raise ed.Refused("the review is archived already", "INVALID_STATUS", status="ARCHIVED")
@@ -223,27 +248,29 @@ def _withdraw(
         action,
         "Review",
         record_id=review.id,
-        record_key=slug,
+        record_key=ref.slug,
         before=expected,
         after=after,
-        detail={"reason": reason} if reason else {},
+        detail=ref.detail({"reason": reason} if reason else {}),
     )
     event = Event.REVIEW_ARCHIVED if archive else Event.REVIEW_UNPUBLISHED
     announced = announce.review_event(session, webhook_urls, event, review, after, actor.name)
     return Done(
         ReviewChange(int(review.id)),
-        Outcome(purge=review_tags(review.id), wake_webhooks=announced),
+        Outcome(purge=review_tags(review.id, review.locale), wake_webhooks=announced),
     )
 
 
-def restore_review(session: Session, actor: Actor, slug: str, expected: int) -> Done[ReviewChange]:
-    review = ed.review_by_slug(session, slug)
-    ed.claim(session, REVIEW, review.id, expected, "review", slug)
+def restore_review(
+    session: Session, actor: Actor, ref: ReviewRef, expected: int
+) -> Done[ReviewChange]:
+    review = ed.review_by_slug(session, ref.slug, ref.locale)
+    ed.claim(session, REVIEW, review.id, expected, "review", str(ref))
     if review.status != ReviewStatus.ARCHIVED:
         raise ed.Refused(
             "only an archived review can be restored", "INVALID_STATUS", status=str(review.status)
         )
-    return _move(session, actor, "restoreReview", review, slug, expected, ReviewStatus.DRAFT)
+    return _move(session, actor, "restoreReview", review, ref, expected, ReviewStatus.DRAFT)
 
 
 def _move(
@@ -251,7 +278,7 @@ def _move(
     actor: Actor,
     action: str,
     review: ReviewRow,
-    slug: str,
+    ref: ReviewRef,
     expected: int,
     status: ReviewStatus,
 ) -> Done[ReviewChange]:
@@ -262,8 +289,9 @@ def _move(
         action,
         "Review",
         record_id=review.id,
-        record_key=slug,
+        record_key=ref.slug,
         before=expected,
         after=after,
+        detail=ref.detail(),
     )
     return Done(ReviewChange(int(review.id)))

@@ -11,7 +11,7 @@ from typing import Any
 
 from content.facts import citation_facts
 from db import public, queries
-from resolvers import locales
+from resolvers import locales, tags
 from resolvers.context import Context
 from resolvers.records import CompoundRecord, ConditionRecord, EvidenceRecord, PublisherRecord
 from resolvers.relay import Listing, check_first, empty, keyset, listing
@@ -24,7 +24,7 @@ def citations(rows: list[Any]) -> list[dict[str, Any]]:
 def seen(ctx: Context, kind: str, record_id: int | None) -> None:
     """Note that the response shows this record's approved copy (or that it is not there),
     for the response cache's invalidation and the Surrogate-Key header."""
-    ctx.depends(f"list:{kind}s" if record_id is None else f"{kind}:{record_id}")
+    ctx.depends(tags.record(kind, record_id))
 
 
 # --- compounds and conditions --------------------------------------------------------------
@@ -113,7 +113,7 @@ async def compounds_page(
         )
         records = [CompoundRecord.working(row) for row in result.rows]
     else:
-        ctx.depends("list:compounds")
+        ctx.depends(tags.COMPOUNDS)
         if unapproved:  # readers only ever see approved copies
             return empty()
         result = await ctx.db(
@@ -148,7 +148,7 @@ async def conditions_page(
         )
         records = [ConditionRecord.working(r) for r in result.rows]
     else:
-        ctx.depends("list:conditions")
+        ctx.depends(tags.CONDITIONS)
         if unapproved:
             return empty()
         result = await ctx.db(public.list_conditions, name, slugs, codes, order, first, key)
@@ -179,9 +179,10 @@ async def evidence_by_id(ctx: Context, record_id: int) -> EvidenceRecord | None:
         return EvidenceRecord.working(row) if row is not None else None
     version = await ctx.loaders.approved_evidence_by_id.load(record_id)
     if version is None:
-        ctx.depends("list:reviews")  # it appears when a review built from it is published
+        # It appears when a review built from it is published.
+        ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
         return None
-    ctx.depends(f"evidence:{record_id}")
+    ctx.depends(tags.record("evidence", record_id))
     return EvidenceRecord.snapshot(version, version.compound_id, version.condition_id)
 
 
@@ -191,7 +192,7 @@ async def approved_evidence(
     version = await ctx.loaders.approved_evidence_by_pair.load((compound_id, condition_id))
     if version is None:
         return None
-    ctx.depends(f"evidence:{version.id}")
+    ctx.depends(tags.record("evidence", version.id))
     return EvidenceRecord.snapshot(version, compound_id, condition_id)
 
 
@@ -224,7 +225,7 @@ async def publisher(ctx: Context) -> PublisherRecord | None:
 
 
 async def approved_publisher(ctx: Context) -> PublisherRecord | None:
-    ctx.depends("publisher")
+    ctx.depends(tags.PUBLISHER)
     version = await ctx.once("approved-publisher", public.approved_publisher)
     return PublisherRecord.snapshot(version) if version is not None else None
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from config import locale_tag
 from db.changes import changes_after
 from db.pagination import encode_position
+from resolvers import tags
 from resolvers.context import Context
+from resolvers.errors import BadUserInput
 from resolvers.records import CompoundRecord, ConditionRecord
 from resolvers.relay import check_first, feed_position, to_global_id
 from resolvers.reviews import public_views
@@ -29,6 +32,8 @@ class Change:
     id: str  # global id
     slug: str
     cursor: str
+    # A review entry's locale (the feed's); None for records.
+    locale: str | None = None
     # A compound's or condition's approved record, or a review's published view; None for
     # DELETE.
     node: Any = None
@@ -41,11 +46,15 @@ class Feed:
     has_more: bool
 
 
-async def changes(ctx: Context, since: str | None, first: int) -> Feed:
+async def changes(ctx: Context, since: str | None, first: int, locale: str | None) -> Feed:
+    """A page of ``locale``'s feed (default: the default locale's): its review entries and
+    every record entry."""
     check_first(first, ctx.settings.max_page_size)
-    ctx.depends("changes")  # any new entry changes the answer (see the response cache)
+    locale = feed_locale(ctx, locale)
+    # Any new entry of this locale's feed changes the answer (see the response cache).
+    ctx.depends(*tags.per_locale(tags.CHANGES, locale))
     position = feed_position(since)
-    rows, has_more = await ctx.db(changes_after, position, first)
+    rows, has_more = await ctx.db(changes_after, position, first, locale)
     if not rows:
         return Feed([], encode_position(position), has_more)
     # Several entries for one record within the page: only the last one matters. The slug
@@ -69,10 +78,28 @@ async def changes(ctx: Context, since: str | None, first: int) -> Feed:
                 id=to_global_id(TYPE_NAMES[entity], r.entity_id),
                 slug=r.slug,
                 cursor=encode_position(r.id),
+                locale=r.locale,
                 node=node,
             )
         )
     return Feed(out, encode_position(rows[-1].id), has_more)
+
+
+def feed_locale(ctx: Context, locale: str | None) -> str:
+    """The configured locale ``locale`` names (any case), the default one for None;
+    BAD_USER_INPUT otherwise."""
+    if locale is None:
+        return str(ctx.settings.default_locale)
+    try:
+        tag = locale_tag(locale)
+    except ValueError as exc:
+        raise BadUserInput(str(exc), argument="locale") from None
+    if tag not in ctx.settings.locales:
+        configured = ", ".join(ctx.settings.locales)
+        raise BadUserInput(
+            f"unknown locale '{tag}' (configured: {configured})", argument="locale"
+        ) from None
+    return tag
 
 
 async def _nodes(ctx: Context, upserts: list[Any]) -> dict[tuple[str, int, str], Any]:

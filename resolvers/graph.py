@@ -10,6 +10,7 @@ costs a fixed number of statements, whatever the list's length.
 from __future__ import annotations
 
 from db import public, queries
+from resolvers import tags
 from resolvers.content import working_views
 from resolvers.context import Context
 from resolvers.loaders import Batch
@@ -66,7 +67,7 @@ async def related(ctx: Context, review_id: int, first: int) -> list[AnyView]:
     if ctx.viewer.can_preview:
         rows = await ctx.loaders.related_by_review_id.load((review_id, Batch.of(first)))
         return list(await working_views(ctx, rows))
-    ctx.depends("list:reviews")
+    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
     rows = await ctx.loaders.public_related_by_review_id.load((review_id, Batch.of(first)))
     return public_views(ctx, rows)
 

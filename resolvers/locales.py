@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from resolvers import tags
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.records import in_locale
@@ -52,7 +53,7 @@ async def records_in(ctx: Context, kind: str, records: list[T], locale: str | No
     if ctx.viewer.can_preview:
         return [in_locale(r, kind, r.translations, order) for r in records]  # type: ignore[attr-defined]
     # (The answer moves when a page in one of these locales is approved.)
-    ctx.depends("list:reviews")
+    ctx.depends(*tags.per_locale(tags.TRANSLATIONS, order[:-1]))
     keys = [(kind, r.id, tag) for r in records for tag in order[:-1]]  # type: ignore[attr-defined]
     versions = await ctx.loaders.translation_version_by_key.load_many(keys)
     given: dict[int, dict[str, Any]] = {}

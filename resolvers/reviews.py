@@ -11,7 +11,7 @@ from typing import Any
 
 from content import document
 from db import public, queries
-from resolvers import catalog, locales
+from resolvers import catalog, locales, tags
 from resolvers.content import (
     PendingView,
     ReviewView,
@@ -53,10 +53,12 @@ async def review(
         rows = await ctx.db(fetch, compound, condition, kind)
     else:
         raise BadUserInput("give `slug`, or both `compound` and `condition`")
-    row = locales.pick(rows, locales.chain(ctx, asked))
-    if row is not None and row.locale != asked:
-        # The answer changes when the page is approved in the locale asked for.
-        ctx.depends("list:reviews")
+    order = locales.chain(ctx, asked)
+    row = locales.pick(rows, order)
+    # The answer changes when the page is approved in a locale the chain prefers to the one
+    # served (or, when none is served, in any of them).
+    tried = order if row is None else order[: order.index(row.locale) + 1]
+    ctx.depends(*tags.per_locale(tags.REVIEWS, tried))
     return await view(ctx, row, asked)
 
 
@@ -79,7 +81,7 @@ async def view(ctx: Context, row: Any, requested: str | None = None) -> AnyView 
     """The view of a row loaded for this viewer (public_review for readers)."""
     if row is None:
         # "Not there" changes when a review is first published.
-        ctx.depends("list:reviews")
+        ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
         return None
     return (await views(ctx, [row], requested))[0]
 
@@ -92,7 +94,7 @@ async def views(ctx: Context, rows: list[Any], requested: str | None = None) -> 
 
 def public_views(ctx: Context, rows: list[Any], requested: str | None = None) -> list[AnyView]:
     """Readers' reviews, their content loaded when a field needs it (``prepare``)."""
-    ctx.depends(*(f"review:{r.id}" for r in rows))
+    ctx.depends(*(tags.review(r.id) for r in rows))
     return [PendingView(r, requested=requested) for r in rows]
 
 
@@ -124,10 +126,9 @@ async def reviews_page(
         return listing(result, order, spec, list(await working_views(ctx, result.rows, asked)))
     spec = public.REVIEW_ORDERS[order]
     key = keyset(after, order, spec)
-    readers = readers_filter(ctx, f)
+    readers = readers_filter(ctx, f, locales.chain(ctx, asked))
     if readers is None:
         return empty()
-    readers.locales = locales.chain(ctx, asked)
     result = await ctx.db(public.list_reviews, readers, order, first, key)
     return listing(result, order, spec, public_views(ctx, result.rows, asked))
 
@@ -139,15 +140,19 @@ def checked(ctx: Context, first: int, f: ReviewCriteria) -> None:
         f.updated_since = as_utc(f.updated_since, "updatedSince")
 
 
-def readers_filter(ctx: Context, f: ReviewCriteria) -> public.ReviewFilter | None:
-    """Readers' criteria of a review list; None when they can match nothing a reader sees."""
-    ctx.depends("list:reviews")
+def readers_filter(
+    ctx: Context, f: ReviewCriteria, chain: list[str] | None = None
+) -> public.ReviewFilter | None:
+    """Readers' criteria of a review list in the locales of ``chain`` (default: the default
+    locale's); None when they can match nothing a reader sees."""
+    chain = chain or [ctx.settings.default_locale]
+    ctx.depends(*tags.per_locale(tags.REVIEWS, chain))
     if f.status is not None and "PUBLISHED" not in f.status:
         # Readers asking for drafts get an empty list, never an error that confirms they exist.
         return None
     if f.stale is not None:
         # The answer moves with approvals of any review's facts.
-        ctx.depends("list:compounds", "list:conditions", "publisher")
+        ctx.depends(tags.COMPOUNDS, tags.CONDITIONS, tags.PUBLISHER)
     return public.ReviewFilter(
         compound=f.compound,
         condition=f.condition,
@@ -157,6 +162,7 @@ def readers_filter(ctx: Context, f: ReviewCriteria) -> public.ReviewFilter | Non
         stale=f.stale,
         overdue=f.overdue,
         now=f.now,
+        locales=chain,
     )
 
 
@@ -203,16 +209,20 @@ async def is_stale(ctx: Context, v: ReviewView) -> bool:
     row = v.row
     if row.source_revision_id is not None:
         # A translation turns stale when its source page is approved with other text.
-        ctx.depends("list:reviews")
+        ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.default_locale))
         if await ctx.loaders.public_translation_behind_by_review_id.load(row.id):
             return True
     # The answer moves with later approvals of the page's facts.
-    ctx.depends(f"compound:{row.compound_id}", f"condition:{row.condition_id}", "publisher")
+    ctx.depends(
+        tags.record("compound", row.compound_id),
+        tags.record("condition", row.condition_id),
+        tags.PUBLISHER,
+    )
     compound = await ctx.loaders.approved_compound_by_id.load(row.compound_id)
     condition = await ctx.loaders.approved_condition_by_id.load(row.condition_id)
     evidence = await ctx.loaders.approved_evidence_by_pair.load((row.compound_id, row.condition_id))
     if evidence is not None:
-        ctx.depends(f"evidence:{evidence.id}")
+        ctx.depends(tags.record("evidence", evidence.id))
     publisher = await ctx.once("approved-publisher", public.approved_publisher)
     current = (
         compound.version_id if compound else None,
@@ -327,7 +337,7 @@ async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
                 }
             )
         return out
-    ctx.depends("list:reviews")
+    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.locales))
     rows = await ctx.loaders.public_translations_by_pair.load(key)
     behind = await ctx.loaders.public_translation_behind_by_review_id.load_many(
         [row.id for row in rows]
@@ -345,7 +355,7 @@ async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
 
 async def alternates(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
     """The page in each locale a reviewer approved it in (hreflang alternates)."""
-    ctx.depends("list:reviews")
+    ctx.depends(*tags.per_locale(tags.REVIEWS, ctx.settings.locales))
     rows = await ctx.loaders.public_translations_by_pair.load(
         (v.compound_id, v.condition_id, v.kind)
     )

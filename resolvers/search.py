@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from db import search as db_search
-from resolvers import catalog, locales, reviews
+from resolvers import catalog, locales, reviews, tags
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.relay import check_first
@@ -23,9 +23,12 @@ async def search(
     check_first(first, ctx.settings.max_page_size)
     if len(text) > 200:
         raise BadUserInput("`query` must be at most 200 characters", argument="query")
-    ctx.depends("list:search")
-    chain = None if asked == ctx.settings.default_locale else locales.chain(ctx, asked)
-    hits, total = await ctx.db(db_search.search, text, first, chain)
+    chain = locales.chain(ctx, asked)
+    # The answer is built from every locale of the chain (a page not approved in the
+    # locale asked for is found in the next one): an approval in any of them moves it.
+    ctx.depends(*tags.per_locale(tags.SEARCH, chain))
+    searched = None if asked == ctx.settings.default_locale else chain
+    hits, total = await ctx.db(db_search.search, text, first, searched)
     # All at once, so each loader batches its keys into one statement.
     nodes = await asyncio.gather(*(node(ctx, hit.kind, hit.ref_id, asked) for hit in hits))
     out = [

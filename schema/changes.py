@@ -64,6 +64,13 @@ class Change:
         return self.change.slug
 
     @strawberry.field(
+        description="A review's locale (the feed's: a review is one page in one locale); "
+        "null for compounds and conditions, which are in every locale's feed."
+    )
+    def locale(self) -> str | None:
+        return self.change.locale
+
+    @strawberry.field(
         description="The record as readers get it now; null for DELETE. Related records "
         "(a review's compound) change through their own entries."
     )

@@ -211,6 +211,13 @@ class ReviewRevision:
     def approved_by(self) -> str:
         return self.row.approved_by
 
+    @strawberry.field(
+        description="The locale of the page approved (a BCP 47 tag): each locale's page is "
+        "signed off on its own."
+    )
+    def locale(self) -> str:
+        return self.row.locale
+
     @strawberry.field(description="When it was approved and published.")
     def approved_at(self) -> datetime:
         return self.row.approved_at

@@ -333,5 +333,14 @@ class Query:
         first: Annotated[
             int, strawberry.argument(description="At most this many changes (at most 100).")
         ] = 100,
+        locale: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The feed of this locale (a BCP 47 tag of COMPENDIUM_LOCALES; "
+                "default: the default locale): its reviews' changes and every compound's and "
+                "condition's. An unknown tag is BAD_USER_INPUT. Cursors are positions in one "
+                "log, so a cursor of one locale's feed resumes another's."
+            ),
+        ] = None,
     ) -> ChangeFeed:
-        return ChangeFeed(feed=await rch.changes(info.context, since, first))
+        return ChangeFeed(feed=await rch.changes(info.context, since, first, locale))

@@ -77,7 +77,11 @@ def make_cache(settings: Settings, database: Database) -> tuple[Any, Any, Any]:
     persisted = PersistedQueries(
         database, settings.trusted_documents_only, redis_client, settings.redis_prefix
     )
-    return cache, persisted, ChangePoller(database, cache, settings.cache_poll_seconds)
+    return (
+        cache,
+        persisted,
+        ChangePoller(database, cache, settings.cache_poll_seconds, list(settings.locales)),
+    )
 
 
 async def _has_subscriptions(database: Database) -> bool:

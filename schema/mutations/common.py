@@ -18,6 +18,15 @@ Expected = Annotated[
     ),
 ]
 
+PageLocale = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The page's locale: a configured BCP 47 tag (`COMPENDIUM_LOCALES`, e.g. "
+        '"es"); omitted, the default locale. Each locale\'s page is a review of its own '
+        "(working copy, status, revisions, sign-off). An unknown tag is BAD_USER_INPUT."
+    ),
+]
+
 
 def as_record(obj: Any) -> dict[str, Any]:
     """An input object as a catalog record: unset fields left out, nested inputs converted."""

@@ -10,9 +10,10 @@ import strawberry
 
 from editorial import history, scheduling
 from editorial.permissions import CanEdit, CanPublish
+from editorial.refs import ReviewRef
 from editorial.transaction import run_review
 from resolvers.context import Context
-from schema.mutations.common import Expected
+from schema.mutations.common import Expected, PageLocale
 from schema.mutations.reviews import ReviewPayload, ReviewSlug, review_payload
 
 At = Annotated[
@@ -42,11 +43,11 @@ class HistoryMutations:
             int, strawberry.argument(description="The published revision's number.")
         ],
         expected_revision: Expected,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
-        change = await run_review(
-            ctx, history.restore_revision, review, revision, expected_revision
-        )
+        ref = ReviewRef.of(review, locale)
+        change = await run_review(ctx, history.restore_revision, ref, revision, expected_revision)
         return await review_payload(ctx, change)
 
     @strawberry.mutation(
@@ -66,13 +67,15 @@ class HistoryMutations:
             list[str] | None,
             strawberry.argument(description="Ids of the content findings you acknowledge."),
         ] = None,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         when = scheduling.check_at(at)
         change = await run_review(
             ctx,
             scheduling.schedule_publish,
-            review,
+            ref,
             when,
             expected_revision,
             list(acknowledge or []),
@@ -85,13 +88,17 @@ class HistoryMutations:
         permission_classes=[CanPublish],
     )
     async def schedule_unpublish(
-        self, info: strawberry.Info, review: ReviewSlug, at: At, expected_revision: Expected
+        self,
+        info: strawberry.Info,
+        review: ReviewSlug,
+        at: At,
+        expected_revision: Expected,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         when = scheduling.check_at(at)
-        change = await run_review(
-            ctx, scheduling.schedule_unpublish, review, when, expected_revision
-        )
+        change = await run_review(ctx, scheduling.schedule_unpublish, ref, when, expected_revision)
         return await review_payload(ctx, change)
 
     @strawberry.mutation(
@@ -108,9 +115,9 @@ class HistoryMutations:
             int | None,
             strawberry.argument(description="The scheduled action's `id`; omit for all."),
         ] = None,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
-        change = await run_review(
-            ctx, scheduling.cancel_schedule, review, expected_revision, action
-        )
+        ref = ReviewRef.of(review, locale)
+        change = await run_review(ctx, scheduling.cancel_schedule, ref, expected_revision, action)
         return await review_payload(ctx, change)

@@ -10,13 +10,14 @@ import strawberry
 from editorial import imports, sections, workflow
 from editorial.outcome import ReviewChange
 from editorial.permissions import CanEdit, CanPublish
+from editorial.refs import ReviewRef, check_locale
 from editorial.transaction import run, run_review
 from resolvers import reviews as rr
 from resolvers import revisions as rv
 from resolvers.context import Context
 from schema.common import ReviewKind, SectionKey
 from schema.editorial import ContentFinding
-from schema.mutations.common import Expected
+from schema.mutations.common import Expected, PageLocale
 from schema.review import Review, ReviewSection
 
 ReviewSlug = Annotated[str, strawberry.argument(description="The review's slug.")]
@@ -81,7 +82,12 @@ async def _section_payload(ctx: Context, change: ReviewChange, key: str) -> Sect
 class ReviewMutations:
     @strawberry.mutation(
         description="Generate (or regenerate) the draft of one pair's review from the current "
-        "facts and template (editor); sections an editor changed are kept.",
+        "facts and template (editor); sections an editor changed are kept. With a `locale` "
+        "other than the default, the pair's translation into it: made from the default "
+        "locale's published page with that locale's active template and the facts in that "
+        "locale (along its fallback chain); refused (BAD_USER_INPUT, reason NO_SOURCE) while "
+        "the default locale's page is not published, or NO_TEMPLATE without an active "
+        "template in that locale.",
         permission_classes=[CanEdit],
     )
     async def generate_review(
@@ -92,13 +98,20 @@ class ReviewMutations:
         kind: Annotated[
             ReviewKind, strawberry.argument(description="Review kind.")
         ] = ReviewKind.SAFETY,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
-        change = await run_review(ctx, workflow.generate_review, compound, condition, kind.name)
+        tag = check_locale(locale)
+        change = await run_review(
+            ctx, workflow.generate_review, compound, condition, kind.name, tag
+        )
         return await review_payload(ctx, change)
 
     @strawberry.mutation(
-        description="Regenerate the drafts of stale reviews (editor), at most `limit` at a time.",
+        description="Regenerate the drafts of stale reviews (editor), at most `limit` at a time: "
+        "the default locale's, then the translations whose facts, template or source page "
+        "changed (a translation's source: the default locale's published revision it was "
+        "made from).",
         permission_classes=[CanEdit],
     )
     async def regenerate_stale_reviews(
@@ -137,15 +150,17 @@ class ReviewMutations:
             str | None,
             strawberry.argument(description="A new heading; omit to keep the current one."),
         ] = strawberry.UNSET,
+        locale: PageLocale = None,
     ) -> SectionPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         blocks = sections.section_blocks(body, key.name)
         keep = heading is strawberry.UNSET
         new_heading = None if keep else sections.check_heading(heading)
         change = await run_review(
             ctx,
             sections.update_section,
-            review,
+            ref,
             key.name,
             expected_revision,
             blocks,
@@ -164,9 +179,11 @@ class ReviewMutations:
         review: ReviewSlug,
         key: Annotated[SectionKey, strawberry.argument(description="The section.")],
         expected_revision: SectionRevision,
+        locale: PageLocale = None,
     ) -> SectionPayload:
         ctx: Context = info.context
-        change = await run_review(ctx, sections.reset_section, review, key.name, expected_revision)
+        ref = ReviewRef.of(review, locale)
+        change = await run_review(ctx, sections.reset_section, ref, key.name, expected_revision)
         return await _section_payload(ctx, change, key.name)
 
     @strawberry.mutation(
@@ -175,10 +192,15 @@ class ReviewMutations:
         permission_classes=[CanEdit],
     )
     async def submit_for_review(
-        self, info: strawberry.Info, review: ReviewSlug, expected_revision: Expected
+        self,
+        info: strawberry.Info,
+        review: ReviewSlug,
+        expected_revision: Expected,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
-        change = await run_review(ctx, workflow.submit_for_review, review, expected_revision)
+        ref = ReviewRef.of(review, locale)
+        change = await run_review(ctx, workflow.submit_for_review, ref, expected_revision)
         return await review_payload(ctx, change)
 
     @strawberry.mutation(
@@ -197,12 +219,14 @@ class ReviewMutations:
             list[str] | None,
             strawberry.argument(description="Ids of the content findings you acknowledge."),
         ] = None,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         change = await run_review(
             ctx,
             workflow.publish_review,
-            review,
+            ref,
             expected_revision,
             list(acknowledge or []),
             ctx.review_interval,
@@ -221,12 +245,14 @@ class ReviewMutations:
         review: ReviewSlug,
         expected_revision: Expected,
         reason: Reason = None,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         reason = workflow.check_reason(reason)
         urls = ctx.settings.webhook_urls
         change = await run_review(
-            ctx, workflow.unpublish_review, review, expected_revision, reason, urls
+            ctx, workflow.unpublish_review, ref, expected_revision, reason, urls
         )
         return await review_payload(ctx, change)
 
@@ -241,12 +267,14 @@ class ReviewMutations:
         review: ReviewSlug,
         expected_revision: Expected,
         reason: Reason = None,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
+        ref = ReviewRef.of(review, locale)
         reason = workflow.check_reason(reason)
         urls = ctx.settings.webhook_urls
         change = await run_review(
-            ctx, workflow.archive_review, review, expected_revision, reason, urls
+            ctx, workflow.archive_review, ref, expected_revision, reason, urls
         )
         return await review_payload(ctx, change)
 
@@ -255,8 +283,13 @@ class ReviewMutations:
         permission_classes=[CanEdit],
     )
     async def restore_review(
-        self, info: strawberry.Info, review: ReviewSlug, expected_revision: Expected
+        self,
+        info: strawberry.Info,
+        review: ReviewSlug,
+        expected_revision: Expected,
+        locale: PageLocale = None,
     ) -> ReviewPayload:
         ctx: Context = info.context
-        change = await run_review(ctx, workflow.restore_review, review, expected_revision)
+        ref = ReviewRef.of(review, locale)
+        change = await run_review(ctx, workflow.restore_review, ref, expected_revision)
         return await review_payload(ctx, change)

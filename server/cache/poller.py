@@ -9,18 +9,12 @@ import logging
 import time
 from typing import Any
 
+from config import get_settings
 from db.changes import change_log_after
+from resolvers import tags
 from server.cache.response_cache import ResponseCache
 
 log = logging.getLogger("compendium.cache")
-
-TAGS_OF_CHANGE = {
-    "review": ("review:{id}", "list:reviews", "list:search", "changes"),
-    "compound": ("compound:{id}", "list:compounds", "list:search", "changes"),
-    "condition": ("condition:{id}", "list:conditions", "list:search", "changes"),
-    "evidence": ("evidence:{id}",),
-    "publisher": ("publisher",),
-}
 
 
 class ChangePoller:
@@ -28,8 +22,16 @@ class ChangePoller:
     invalidates what changed, so entries made stale by the CLI or by another worker or
     instance live at most `cache_poll_seconds` in this process."""
 
-    def __init__(self, database: Any, cache: ResponseCache, interval: float):
+    def __init__(
+        self,
+        database: Any,
+        cache: ResponseCache,
+        interval: float,
+        locales: list[str] | None = None,
+    ):
         self.database = database
+        # (Entries name the locale of a review; a record's change is every locale's.)
+        self.locales = locales or get_settings().locales
         self.cache = cache
         self.interval = interval
         self.last: int | None = None
@@ -60,10 +62,12 @@ class ChangePoller:
             await self.cache.invalidate_logged((), read_at)
             return 0
         self.last = last
-        tags = {
-            t.format(id=entity_id) for entity, entity_id in rows for t in TAGS_OF_CHANGE[entity]
+        purged = {
+            t
+            for entity, entity_id, locale in rows
+            for t in tags.of_change(entity, entity_id, locale, self.locales)
         }
-        await self.cache.invalidate_logged(tags, read_at)
+        await self.cache.invalidate_logged(purged, read_at)
         return len(rows)
 
     async def _run(self) -> None:

@@ -1,4 +1,5 @@
-"""Operators' sign-off: `publish SLUG...|--all --reviewer NAME` and `unpublish SLUG...`.
+"""Operators' sign-off: `publish SLUG...|--all --reviewer NAME [--locale TAG]` and
+`unpublish SLUG... [--locale TAG]` (the pages of one locale; default: the default locale).
 
 Each review in its own transaction, through editorial's units of work (the API's gate);
 one line per review, then a total. Exit code 0 when every review is published (or
@@ -18,11 +19,19 @@ from config import get_settings
 from db import editorial as ed
 from db.engine import session_scope
 from editorial import operators
+from editorial.refs import ReviewRef, check_locale
 from editorial.workflow import check_reason
 from resolvers.errors import BadUserInput
 from server.cli.common import NAME_MAX, engine, err, fail, out, valid_name
 
 NAME_RULE = f"1 to {NAME_MAX} printable characters, without leading or trailing spaces"
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        help="The pages' locale (a configured tag, e.g. es); default: the default locale.",
+    ),
+]
 
 
 def publish_cmd(
@@ -45,6 +54,7 @@ def publish_cmd(
             "--acknowledge", help="Id of a content finding the reviewer acknowledges (repeat)."
         ),
     ] = None,
+    locale: LocaleOption = None,
 ) -> None:
     """Publish reviews as a named reviewer, through publishReview's gate.
 
@@ -54,24 +64,26 @@ def publish_cmd(
         fail(f"--reviewer NAME is required: {NAME_RULE}", 2)
     if bool(slugs) == all_waiting:
         fail("name the reviews to publish (SLUG...) or pass --all, not both", 2)
+    tag = _locale(locale)
     actor = operators.operator(reviewer)
     settings = get_settings()
     interval = timedelta(days=settings.review_interval_days)
     db = engine()
     if all_waiting:
         with session_scope(db) as session:
-            slugs = operators.waiting_slugs(session)
+            slugs = operators.waiting_slugs(session, tag)
         if not slugs:
             out.print("no review waits for publishing", highlight=False)
             return
     published = unchanged = refused = 0
-    for slug in slugs or []:
+    for ref in (ReviewRef(slug, tag) for slug in slugs or []):
+        slug = str(ref)
         result = _each(
             db,
             slug,
             operators.sign_off,
             actor,
-            slug,
+            ref,
             list(acknowledge or []),
             interval,
             settings.webhook_urls,
@@ -101,6 +113,7 @@ def unpublish_cmd(
         str, typer.Option("--by", "--reviewer", help="Who takes them down (the audit log).")
     ] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why (the audit log).")] = "",
+    locale: LocaleOption = None,
 ) -> None:
     """Take published reviews off the site: back to DRAFT, their revisions kept."""
     if not by or not valid_name(by):
@@ -109,17 +122,27 @@ def unpublish_cmd(
         reason = check_reason(reason)
     except BadUserInput as exc:
         fail(f"--reason: {exc}", 2)
+    tag = _locale(locale)
     actor = operators.operator(by)
     urls = get_settings().webhook_urls
     done = refused = 0
     db = engine()
-    for slug in slugs:
-        if _each(db, slug, operators.take_down, actor, slug, reason, urls) is None:
+    for ref in (ReviewRef(slug, tag) for slug in slugs):
+        slug = str(ref)
+        if _each(db, slug, operators.take_down, actor, ref, reason, urls) is None:
             refused += 1
         else:
             done += 1
             out.print(f"{slug}: unpublished (now DRAFT)", highlight=False, markup=False)
     _total(f"{done} unpublished, {refused} refused", refused)
+
+
+def _locale(tag: str | None) -> str:
+    """--locale as a configured tag (default: the default locale), or exit 2."""
+    try:
+        return check_locale(tag, "--locale")
+    except BadUserInput as exc:
+        fail(f"--locale: {exc}", 2)
 
 
 def _each(db: Engine, slug: str, unit: Callable[..., Any], *args: Any) -> Any:

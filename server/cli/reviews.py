@@ -14,10 +14,12 @@ from db.models import ReviewKind
 from db.reviews import NoTemplate
 from editorial.generation import generate
 from editorial.pages import PairNotFound, page_for_pair
+from editorial.refs import check_locale
+from resolvers.errors import BadUserInput
 from server.cli.common import engine, err, fail, out
 
 
-def run_generate(stale: bool) -> None:
+def run_generate(stale: bool, locale: str | None = None) -> None:
     with Progress(
         TextColumn("generating"),
         BarColumn(),
@@ -32,7 +34,7 @@ def run_generate(stale: bool) -> None:
             bar.update(task, completed=done, total=total)
 
         try:
-            report = generate(engine(), stale_only=stale, progress=progress)
+            report = generate(engine(), stale_only=stale, progress=progress, locale=locale)
         except NoTemplate as exc:
             fail(str(exc))
     out.print(report.summary(), highlight=False)
@@ -42,9 +44,22 @@ def generate_cmd(
     stale: Annotated[
         bool, typer.Option("--stale", help="Only reviews whose facts or template changed.")
     ] = False,
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            help="Generate this locale's translations (a configured tag, e.g. es): of the "
+            "pairs whose default-locale page is published, with the locale's active template. "
+            "Default: the default locale's pages.",
+        ),
+    ] = None,
 ) -> None:
     """Create or refresh the review of every compound x condition pair with evidence."""
-    run_generate(stale)
+    try:
+        tag = check_locale(locale, "--locale")
+    except BadUserInput as exc:
+        fail(f"--locale: {exc}", 2)
+    run_generate(stale, tag)
 
 
 def render_cmd(

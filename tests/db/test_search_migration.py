@@ -12,7 +12,7 @@ from sqlalchemy import text
 from db.engine import make_engine
 from db.migrate import alembic_config, upgrade
 
-BEFORE = "c4f7a9e20012"  # reviews_per_locale: the last revision without it
+BEFORE = "f2c6d8b40013"  # change_log_locale: the last revision without it
 
 
 def index_rows(url: str) -> list[tuple[Any, ...]]:

@@ -76,7 +76,7 @@ async def test_anonymous_get_is_cacheable_with_etag_and_surrogate_keys(api: Api)
     # Weak: the bytes differ per client in `extensions.cost` (actual cost, budget) only.
     assert etag.startswith('W/"') and len(etag) == 36
     keys = first.headers["surrogate-key"].split()
-    assert "list:reviews" not in keys and any(k.startswith("review:") for k in keys)
+    assert "list:reviews:en" not in keys and any(k.startswith("review:") for k in keys)
     second = await get(api, REVIEW, {"slug": "ketamine--als"})
     assert second.headers["x-cache"] == "HIT" and same(second, first)
     assert second.json()["extensions"]["cost"]["actual"] == 0
@@ -193,7 +193,8 @@ async def test_publish_invalidates_exactly_the_entries_with_the_review(
     assert c2.headers["x-cache"] == "HIT"
     # The purge hook got the keys the entries carried.
     await cache.purges.join()
-    assert purged == [sorted([review_key, "list:reviews", "list:search", "changes"])]
+    # Those of its locale: another locale's lists, search and feed stay.
+    assert purged == [sorted([review_key, "list:reviews:en", "list:search:en", "changes:en"])]
 
 
 async def test_fact_edit_invalidates_nothing_until_a_reviewer_approves_it(

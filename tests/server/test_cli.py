@@ -21,6 +21,7 @@ from db.tables import AUDIT_LOG
 from db.tokens import TokenIdentity, hash_token, identify
 from editorial import sections
 from editorial.permissions import Actor
+from editorial.refs import ReviewRef
 from tests.conftest import FIXTURES, ROOT, SEEDS, TEMPLATES
 
 
@@ -305,7 +306,7 @@ def _edit_intro(url: str, slug: str, body: str) -> None:
             sections.update_section(
                 session,
                 Actor("ann", "editor", None),
-                slug,
+                ReviewRef.of(slug),
                 "INTRO",
                 section.revision,
                 sections.section_blocks(body, "INTRO"),

@@ -25,8 +25,8 @@ README "Locales" (search). The index keeps what readers may find, now per locale
 The virtual table and its triggers are made again and filled from the ``public_*`` tables.
 
 Revision ID: f2a6c8d40013
-Revises: c4f7a9e20012
-Create Date: 2026-12-03 06:00:00
+Revises: f2c6d8b40013
+Create Date: 2026-12-03 07:00:00
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from alembic import op
 from config import get_settings
 
 revision: str = "f2a6c8d40013"
-down_revision: str | None = "c4f7a9e20012"
+down_revision: str | None = "f2c6d8b40013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

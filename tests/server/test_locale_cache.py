@@ -1,0 +1,230 @@
+"""Caching and sync per locale (issue 16 item 5): a review entry of the change log carries
+its page's locale and the feed is per locale (records in every locale's); cache tags of
+lists, search and the feed are per locale, so approving a translation purges only its
+locale's cached answers, and approving a default-locale page leaves another locale's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from db.engine import make_engine, session_scope
+from db.models import utcnow
+from db.publishing import publish_reviews
+from editorial.generation import generate
+from server.cache.poller import ChangePoller
+from tests.conftest import Api
+from tests.server.editing import PUBLISH, Client, submit_with
+from tests.server.reader_paths import answer, persisted_get
+from tests.workflow import publish_elsewhere
+
+SLUG = "ketamine--als"
+PAGE = "query Page($slug: String!) { review(slug: $slug) { slug title text(format: PLAIN) } }"
+LIST = "query List { reviews(first: 5, orderBy: SLUG_ASC) { edges { node { slug title } } } }"
+FEED = (
+    "query Feed($since: String, $locale: String) { changes(since: $since, first: 100, "
+    "locale: $locale) { cursor hasMore changes { op entity slug locale "
+    "node { __typename ... on Review { title } ... on Compound { name } } } } }"
+)
+# Another shape of the feed (never cached by the tests before it is read): what the
+# database holds now, whatever a cached answer says.
+ENTRIES = (
+    "query Entries($since: String, $locale: String) { changes(since: $since, first: 100, "
+    "locale: $locale) { cursor hasMore changes { entity slug op locale } } }"
+)
+
+
+def publish_translation(url: str, slug: str, locale: str = "es") -> int:
+    """Another process (the CLI, another worker) generates ``locale``'s pages and a
+    reviewer's approval of one of them goes straight through the database. Its id."""
+    engine = make_engine(url)
+    try:
+        generate(engine, locale=locale, parallel=1)
+        with session_scope(engine) as session:
+            review_id = int(
+                session.execute(
+                    text("SELECT id FROM review WHERE slug = :slug AND locale = :locale"),
+                    {"slug": slug, "locale": locale},
+                ).scalar_one()
+            )
+            publish_reviews(
+                session, [review_id], "Dr. Demo Translator (fictional)", utcnow(), timedelta(365)
+            )
+    finally:
+        engine.dispose()
+    return review_id
+
+
+async def read_feed(api: Api, since: str | None, locale: str | None) -> tuple[list[Any], str]:
+    """Every entry of ``locale``'s feed after ``since`` (page by page, by POST), and the
+    cursor at its end."""
+    out: list[Any] = []
+    while True:
+        page = (await api.data(ENTRIES, {"since": since, "locale": locale}))["changes"]
+        out += [(c["entity"], c["slug"], c["op"], c["locale"]) for c in page["changes"]]
+        since = page["cursor"]
+        if not page["hasMore"]:
+            return out, page["cursor"]
+
+
+async def feed_end(api: Api, locale: str | None = None) -> str:
+    return (await read_feed(api, None, locale))[1]
+
+
+async def entries(api: Api, since: str | None, locale: str | None) -> list[tuple[Any, ...]]:
+    return (await read_feed(api, since, locale))[0]
+
+
+@pytest.fixture
+def purged(api: Api) -> list[list[str]]:
+    """The keys each CDN purge named (in order)."""
+    out: list[list[str]] = []
+
+    async def hook(keys: list[str]) -> None:
+        out.append(keys)
+
+    api.app.state.compendium.cache.purge_hooks.append(hook)
+    return out
+
+
+async def test_the_feed_is_per_locale(api: Api, demo_url: str) -> None:
+    # (Changes made straight through the database reach the cache by the poller.)
+    poller = ChangePoller(api.app.state.compendium.database, api.app.state.compendium.cache, 60)
+    await poller.poll()
+    # A record's change is in every locale's feed, without a locale; a default-locale page
+    # only in its own.
+    since = await feed_end(api)
+    publish_elsewhere(demo_url, SLUG, "Ketamine (CLI)")
+    assert await poller.poll() == 2
+    assert await entries(api, since, None) == [
+        ("COMPOUND", "ketamine", "UPSERT", None),
+        ("REVIEW", SLUG, "UPSERT", "en"),
+    ]
+    assert await entries(api, since, "en") == await entries(api, since, None)
+    assert await entries(api, since, "es") == [("COMPOUND", "ketamine", "UPSERT", None)]
+    # A translation's page is in its locale's feed only.
+    middle = await feed_end(api)
+    publish_translation(demo_url, SLUG)
+    assert await poller.poll() == 1
+    assert await entries(api, middle, "es") == [("REVIEW", SLUG, "UPSERT", "es")]
+    assert await entries(api, middle, None) == []
+    assert await entries(api, middle, "en") == []
+    es = (await api.data(FEED, {"since": middle, "locale": "es"}))["changes"]["changes"][0]
+    assert es["node"]["__typename"] == "Review" and es["node"]["title"]
+    # From the start: each feed has only its own locale's pages, and every record entry.
+    whole_en = await entries(api, None, None)
+    whole_es = await entries(api, None, "es")
+    assert {e[3] for e in whole_en if e[0] == "REVIEW"} == {"en"}
+    assert [e for e in whole_es if e[0] == "REVIEW"] == [("REVIEW", SLUG, "UPSERT", "es")]
+    # (Pages differ between the two feeds, and so which entries of a record a page collapses.)
+    records = {e[:2] for e in whole_en if e[0] != "REVIEW"}
+    assert records and {e[:2] for e in whole_es if e[0] != "REVIEW"} == records
+    assert {e[3] for e in whole_es if e[0] != "REVIEW"} == {None}
+
+
+@pytest.mark.parametrize("locale", ["xx", "not a tag", "es-MX"])
+async def test_an_unknown_locale_is_bad_user_input(api: Api, locale: str) -> None:
+    response = await api.post(ENTRIES, {"since": None, "locale": locale})
+    payload = response.json()
+    assert payload.get("data") is None, payload
+    (error,) = payload["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["argument"] == "locale"
+
+
+async def test_a_locale_tag_in_another_case_is_the_same_feed(api: Api, demo_url: str) -> None:
+    since = await feed_end(api)
+    publish_translation(demo_url, SLUG)  # (nothing of this feed is cached yet)
+    assert await entries(api, since, "ES") == [("REVIEW", SLUG, "UPSERT", "es")]
+
+
+async def test_another_process_approving_a_translation_purges_only_its_locale(
+    api: Api, demo_url: str, purged: list[list[str]]
+) -> None:
+    cache = api.app.state.compendium.cache
+    since = await feed_end(api)
+    reads = {
+        "en page": (PAGE, {"slug": SLUG}),
+        "en list": (LIST, {}),
+        "en feed": (FEED, {"since": since, "locale": None}),
+        "es feed": (FEED, {"since": since, "locale": "es"}),
+    }
+    before = {}
+    for name, (query, variables) in reads.items():
+        await persisted_get(api, query, variables)
+        again = await persisted_get(api, query, variables)
+        assert again.headers["x-cache"] == "HIT", name
+        before[name] = again
+    poller = ChangePoller(api.app.state.compendium.database, cache, 60, ["en", "es"])
+    await poller.poll()  # notes the current position
+
+    es_id = publish_translation(demo_url, SLUG)
+    assert await poller.poll() == 1  # the es page's entry (its facts' translations: no entry)
+
+    for name in ("en page", "en list", "en feed"):
+        after = await persisted_get(api, *reads[name])
+        assert after.headers["x-cache"] == "HIT", name
+        assert answer(after) == answer(before[name]), name
+        assert after.headers["etag"] == before[name].headers["etag"], name
+    es_feed = await persisted_get(api, *reads["es feed"])
+    assert es_feed.headers["x-cache"] == "MISS"
+    changes = es_feed.json()["data"]["changes"]["changes"]
+    assert [(c["entity"], c["slug"], c["locale"]) for c in changes] == [("REVIEW", SLUG, "es")]
+    assert changes[0]["node"]["title"]
+    # The CDN is purged of the es page and the es lists, search and feed: nothing en.
+    await cache.purges.join()
+    assert purged == [
+        sorted(
+            [
+                f"review:{es_id}",
+                "list:reviews:es",
+                "list:search:es",
+                "changes:es",
+                "translations:es",
+            ]
+        )
+    ]
+    # The en answers carry en keys only (the Surrogate-Key a CDN purges by).
+    for name in ("en list", "en feed"):
+        keys = before[name].headers["surrogate-key"].split()
+        assert not any(k.endswith(":es") for k in keys), (name, keys)
+    assert "changes:en" in before["en feed"].headers["surrogate-key"].split()
+    assert "list:reviews:en" in before["en list"].headers["surrogate-key"].split()
+    assert before["es feed"].headers["surrogate-key"].split() == ["changes:es"]
+
+
+async def test_approving_a_default_locale_page_leaves_another_locales_feed_cached(
+    api: Api, as_role: Callable[[str | None], Client], purged: list[list[str]]
+) -> None:
+    """Through the publishReview mutation (the purge after its commit): an en approval that
+    makes no new facts public purges the en page, lists, search and feed, not es's."""
+    cache = api.app.state.compendium.cache
+    since = await feed_end(api)
+    es_read = (FEED, {"since": since, "locale": "es"})
+    await persisted_get(api, *es_read)
+    es_before = await persisted_get(api, *es_read)
+    en_read = (FEED, {"since": since, "locale": None})
+    await persisted_get(api, *en_read)
+    assert es_before.headers["x-cache"] == "HIT"
+
+    rev = await submit_with(as_role("editor"), "INTRO", "An approved new introduction.")
+    await as_role("reviewer").data(PUBLISH, {"slug": SLUG, "rev": rev})
+
+    es_after = await persisted_get(api, *es_read)
+    assert es_after.headers["x-cache"] == "HIT" and answer(es_after) == answer(es_before)
+    assert await entries(api, since, "es") == []
+    en_after = await persisted_get(api, *en_read)
+    assert en_after.headers["x-cache"] == "MISS"
+    en_changes = en_after.json()["data"]["changes"]["changes"]
+    assert [(c["entity"], c["slug"], c["locale"]) for c in en_changes] == [("REVIEW", SLUG, "en")]
+    await cache.purges.join()
+    assert len(purged) == 1
+    assert sorted(k for k in purged[0] if not k.startswith("review:")) == [
+        "changes:en",
+        "list:reviews:en",
+        "list:search:en",
+    ]
