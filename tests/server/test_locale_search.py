@@ -20,8 +20,10 @@ from db.engine import make_engine, session_scope
 from db.models import utcnow
 from db.publishing import publish_reviews
 from editorial.generation import generate
+from server.cache.poller import ChangePoller
 from tests.conftest import Api
 from tests.databases import is_postgres
+from tests.server.reader_paths import answer, persisted_get
 
 SEARCH = """
 query S($q: String!, $locale: String, $first: Int! = 100) {
@@ -189,3 +191,31 @@ async def test_postgresql_stems_a_translation_in_its_language(api: Api) -> None:
     assert pages and all(p["locale"] == "es" for p in pages.values()), pages
     assert "ketamine--als" in pages
     assert (await search(api, "seguros"))["totalCount"] == 0
+
+
+async def test_a_spanish_approval_purges_spanish_searches_only(api: Api, demo_url: str) -> None:
+    """Approved by another process (its change-log entry read by the poller): the Spanish
+    search is answered again with the new Spanish page, the English one stays cached."""
+    reads = {tag: (SEARCH, {"q": "ketamine", "locale": tag, "first": 100}) for tag in ("en", "es")}
+    before = {}
+    for tag, (query, variables) in reads.items():
+        await persisted_get(api, query, variables)
+        before[tag] = await persisted_get(api, query, variables)
+        assert before[tag].headers["x-cache"] == "HIT", tag
+    # The answers' keys: a Spanish search is built from Spanish and English pages.
+    keys = {tag: set(r.headers["surrogate-key"].split()) for tag, r in before.items()}
+    assert {"list:search:es", "list:search:en"} <= keys["es"]
+    assert "list:search:en" in keys["en"] and not any(k.endswith(":es") for k in keys["en"])
+    poller = ChangePoller(api.app.state.compendium.database, api.app.state.compendium.cache, 60)
+    await poller.poll()  # (notes the current position)
+
+    publish_spanish(demo_url, "ketamine", "multiple-sclerosis")
+    assert await poller.poll() >= 1
+
+    english = await persisted_get(api, *reads["en"])
+    assert english.headers["x-cache"] == "HIT"
+    assert answer(english) == answer(before["en"])
+    spanish = await persisted_get(api, *reads["es"])
+    assert spanish.headers["x-cache"] == "MISS"
+    page = by_slug(spanish.json()["data"]["search"])["ketamine--multiple-sclerosis"]
+    assert page["locale"] == "es" and page["isFallback"] is False
