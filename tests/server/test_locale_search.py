@@ -219,3 +219,17 @@ async def test_a_spanish_approval_purges_spanish_searches_only(api: Api, demo_ur
     assert spanish.headers["x-cache"] == "MISS"
     page = by_slug(spanish.json()["data"]["search"])["ketamine--multiple-sclerosis"]
     assert page["locale"] == "es" and page["isFallback"] is False
+
+
+async def test_a_spanish_search_costs_the_same_statements_whatever_its_size(api: Api) -> None:
+    query = """query S($first: Int!) { search(query: "ketamine ketamina", first: $first,
+      locale: "es") { edges { node { __typename ... on Review { title locale compound { name } }
+      ... on Compound { name } } } } }"""
+    counts = {}
+    for first in (5, 15):  # (both mix compounds, Spanish pages and English fallbacks)
+        api.statements.clear()
+        data = await api.data(query, {"first": first})
+        assert len(data["search"]["edges"]) == first
+        assert {e["node"].get("locale") for e in data["search"]["edges"]} >= {"es", "en"}
+        counts[first] = len(api.statements)
+    assert counts[5] == counts[15] <= 10, counts
