@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlmodel import Session, col
 
 from config import get_settings
@@ -147,10 +158,12 @@ def generation_pairs(
     locale: str | None = None,
 ) -> list[PairRow]:
     """Every evidence row with the review in ``locale`` (if any) built from it, in a
-    stable order; with the default locale's published revision for a translation."""
+    stable order; with the default locale's published revision for a translation (the
+    default locale's own pages have no source: None)."""
     default = get_settings().default_locale
     locale = locale or default
     source = REVIEW.alias("source")
+    translation = locale != default
 
     def pair(table: Any, tag: str) -> Any:
         return and_(
@@ -171,13 +184,15 @@ def generation_pairs(
             REVIEW.c.id,
             REVIEW.c.fingerprint,
             EVIDENCE.c.translations,
-            source.c.published_revision_id,
+            source.c.published_revision_id if translation else null(),
             REVIEW.c.source_revision_id,
         )
         .select_from(
             EVIDENCE.outerjoin(REVIEW, pair(REVIEW, locale)).outerjoin(
                 source, pair(source, default)
             )
+            if translation
+            else EVIDENCE.outerjoin(REVIEW, pair(REVIEW, locale))
         )
         .order_by(EVIDENCE.c.compound_id, EVIDENCE.c.condition_id)
     )

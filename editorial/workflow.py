@@ -16,6 +16,7 @@ from sqlmodel import Session
 from config import get_settings
 from content import claims, document
 from db import editorial as ed
+from db import translations
 from db.models import ReviewKind, ReviewStatus, utcnow
 from db.publishing import publish_reviews, withdraw
 from db.reviews import NoTemplate, review_for_pair
@@ -53,7 +54,9 @@ def _working_sections(session: Session, review_id: int) -> list[document.Section
     ]
 
 
-def _gate_problems(review: ReviewRow, sections: list[document.Section]) -> list[dict[str, str]]:
+def _gate_problems(
+    session: Session, review: ReviewRow, sections: list[document.Section]
+) -> list[dict[str, str]]:
     problems = [
         {"path": f"sections.{key}", "message": f"the {key} section is missing or empty"}
         for key in claims.missing_sections(sections)
@@ -64,6 +67,17 @@ def _gate_problems(review: ReviewRow, sections: list[document.Section]) -> list[
                 "path": "review",
                 "message": "the facts or template changed since this draft was generated: "
                 "regenerate it (generateReview) and check it again",
+            }
+        )
+    if review.source_revision_id is not None and translations.behind_by_ids(
+        session, "working", [review.id]
+    ).get(review.id):
+        problems.append(
+            {
+                "path": "review",
+                "message": "the source page was approved with other text since this "
+                "translation was made: regenerate it (generateReview with its locale; "
+                "edited sections are kept) and check it again",
             }
         )
     return problems
@@ -130,7 +144,7 @@ def submit_for_review(
             "INVALID_STATUS",
             status=str(review.status),
         )
-    problems = _gate_problems(review, _working_sections(session, review.id))
+    problems = _gate_problems(session, review, _working_sections(session, review.id))
     if problems:
         raise ed.Refused("the review is not ready for review", "NOT_READY", problems=problems)
     return _move(session, actor, "submitForReview", review, ref, expected, ReviewStatus.IN_REVIEW)
@@ -155,7 +169,7 @@ def publish_review(
             status=str(review.status),
         )
     sections = _working_sections(session, review.id)
-    problems = _gate_problems(review, sections)
+    problems = _gate_problems(session, review, sections)
     if problems:
         raise ed.Refused("the review cannot be published", "NOT_READY", problems=problems)
     findings = claims.check_sections(sections)

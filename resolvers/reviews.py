@@ -64,9 +64,11 @@ async def review(
     return await view(ctx, row, asked)
 
 
-async def review_by_id(ctx: Context, review_id: int) -> AnyView | None:
+async def review_by_id(
+    ctx: Context, review_id: int, requested: str | None = None
+) -> AnyView | None:
     loader = ctx.loaders.review_by_id if ctx.viewer.can_preview else ctx.loaders.public_review_by_id
-    return await view(ctx, await loader.load(review_id))
+    return await view(ctx, await loader.load(review_id), requested)
 
 
 async def published_review(ctx: Context, review_id: int) -> ReviewView | None:

@@ -259,15 +259,20 @@ class Query:
 
     @strawberry.field(
         description="Full-text search over compounds (names and aliases), conditions and reviews, "
-        "best first. Any text is accepted: search syntax characters are treated as text."
+        "best first. Any text is accepted: search syntax characters are treated as text; an "
+        "accent typed or not matches the same words. With `locale`, each page is found once, "
+        "in the first locale of its fallback chain a reviewer approved it in (searched in "
+        "that language, with its stemming on PostgreSQL), and compounds and conditions also "
+        "by their names approved in the locale."
     )
     async def search(
         self,
         info: strawberry.Info,
         query: Annotated[str, strawberry.argument(description="Words to look for.")],
         first: First = 20,
+        locale: LocaleArg = None,
     ) -> SearchConnection:
-        hits, total = await rs.search(info.context, query, first)
+        hits, total = await rs.search(info.context, query, first, locale)
         return SearchConnection(
             edges=[SearchEdge(node=_wrap(kind, found), score=score) for kind, found, score in hits],
             total_count=total,

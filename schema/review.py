@@ -98,10 +98,6 @@ class Seo:
         description="The page's language (BCP 47 tag): `<html lang>` and, for a page in "
         "another locale than the default one, the JSON-LD's `inLanguage`."
     )
-    alternates: list[Alternate] = strawberry.field(
-        description="The page in every locale a reviewer approved it in, this one included "
-        '(`<link rel="alternate" hreflang="...">`); readers get approved translations only.'
-    )
     json_ld: JSON = strawberry.field(
         description="schema.org JSON-LD: a MedicalWebPage about a Drug and a MedicalCondition "
         "(each with its clinical codes as `code`, MedicalCode with `codingSystem` RxNorm, MeSH "
@@ -117,6 +113,15 @@ class Seo:
     )
     def json_ld_script(self) -> str:
         return document.script_safe_json(self.json_ld)
+
+    page: strawberry.Private[ReviewView]
+
+    @strawberry.field(
+        description="The page in every locale a reviewer approved it in, this one included "
+        '(`<link rel="alternate" hreflang="...">`); readers get approved translations only.'
+    )
+    async def alternates(self, info: strawberry.Info) -> list[Alternate]:
+        return [Alternate(**a) for a in await r.alternates(info.context, self.page)]
 
 
 @strawberry.type(description="One section of a review page.")
@@ -295,10 +300,9 @@ class Review(Node):
         return [FaqItem(question=q, answer_spans=a) for q, a in r.faq(self.view)]
 
     @strawberry.field(description="Search-engine metadata and JSON-LD.")
-    async def seo(self, info: strawberry.Info) -> Seo:
+    def seo(self, info: strawberry.Info) -> Seo:
         ctx: Context = info.context
-        alternates = [Alternate(**a) for a in await r.alternates(ctx, self.view)]
-        return Seo(**r.seo(self.view, ctx.settings.default_locale), alternates=alternates)
+        return Seo(**r.seo(self.view, ctx.settings.default_locale), page=self.view)
 
     @strawberry.field(
         description="The whole page as a reader sees it. PLAIN: one line per heading, paragraph "

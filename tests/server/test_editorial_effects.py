@@ -87,10 +87,12 @@ async def test_readers_keep_the_approved_research_level(as_role: Any) -> None:
     assert before["research"] == "LIMITED"
     changed = await editor.data(
         'mutation E($rev: Int!) { updateEvidence(compound: "ketamine", condition: "als", '
-        "expectedRevision: $rev, input: {research: SPECIFIC}) { effect { regeneratedReviews } } }",
+        "expectedRevision: $rev, input: {research: SPECIFIC}) "
+        "{ effect { affectedReviews regeneratedReviews } } }",
         {"rev": before["evidence"]["revision"]},
     )
-    assert changed["updateEvidence"]["effect"]["regeneratedReviews"] == 1
+    # The English page and the demo's Spanish translation of it.
+    assert changed["updateEvidence"]["effect"] == {"affectedReviews": 2, "regeneratedReviews": 2}
     assert (await editor.data(query))["review"]["research"] == "SPECIFIC"
     reader = await anonymous.data(
         'query R { review(slug: "ketamine--als") { research isStale evidence { research } } }'

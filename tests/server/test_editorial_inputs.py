@@ -185,7 +185,18 @@ async def test_unpublish_archive_restore_and_delete(as_role: Any, demo_url: str)
         {"rev": archived["archiveReview"]["review"]["revision"]},
     )
     assert restored["restoreReview"]["review"]["status"] == "DRAFT"
-    # The pair's evidence can go now: its unpublished review goes with it, revisions too.
+    # The demo's Spanish page is a review of its own, still published: off the site too.
+    es = (
+        await editor.data(
+            'query S { review(slug: "ketamine--als", locale: "es") { locale revision } }'
+        )
+    )["review"]
+    assert es["locale"] == "es"
+    await editor.data(
+        'mutation U($rev: Int!) { unpublishReview(review: "ketamine--als", expectedRevision: $rev, locale: "es") { review { status } } }',
+        {"rev": es["revision"]},
+    )
+    # The pair's evidence can go now: its unpublished reviews go with it, revisions too.
     evidence = await editor.data(
         'query E { review(slug: "ketamine--als") { evidence { revision } } }'
     )
@@ -193,7 +204,7 @@ async def test_unpublish_archive_restore_and_delete(as_role: Any, demo_url: str)
         'mutation X($rev: Int!) { deleteEvidence(compound: "ketamine", condition: "als", expectedRevision: $rev) { key deletedReviews } }',
         {"rev": evidence["review"]["evidence"]["revision"]},
     )
-    assert deleted["deleteEvidence"] == {"key": "ketamine/als", "deletedReviews": 1}
+    assert deleted["deleteEvidence"] == {"key": "ketamine/als", "deletedReviews": 2}
     assert (await editor.data(EDITOR_VIEW, {"slug": SLUG}))["review"] is None
     engine = make_engine(demo_url)
     with session_scope(engine) as session:

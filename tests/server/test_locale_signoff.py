@@ -350,12 +350,31 @@ async def test_regenerating_stale_reviews_remakes_a_translation_whose_source_cha
     source = review_row(demo_url, BOTH, "en").published_revision_id
     assert source != es_before.source_revision_id and edited["locale"] == "en"
     assert review_row(demo_url, BOTH, "es") == es_before  # nothing regenerated it yet
+    # Edited but not remade from the new source, it cannot go to a reviewer.
+    es_view = (await editor.data(VIEW, {"slug": BOTH, "locale": "es"}))["review"]
+    edit = {"slug": BOTH, "rev": es_view["section"]["revision"], "locale": "es"}
+    rev = (await editor.data(EDIT, edit))["updateSection"]["review"]["revision"]
+    error = await editor.error(SUBMIT, {"slug": BOTH, "rev": rev, "locale": "es"})
+    assert error["extensions"]["reason"] == "NOT_READY"
+    assert "source page was approved with other text" in str(error["extensions"]["problems"])
 
     done = (await editor.data(REGENERATE))["regenerateStaleReviews"]
     assert done["refreshed"] >= 1 and done["remaining"] == 0
     es = review_row(demo_url, BOTH, "es")
     assert es.source_revision_id == source  # made from the new English text
     assert (es.status, es.published_revision_id) == ("DRAFT", es_before.published_revision_id)
-    # Current now: another pass leaves it as it is.
+    # Current now: another pass leaves it as it is, and it goes through the gate (with
+    # the edit kept) to a reviewer, who approves a translation of the current source.
     await editor.data(REGENERATE)
     assert review_row(demo_url, BOTH, "es") == es
+    kept = (await editor.data(VIEW, {"slug": BOTH, "locale": "es"}))["review"]
+    assert "Texto revisado." in kept["text"]
+    submitted = await editor.data(SUBMIT, {"slug": BOTH, "rev": es.revision, "locale": "es"})
+    published = await publish_spanish(
+        reviewer, BOTH, submitted["submitForReview"]["review"]["revision"]
+    )
+    assert published["revisions"][-1] == {
+        "number": 2,
+        "approvedBy": "reviewer-ann",
+        "locale": "es",
+    }

@@ -227,13 +227,20 @@ async def test_publish_fans_out_to_matching_subscriptions_signed_with_their_secr
     assert set(events["/env"][2:]) == {"review.stale"}
     assert events["/ketamine"] == ["review.published"]
     assert "/elsewhere" not in events  # its filter does not match
-    # The condition filter matches the stale page (neuropathic pain), not the published one.
-    assert events["/facts"] == ["review.stale"]
-    stale = json.loads(by_path["/facts"][0].body)["data"]
-    assert stale["review"]["slug"] == OTHER_KETAMINE
-    assert stale["facts"]["compounds"] == ["ketamine"]
-    env_stale = [json.loads(r.body)["data"]["review"]["slug"] for r in by_path["/env"][2:]]
-    assert OTHER_KETAMINE in env_stale and SLUG not in env_stale
+    # The condition filter matches the stale pages (neuropathic pain: the English page and
+    # the demo's Spanish one, whose body says its locale), not the published one.
+    assert events["/facts"] == ["review.stale", "review.stale"]
+    stale = [json.loads(r.body)["data"] for r in by_path["/facts"]]
+    assert {(s["review"]["slug"], s["review"].get("locale")) for s in stale} == {
+        (OTHER_KETAMINE, None),
+        (OTHER_KETAMINE, "es"),
+    }
+    assert all(s["facts"]["compounds"] == ["ketamine"] for s in stale)
+    env_stale = [
+        (d["slug"], d.get("locale"))
+        for d in (json.loads(r.body)["data"]["review"] for r in by_path["/env"][2:])
+    ]
+    assert (OTHER_KETAMINE, None) in env_stale and (SLUG, None) not in env_stale
     # Bodies carry approved data only: slugs, numbers, no text of the working copy.
     published = json.loads(by_path["/ketamine"][0].body)
     assert set(published["data"]["review"]) == {
@@ -297,7 +304,10 @@ async def test_due_for_review_is_announced_once_per_due_date(
     with session_scope(engine) as session:
         session.execute(
             update(PUBLIC_REVIEW)
-            .where(PUBLIC_REVIEW.c.slug.in_([SLUG, "metformin--type-2-diabetes"]))
+            .where(
+                PUBLIC_REVIEW.c.slug.in_([SLUG, "metformin--type-2-diabetes"]),
+                PUBLIC_REVIEW.c.locale == "en",  # (not the demo's Spanish pages)
+            )
             .values(review_due_at=past)
         )
         known = (
@@ -319,7 +329,7 @@ async def test_due_for_review_is_announced_once_per_due_date(
     with session_scope(engine) as session:
         session.execute(
             update(PUBLIC_REVIEW)
-            .where(PUBLIC_REVIEW.c.slug == SLUG)
+            .where(PUBLIC_REVIEW.c.slug == SLUG, PUBLIC_REVIEW.c.locale == "en")
             .values(review_due_at=utcnow() + timedelta(seconds=1))
         )
     await asyncio.sleep(1.1)
