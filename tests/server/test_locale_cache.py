@@ -35,6 +35,10 @@ LIST_IN = (
     "query ListIn($locale: String) { reviews(first: 5, orderBy: SLUG_ASC, locale: $locale) "
     "{ edges { node { slug locale title } } } }"
 )
+SEARCH = (
+    "query Search($q: String!, $locale: String) { search(query: $q, locale: $locale) "
+    "{ totalCount edges { node { __typename ... on Review { slug locale } } } } }"
+)
 OTHER = "ketamine--neuropathic-pain"  # translated in the demo
 UNTRANSLATED = "lithium--als"  # es readers get the en page
 NEW_ES = SIGNOFF_SLUG  # not translated in the demo: test_locale_signoff's Spanish page
@@ -268,6 +272,8 @@ async def test_a_reviewers_spanish_approval_purges_only_spanish_entries(
         "es fallback": (PAGE_IN, {"slug": NEW_ES, "locale": "es"}),
         "es list": (LIST_IN, {"locale": "es"}),
         "es feed": (FEED, {"since": await feed_end(api, "es"), "locale": "es"}),
+        "en search": (SEARCH, {"q": "ketamine", "locale": None}),
+        "es search": (SEARCH, {"q": "ketamine", "locale": "es"}),
     }
     before = {}
     for name, (query, variables) in reads.items():
@@ -279,11 +285,11 @@ async def test_a_reviewers_spanish_approval_purges_only_spanish_entries(
     rev = await spanish_in_review(as_role("editor"))
     assert (await publish_spanish(as_role("reviewer"), NEW_ES, rev))["locale"] == "es"
 
-    for name in ("en page", "en page, other", "en list", "en feed", "es page, other"):
+    for name in ("en page", "en page, other", "en list", "en feed", "en search", "es page, other"):
         after = await persisted_get(api, *reads[name])
         assert after.headers["x-cache"] == "HIT", name
         assert answer(after) == answer(before[name]), name
-    for name in ("es fallback", "es list", "es feed"):
+    for name in ("es fallback", "es list", "es feed", "es search"):
         assert (await persisted_get(api, *reads[name])).headers["x-cache"] == "MISS", name
     page = (await persisted_get(api, *reads["es fallback"])).json()["data"]["review"]
     assert (page["locale"], page["isFallback"]) == ("es", False)
