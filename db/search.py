@@ -2,7 +2,9 @@
 
 The index holds approved records only (triggers on the public_* tables, see the
 published_read_model migration): what readers may find. Editors find the same
-records and get their working copies.
+records and get their working copies. Each row has a locale (the search_per_locale
+migration): a page's own; '' for a compound's or condition's approved names, which every
+locale finds; a locale's tag for the names approved in it (``public_translation``).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def search(
         # `first` rows and reads the columns of those alone (ordering by a column such as
         # `kind` would read every match's row, three times slower at 200,000 reviews).
         # Counted apart: counting walks the index's doclists and computes no rank.
-        # Translations have negative rowids (the search_per_locale migration).
+        # Other locales' pages and translated names have negative rowids (FTS5 bounds its
+        # doclists by the rowid: the default locale's search costs what it did before).
         rows = session.execute(
             text(
                 "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
