@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Column, Table, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 
@@ -28,3 +29,10 @@ def insert_ids(
     if len(columns) == 1:
         return {row[1]: row[0] for row in result}
     return {tuple(row[1:]): row[0] for row in result}
+
+
+def db_value(dialect: Dialect, column: Column[Any], value: Any) -> Any:
+    """``value`` as the driver gets it for ``column`` (its type's bind processing done
+    once): for a constant of a statement sent to the driver as it is."""
+    process = column.type.bind_processor(dialect)
+    return process(value) if process is not None else value

@@ -23,12 +23,13 @@ from datetime import datetime, timedelta
 from json.encoder import encode_basestring as quote  # (a JSON string, as to_json writes it)
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, func, select, update
+from sqlalchemy import Text, cast, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.bulk import insert_ids
-from db.engine import RawJSON
-from db.fact_snapshots import Approval, Snapshot, snapshot_facts, upsert
+from db.bulk import db_value
+from db.engine import RawJSON, to_json
+from db.fact_snapshots import Approval, Snapshot, snapshot_facts
 from db.models import ReviewStatus
 from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION, REVIEW_SECTION
 
@@ -67,30 +68,24 @@ def _publish_batch(
     if not reviews:
         return Approval()
     ids = sorted(reviews)
-    numbers = {rid: n + 1 for rid, n in _last_numbers(session, ids).items()}
-    snapshot = snapshot_facts(session, list(reviews.values()), now)
-    sections = _sections_json(session, ids)
-    revision_of = insert_ids(
-        session,
-        REVIEW_REVISION,
-        [
-            {
-                **_revision_row(r, numbers.get(r.id, 1), snapshot),
-                "sections": sections.get(r.id, EMPTY_LIST),
-                "approved_by": approved_by,
-                "approved_at": now,
-                "acknowledged": acknowledged,
-            }
-            for r in reviews.values()
-        ],
-        ["review_id"],
+    snapshot = snapshot_facts(session, [reviews[rid] for rid in ids], now)
+    _insert_revisions(
+        session, [reviews[rid] for rid in ids], snapshot, approved_by, now, acknowledged
+    )
+    # The revision just inserted is each review's latest (the highest number).
+    latest = (
+        select(REVIEW_REVISION.c.id)
+        .where(REVIEW_REVISION.c.review_id == REVIEW.c.id)
+        .order_by(REVIEW_REVISION.c.number.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     session.execute(
         update(REVIEW)
-        .where(REVIEW.c.id == bindparam("rid"))
+        .where(REVIEW.c.id.in_(ids))
         .values(
             status=ReviewStatus.PUBLISHED,
-            published_revision_id=bindparam("vid"),
+            published_revision_id=latest,
             published_fingerprint=REVIEW.c.fingerprint,
             restored_from=None,  # (a restored draft, once approved, is just the page)
             published_at=now,
@@ -98,91 +93,116 @@ def _publish_batch(
             review_due_at=now + interval,
             revision=REVIEW.c.revision + 1,
             updated_at=now,
-        ),
-        [{"rid": rid, "vid": revision_of[rid]} for rid in ids],
+        )
     )
     # Facts first: the change log then lists a newly approved compound before the pages
     # that show it.
     approval = snapshot.approve(session, now)
-    upsert(
-        session,
-        PUBLIC_REVIEW,
-        [
-            {
-                **_public_row(r, numbers.get(r.id, 1), snapshot),
-                "revision_id": revision_of[r.id],
-                "published_at": now,
-                "last_reviewed_at": now,
-                "review_due_at": now + interval,
-            }
-            for r in reviews.values()
-        ],
-    )
+    _upsert_public_reviews(session, ids, now, interval)
     approval.reviews = ids
     return approval
 
 
-def _last_numbers(session: Session, ids: list[int]) -> dict[int, int]:
-    """Each review's latest revision number (reviews never published are absent)."""
-    return dict(
-        session.execute(
-            select(REVIEW_REVISION.c.review_id, func.max(REVIEW_REVISION.c.number))
-            .where(REVIEW_REVISION.c.review_id.in_(ids))
-            .group_by(REVIEW_REVISION.c.review_id)
-        ).all()
+def _insert_revisions(
+    session: Session,
+    reviews: list[Any],
+    snapshot: Snapshot,
+    approved_by: str,
+    now: datetime,
+    acknowledged: list[dict[str, Any]],
+) -> None:
+    """One statement: each review's working copy copied into its next revision, with the
+    fact versions and the sections' JSON of each review sent beside its id."""
+    dialect = session.get_bind().dialect
+    ph = "?" if dialect.name == "sqlite" else "%s"
+    as_json = "{}" if dialect.name == "sqlite" else "CAST({} AS JSON)"
+    sections = _sections_json(session, [r.id for r in reviews])
+    per_review: list[Any] = []
+    for r in reviews:
+        v = snapshot.versions_of(r)
+        per_review += (
+            r.id,
+            v["compound_version_id"],
+            v["condition_version_id"],
+            v["evidence_version_id"],
+            str(sections.get(r.id, EMPTY_LIST)),
+        )
+    row = "(" + ", ".join([ph] * 5) + ")"
+    copied = ", ".join(f"r.{c}" for c in REVISION_COPIES)
+    sql = (
+        "WITH v (review_id, compound_version_id, condition_version_id, evidence_version_id, "
+        f"sections) AS (VALUES {', '.join([row] * len(reviews))}) "
+        f"INSERT INTO {REVIEW_REVISION.name} (review_id, number, {', '.join(REVISION_COPIES)}, "
+        "compound_version_id, condition_version_id, evidence_version_id, "
+        "publisher_version_id, sections, approved_by, approved_at, acknowledged) "
+        f"SELECT r.id, coalesce((SELECT max(x.number) FROM {REVIEW_REVISION.name} x "
+        f"WHERE x.review_id = r.id), 0) + 1, {copied}, "
+        "v.compound_version_id, v.condition_version_id, v.evidence_version_id, "
+        f"{ph}, {as_json.format('v.sections')}, {ph}, {ph}, {as_json.format(ph)} "
+        f"FROM {REVIEW.name} r JOIN v ON v.review_id = r.id ORDER BY r.id"
+    )
+    publisher = snapshot.publisher.version_id if snapshot.publisher else None
+    approved_at = db_value(dialect, REVIEW_REVISION.c.approved_at, now)
+    session.connection().exec_driver_sql(
+        sql, (*per_review, publisher, approved_by, approved_at, to_json(acknowledged))
     )
 
 
-def _revision_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
-    """The immutable revision of a review's working copy (its sections apart)."""
-    return {
-        "review_id": r.id,
-        "number": number,
-        "title": r.title,
-        "byline": r.byline,
-        "notice": r.notice,
-        "description": r.description,
-        "fingerprint": r.fingerprint,
-        "template_version": r.template_version,
-        "research": r.research,
-        **snapshot.versions_of(r),
+def _upsert_public_reviews(
+    session: Session, ids: list[int], now: datetime, interval: timedelta
+) -> None:
+    """One statement: each review's approved copy from its (new) published revision.
+    INSERT ... ON CONFLICT DO UPDATE, as ``upsert``: an update of a reader's row fires the
+    change log's and the search index's UPDATE triggers, never a DELETE then INSERT."""
+    dialect = session.get_bind().dialect.name
+    rr = REVIEW_REVISION
+    columns = {
+        "id": REVIEW.c.id,
+        "slug": REVIEW.c.slug,
+        "kind": REVIEW.c.kind,
+        "compound_id": REVIEW.c.compound_id,
+        "condition_id": REVIEW.c.condition_id,
+        "number": rr.c.number,
+        "title": rr.c.title,
+        "research": rr.c.research,
+        "template_version": rr.c.template_version,
+        "compound_version_id": rr.c.compound_version_id,
+        "condition_version_id": rr.c.condition_version_id,
+        "evidence_version_id": rr.c.evidence_version_id,
+        "publisher_version_id": rr.c.publisher_version_id,
+        "revision_id": rr.c.id,
+        "published_at": literal(now, PUBLIC_REVIEW.c.published_at.type),
+        "last_reviewed_at": literal(now, PUBLIC_REVIEW.c.last_reviewed_at.type),
+        "review_due_at": literal(now + interval, PUBLIC_REVIEW.c.review_due_at.type),
     }
-
-
-def _public_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
-    """The review's approved copy, pointing at the revision (its id and dates apart)."""
-    return {
-        "id": r.id,
-        "slug": r.slug,
-        "kind": r.kind,
-        "compound_id": r.compound_id,
-        "condition_id": r.condition_id,
-        "number": number,
-        "title": r.title,
-        "research": r.research,
-        "template_version": r.template_version,
-        **snapshot.versions_of(r),
-    }
-
-
-# What publishing reads of a review (its sections apart).
-PUBLISHED_COLUMNS = [
-    REVIEW.c[name]
-    for name in (
-        "id",
-        "slug",
-        "kind",
-        "compound_id",
-        "condition_id",
-        "title",
-        "byline",
-        "notice",
-        "description",
-        "fingerprint",
-        "template_version",
-        "research",
+    source = (
+        select(*columns.values())
+        .select_from(REVIEW.join(rr, rr.c.id == REVIEW.c.published_revision_id))
+        .where(REVIEW.c.id.in_(ids))
+        .order_by(REVIEW.c.id)
     )
-]
+    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(PUBLIC_REVIEW)
+    stmt = stmt.from_select(list(columns), source).on_conflict_do_update(
+        index_elements=[PUBLIC_REVIEW.c.id],
+        set_={k: stmt.excluded[k] for k in columns if k != "id"},
+    )
+    session.execute(stmt)
+
+
+# What a revision copies of the review's working copy, as it is.
+REVISION_COPIES = (
+    "title",
+    "byline",
+    "notice",
+    "description",
+    "fingerprint",
+    "template_version",
+    "research",
+)
+
+
+# What publishing reads of a review (the rest is copied by the statements themselves).
+PUBLISHED_COLUMNS = [REVIEW.c[name] for name in ("id", "slug", "compound_id", "condition_id")]
 EMPTY_LIST = RawJSON("[]")
 
 
