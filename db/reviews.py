@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, insert, or_, select, update
 from sqlmodel import Session, col
 
 from config import get_settings
@@ -25,6 +25,7 @@ from content.facts import (
     review_fingerprint,
 )
 from db.bulk import insert_ids
+from db.engine import RawJSON, to_json
 from db.models import (
     Citation,
     Compound,
@@ -207,12 +208,10 @@ def write_batch(
     old = [w for w in writes if w.pair.review_id is not None]
     if new:
         _insert_reviews(session, new, template, kind, now)
-    edited: set[tuple[int, str]] = set()
+    kept: set[tuple[int, str]] = set()
     if old:
         _refresh_reviews(session, old, template, now)
-        edited = _drop_generated_sections(
-            session, [w.pair.review_id for w in old if w.pair.review_id is not None]
-        )
+        kept = _drop_changed_sections(session, old)
     section_rows = [
         {
             "review_id": w.pair.review_id,
@@ -226,7 +225,7 @@ def write_batch(
         }
         for w in writes
         for s in w.sections
-        if (w.pair.review_id, s["key"]) not in edited
+        if (w.pair.review_id, s["key"]) not in kept
     ]
     if section_rows:
         session.execute(insert(REVIEW_SECTION), section_rows)
@@ -321,24 +320,54 @@ def _refresh_reviews(
     )
 
 
-def _drop_generated_sections(session: Session, ids: list[int]) -> set[tuple[int, str]]:
-    """Delete the reviews' GENERATED sections; the (review, key) of the EDITED ones kept."""
-    edited = {
-        (rid, key)
-        for rid, key in session.execute(
-            select(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.key).where(
-                REVIEW_SECTION.c.review_id.in_(ids),
-                REVIEW_SECTION.c.origin == SectionOrigin.EDITED,
-            )
+def _drop_changed_sections(session: Session, old: list[ReviewWrite]) -> set[tuple[int, str]]:
+    """Delete the reviews' GENERATED sections that the new composition changes (or no
+    longer has); the (review, key) of the sections kept as they are: the EDITED ones, and
+    the GENERATED ones whose position, heading and blocks are what was just composed
+    (at revision 1, as a rewrite would leave them), so a new template version that
+    changes no text rewrites no section."""
+    composed: dict[tuple[int, str], dict[str, Any]] = {}
+    for w in old:
+        for s in w.sections:
+            if not isinstance(s["blocks"], RawJSON):  # (encoded once, compared and stored)
+                s["blocks"] = RawJSON(to_json(s["blocks"]))
+            composed[(w.pair.review_id or 0, s["key"])] = s
+    ids = sorted({w.pair.review_id for w in old if w.pair.review_id is not None})
+    kept: set[tuple[int, str]] = set()
+    gone: list[int] = []
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(
+                REVIEW_SECTION.c.id,
+                REVIEW_SECTION.c.review_id,
+                REVIEW_SECTION.c.key,
+                REVIEW_SECTION.c.position,
+                REVIEW_SECTION.c.heading,
+                cast(REVIEW_SECTION.c.blocks, Text),  # (the stored JSON text, not decoded)
+                REVIEW_SECTION.c.origin,
+                REVIEW_SECTION.c.revision,
+            ).where(REVIEW_SECTION.c.review_id.in_(ids[start : start + 1000]))
         )
-    }
-    session.execute(
-        delete(REVIEW_SECTION).where(
-            REVIEW_SECTION.c.review_id.in_(ids),
-            REVIEW_SECTION.c.origin == SectionOrigin.GENERATED,
+        for sid, rid, key, position, heading, blocks, origin, revision in rows:
+            if origin == SectionOrigin.EDITED:
+                kept.add((rid, key))
+                continue
+            s = composed.get((rid, key))
+            if (
+                s is not None
+                and revision == 1
+                and position == s["position"]
+                and heading == s["heading"]
+                and blocks == s["blocks"]
+            ):
+                kept.add((rid, key))
+            else:
+                gone.append(sid)
+    for start in range(0, len(gone), 5000):
+        session.execute(
+            delete(REVIEW_SECTION).where(REVIEW_SECTION.c.id.in_(gone[start : start + 5000]))
         )
-    )
-    return edited
+    return kept
 
 
 def refresh_fingerprints(
