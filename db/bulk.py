@@ -36,3 +36,11 @@ def db_value(dialect: Dialect, column: Column[Any], value: Any) -> Any:
     once): for a constant of a statement sent to the driver as it is."""
     process = column.type.bind_processor(dialect)
     return process(value) if process is not None else value
+
+
+def placeholders(dialect: Dialect) -> tuple[str, str]:
+    """The driver's placeholder for a value, and for a JSON value given as its text, in a
+    statement sent to the driver as it is (``exec_driver_sql``)."""
+    if dialect.name == "sqlite":
+        return "?", "?"
+    return "%s", "CAST(%s AS JSON)"

@@ -27,7 +27,7 @@ from sqlalchemy import Text, cast, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.bulk import db_value
+from db.bulk import db_value, placeholders
 from db.engine import RawJSON, to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts
 from db.models import ReviewStatus
@@ -114,7 +114,7 @@ def _insert_revisions(
     """One statement: each review's working copy copied into its next revision, with the
     fact versions and the sections' JSON of each review sent beside its id."""
     dialect = session.get_bind().dialect
-    ph = "?" if dialect.name == "sqlite" else "%s"
+    ph, json_ph = placeholders(dialect)
     as_json = "{}" if dialect.name == "sqlite" else "CAST({} AS JSON)"
     sections = _sections_json(session, [r.id for r in reviews])
     per_review: list[Any] = []
@@ -138,7 +138,7 @@ def _insert_revisions(
         f"SELECT r.id, coalesce((SELECT max(x.number) FROM {REVIEW_REVISION.name} x "
         f"WHERE x.review_id = r.id), 0) + 1, {copied}, "
         "v.compound_version_id, v.condition_version_id, v.evidence_version_id, "
-        f"{ph}, {as_json.format('v.sections')}, {ph}, {ph}, {as_json.format(ph)} "
+        f"{ph}, {as_json.format('v.sections')}, {ph}, {ph}, {json_ph} "
         f"FROM {REVIEW.name} r JOIN v ON v.review_id = r.id ORDER BY r.id"
     )
     publisher = snapshot.publisher.version_id if snapshot.publisher else None

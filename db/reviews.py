@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, select, update
 from sqlmodel import Session, col
 
 from config import get_settings
@@ -24,7 +24,7 @@ from content.facts import (
     publisher_facts,
     review_fingerprint,
 )
-from db.bulk import insert_ids
+from db.bulk import db_value, insert_ids, placeholders
 from db.engine import RawJSON, to_json
 from db.models import (
     Citation,
@@ -212,23 +212,33 @@ def write_batch(
     if old:
         _refresh_reviews(session, old, template, now)
         kept = _drop_changed_sections(session, old)
+    # Sent to the driver as they are: blocks encoded once (by a worker, or here), the
+    # clock processed once.
+    dialect = session.get_bind().dialect
+    ph, json_ph = placeholders(dialect)
+    stamp = db_value(dialect, REVIEW_SECTION.c.updated_at, now)
     section_rows = [
-        {
-            "review_id": w.pair.review_id,
-            "key": s["key"],
-            "position": s["position"],
-            "heading": s["heading"],
-            "blocks": s["blocks"],
-            "origin": "GENERATED",
-            "revision": 1,
-            "updated_at": now,
-        }
+        (
+            w.pair.review_id,
+            s["key"],
+            s["position"],
+            s["heading"],
+            to_json(s["blocks"]),
+            SectionOrigin.GENERATED.value,
+            1,
+            stamp,
+        )
         for w in writes
         for s in w.sections
         if (w.pair.review_id, s["key"]) not in kept
     ]
     if section_rows:
-        session.execute(insert(REVIEW_SECTION), section_rows)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {REVIEW_SECTION.name} (review_id, key, position, heading, blocks, "
+            f"origin, revision, updated_at) VALUES ({ph}, {ph}, {ph}, {ph}, {json_ph}, {ph}, "
+            f"{ph}, {ph})",
+            section_rows,
+        )
     return len(new), len(old)
 
 
@@ -267,54 +277,43 @@ def _insert_reviews(
 def _refresh_reviews(
     session: Session, old: list[ReviewWrite], template: Template, now: datetime
 ) -> None:
-    """Rewrite the working copies of existing reviews with their newly composed text."""
-    session.execute(
-        update(REVIEW)
-        .where(REVIEW.c.id == bindparam("rid"))
-        .values(
-            research=bindparam("research"),
-            title=bindparam("title"),
-            byline=bindparam("byline"),
-            notice=bindparam("notice"),
-            description=bindparam("description"),
-            template_id=bindparam("template_id"),
-            template_version=bindparam("template_version"),
-            fingerprint=bindparam("fingerprint"),
-            current_fingerprint=bindparam("fingerprint"),
-            # New facts make a new draft: a published page keeps serving its approved
-            # revision until a reviewer approves the new one; a submitted one goes back.
-            status=case(
-                (
-                    and_(
-                        bindparam("changed"),
-                        # (no IN list: expanding parameters cannot be used in executemany)
-                        or_(
-                            REVIEW.c.status == ReviewStatus.PUBLISHED,
-                            REVIEW.c.status == ReviewStatus.IN_REVIEW,
-                        ),
-                    ),
-                    ReviewStatus.DRAFT,
-                ),
-                else_=REVIEW.c.status,
-            ),
-            revision=REVIEW.c.revision + 1,
-            updated_at=bindparam("now"),
-            generated_at=bindparam("now"),
-        ),
+    """Rewrite the working copies of existing reviews with their newly composed text.
+
+    One statement for the batch, its rows sent to the driver as they are (the clock and
+    the template processed once, not once per row)."""
+    dialect = session.get_bind().dialect
+    ph, _ = placeholders(dialect)
+    # New facts make a new draft: a published page keeps serving its approved revision
+    # until a reviewer approves the new one; a submitted one goes back.
+    back_to_draft = (
+        f"CASE WHEN {ph} AND status IN ('{ReviewStatus.PUBLISHED.value}', "
+        f"'{ReviewStatus.IN_REVIEW.value}') THEN '{ReviewStatus.DRAFT.value}' ELSE status END"
+    )
+    sql = (
+        f"UPDATE {REVIEW.name} SET research = {ph}, title = {ph}, byline = {ph}, "
+        f"notice = {ph}, description = {ph}, template_id = {ph}, template_version = {ph}, "
+        f"fingerprint = {ph}, current_fingerprint = {ph}, status = {back_to_draft}, "
+        f"revision = revision + 1, updated_at = {ph}, generated_at = {ph} WHERE id = {ph}"
+    )
+    stamp = db_value(dialect, REVIEW.c.updated_at, now)
+    session.connection().exec_driver_sql(
+        sql,
         [
-            {
-                "rid": w.pair.review_id,
-                "research": w.pair.research,
-                "title": w.title,
-                "byline": w.byline,
-                "notice": w.notice,
-                "description": w.description,
-                "template_id": template.id,
-                "template_version": template.version,
-                "fingerprint": w.fingerprint,
-                "changed": w.fingerprint != w.pair.fingerprint,
-                "now": now,
-            }
+            (
+                str(w.pair.research),
+                w.title,
+                w.byline,
+                w.notice,
+                w.description,
+                template.id,
+                template.version,
+                w.fingerprint,
+                w.fingerprint,
+                w.fingerprint != w.pair.fingerprint,
+                stamp,
+                stamp,
+                w.pair.review_id,
+            )
             for w in old
         ],
     )
