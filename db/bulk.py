@@ -34,7 +34,7 @@ def insert_ids(
 def db_value(dialect: Dialect, column: Column[Any], value: Any) -> Any:
     """``value`` as the driver gets it for ``column`` (its type's bind processing done
     once): for a constant of a statement sent to the driver as it is."""
-    process = column.type.bind_processor(dialect)
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process(value) if process is not None else value
 
 
