@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, insert
+from sqlalchemy import JSON, Column, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+from db.engine import to_json
 
 
 def insert_ids(
@@ -44,3 +46,50 @@ def placeholders(dialect: Dialect) -> tuple[str, str]:
     if dialect.name == "sqlite":
         return "?", "?"
     return "%s", "CAST(%s AS JSON)"
+
+
+def send_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], upsert: bool = False
+) -> None:
+    """INSERT ``rows`` (all with the same keys) in one executemany sent to the driver as it
+    is: each column's values processed as SQLAlchemy would, a value repeated from the row
+    before (the clock) processed once. ``upsert``: ON CONFLICT (id) DO UPDATE the other
+    columns (an update fires the UPDATE triggers, never a DELETE then INSERT)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    ph, json_ph = placeholders(dialect)
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ("
+        + ", ".join(json_ph if isinstance(c.type, JSON) else ph for c in columns)
+        + ")"
+    )
+    if upsert:
+        sql += " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+            f"{quote(n)} = excluded.{quote(n)}" for n in names if n != "id"
+        )
+    processors = [
+        to_json
+        if isinstance(c.type, JSON)
+        else c.type.dialect_impl(dialect).bind_processor(dialect)
+        for c in columns
+    ]
+    last: list[Any] = [object()] * len(names)
+    done: list[Any] = [None] * len(names)
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = []
+        for i, name in enumerate(names):
+            value = row[name]
+            process = processors[i]
+            if process is None or value is None:
+                values.append(value)
+                continue
+            if value is not last[i]:
+                last[i], done[i] = value, process(value)
+            values.append(done[i])
+        out.append(tuple(values))
+    session.connection().exec_driver_sql(sql, out)
