@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import Engine, event, text  # noqa: E402
 
 from bench.generate import synthetic  # noqa: E402
 from bench.scale_build import (  # noqa: E402
@@ -116,15 +116,36 @@ def _norm(value: Any) -> Any:
     return value
 
 
+# Time in each kind of statement (its first words), summed: where the SQL time goes.
+SQL_TIME: dict[str, list[float]] = {}
+
+
+def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    conn.info["bench_started"] = time.perf_counter()
+
+
+def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    words = " ".join(statement.split()[:4])[:60]
+    spent = SQL_TIME.setdefault(words, [0.0, 0])
+    spent[0] += time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+    spent[1] += 1
+
+
 def timed(label: str, fn: Callable[[], Any], profile: bool, top: int) -> tuple[float, Any]:
     prof = cProfile.Profile() if profile else None
-    started = time.perf_counter()
+    SQL_TIME.clear()
+    started, cpu = time.perf_counter(), time.process_time()
     if prof:
         prof.enable()
     result = fn()
     if prof:
         prof.disable()
     seconds = time.perf_counter() - started
+    print(f"\n{label}: {seconds:.1f} s wall, {time.process_time() - cpu:.1f} s CPU of this process")
+    if profile:
+        print(f"--- {label}: time in statements (sent by this process) ---")
+        for words, (spent, n) in sorted(SQL_TIME.items(), key=lambda kv: -kv[1][0])[:12]:
+            print(f"{spent:8.2f} s {n:6d}x  {words}")
     if prof:
         for order in ("cumulative", "tottime"):
             buf = io.StringIO()
@@ -148,6 +169,9 @@ def main() -> None:
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     args = parser.parse_args()
+    if args.profile:
+        event.listen(Engine, "before_cursor_execute", _before)
+        event.listen(Engine, "after_cursor_execute", _after)
     backend: Any = (
         SQLiteBackend() if args.backend == "sqlite" else PostgresBackend(args.postgres_url)
     )
