@@ -20,18 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from json.encoder import encode_basestring as quote  # (a JSON string, as to_json writes it)
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, literal, select, update
+from sqlalchemy import delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.bulk import db_value, placeholders
-from db.engine import RawJSON, to_json
+from db.bulk import bulk_settings, db_value, placeholders
+from db.engine import to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts
 from db.models import ReviewStatus
-from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION, REVIEW_SECTION
+from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION
 
 BATCH = 1000
 
@@ -46,6 +45,7 @@ def publish_reviews(
 ) -> Approval:
     """Publish the given reviews' working copies (and approve their facts)."""
     approval = Approval()
+    bulk_settings(session)
     for start in range(0, len(review_ids), BATCH):
         ids = list(review_ids[start : start + BATCH])
         approval.add(
@@ -111,12 +111,11 @@ def _insert_revisions(
     now: datetime,
     acknowledged: list[dict[str, Any]],
 ) -> None:
-    """One statement: each review's working copy copied into its next revision, with the
-    fact versions and the sections' JSON of each review sent beside its id."""
+    """One statement: each review's working copy copied into its next revision, its
+    sections' JSON built by the database from the stored blocks (never decoded, never
+    read out and sent back), the fact versions of each review sent beside its id."""
     dialect = session.get_bind().dialect
     ph, json_ph = placeholders(dialect)
-    as_json = "{}" if dialect.name == "sqlite" else "CAST({} AS JSON)"
-    sections = _sections_json(session, [r.id for r in reviews])
     per_review: list[Any] = []
     for r in reviews:
         v = snapshot.versions_of(r)
@@ -125,20 +124,20 @@ def _insert_revisions(
             v["compound_version_id"],
             v["condition_version_id"],
             v["evidence_version_id"],
-            str(sections.get(r.id, EMPTY_LIST)),
         )
-    row = "(" + ", ".join([ph] * 5) + ")"
+    row = "(" + ", ".join([ph] * 4) + ")"
     copied = ", ".join(f"r.{c}" for c in REVISION_COPIES)
+    sections = SECTIONS_SQL["sqlite" if dialect.name == "sqlite" else "postgresql"]
     sql = (
-        "WITH v (review_id, compound_version_id, condition_version_id, evidence_version_id, "
-        f"sections) AS (VALUES {', '.join([row] * len(reviews))}) "
+        "WITH v (review_id, compound_version_id, condition_version_id, evidence_version_id) "
+        f"AS (VALUES {', '.join([row] * len(reviews))}) "
         f"INSERT INTO {REVIEW_REVISION.name} (review_id, number, {', '.join(REVISION_COPIES)}, "
         "compound_version_id, condition_version_id, evidence_version_id, "
         "publisher_version_id, sections, approved_by, approved_at, acknowledged) "
         f"SELECT r.id, coalesce((SELECT max(x.number) FROM {REVIEW_REVISION.name} x "
         f"WHERE x.review_id = r.id), 0) + 1, {copied}, "
         "v.compound_version_id, v.condition_version_id, v.evidence_version_id, "
-        f"{ph}, {as_json.format('v.sections')}, {ph}, {ph}, {json_ph} "
+        f"{ph}, {sections}, {ph}, {ph}, {json_ph} "
         f"FROM {REVIEW.name} r JOIN v ON v.review_id = r.id ORDER BY r.id"
     )
     publisher = snapshot.publisher.version_id if snapshot.publisher else None
@@ -203,31 +202,25 @@ REVISION_COPIES = (
 
 # What publishing reads of a review (the rest is copied by the statements themselves).
 PUBLISHED_COLUMNS = [REVIEW.c[name] for name in ("id", "slug", "compound_id", "condition_id")]
-EMPTY_LIST = RawJSON("[]")
-
-
-def _sections_json(session: Session, ids: list[int]) -> dict[int, RawJSON]:
-    """Each review's sections as the revision stores them (key, position, heading, blocks,
-    origin), encoded as JSON around the stored blocks: a copy, never decoded."""
-    parts: dict[int, list[str]] = {}
-    rows = session.execute(
-        select(
-            REVIEW_SECTION.c.review_id,
-            REVIEW_SECTION.c.key,
-            REVIEW_SECTION.c.position,
-            REVIEW_SECTION.c.heading,
-            cast(REVIEW_SECTION.c.blocks, Text),  # (the stored JSON text, not decoded)
-            REVIEW_SECTION.c.origin,
-        )
-        .where(REVIEW_SECTION.c.review_id.in_(ids))
-        .order_by(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.position)
-    )
-    for review_id, key, position, heading, blocks, origin in rows:
-        parts.setdefault(review_id, []).append(
-            f'{{"key":{quote(str(key))},"position":{int(position)},'
-            f'"heading":{quote(heading) if heading is not None else "null"},"blocks":{blocks},"origin":{quote(str(origin))}}}'
-        )
-    return {rid: RawJSON("[" + ",".join(items) + "]") for rid, items in parts.items()}
+# A review's sections as a revision stores them (key, position, heading, blocks, origin;
+# in position order), written by the database around the stored blocks. SQLite: the
+# ordered subquery feeds the aggregate in its order (it is not flattened into an
+# aggregate); PostgreSQL: string_agg ... ORDER BY. Both write compact JSON, as to_json.
+SECTIONS_SQL = {
+    "sqlite": (
+        "coalesce((SELECT '[' || group_concat(json_object('key', s.key, 'position', "
+        "s.position, 'heading', s.heading, 'blocks', json(s.blocks), 'origin', s.origin), "
+        "',') || ']' FROM (SELECT * FROM review_section WHERE review_id = r.id "
+        "ORDER BY position) s), '[]')"
+    ),
+    "postgresql": (
+        "CAST(coalesce((SELECT '[' || string_agg('{\"key\":' || to_json(s.key)::text || "
+        "',\"position\":' || s.position || ',\"heading\":' || "
+        "coalesce(to_json(s.heading)::text, 'null') || ',\"blocks\":' || s.blocks::text || "
+        "',\"origin\":' || to_json(s.origin)::text || '}', ',' ORDER BY s.position) || ']' "
+        "FROM review_section s WHERE s.review_id = r.id), '[]') AS JSON)"
+    ),
+}
 
 
 def withdraw(session: Session, review_id: int) -> None:

@@ -24,7 +24,7 @@ from content.facts import (
     publisher_facts,
     review_fingerprint,
 )
-from db.bulk import db_value, insert_ids, placeholders
+from db.bulk import bulk_settings, db_value, insert_ids, placeholders
 from db.engine import RawJSON, to_json
 from db.models import (
     Citation,
@@ -204,6 +204,7 @@ def write_batch(
     now: datetime,
 ) -> tuple[int, int]:
     """Insert new reviews and refresh existing ones; EDITED sections are kept as they are."""
+    bulk_settings(session)
     new = [w for w in writes if w.pair.review_id is None]
     old = [w for w in writes if w.pair.review_id is not None]
     if new:
