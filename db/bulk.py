@@ -9,6 +9,8 @@ instead, returned beside the id: any order will do.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,11 +43,34 @@ def db_value(dialect: Dialect, column: Column[Any], value: Any) -> Any:
 
 
 def placeholders(dialect: Dialect) -> tuple[str, str]:
-    """The driver's placeholder for a value, and for a JSON value given as its text, in a
-    statement sent to the driver as it is (``exec_driver_sql``)."""
+    """The placeholder of a value, and of a JSON value given as its text, in a statement
+    sent to the driver as it is (written with ``?``: ``send`` turns them into the
+    driver's own)."""
     if dialect.name == "sqlite":
         return "?", "?"
-    return "%s", "CAST(%s AS JSON)"
+    return "?", "CAST(? AS JSON)"
+
+
+def typed(dialect: Dialect, sql_type: str) -> str:
+    """The placeholder of a value whose type nothing around it says (a VALUES list, a
+    SELECT list): PostgreSQL is told (asyncpg would take it for text), SQLite needs not
+    (a CAST there would change the value's affinity)."""
+    return "?" if dialect.name == "sqlite" else f"CAST(? AS {sql_type})"
+
+
+def send(session: Session, sql: str, params: Any) -> None:
+    """Execute ``sql`` (``?`` placeholders, no other ``?`` or ``%``) through the driver
+    as it is: one row of parameters, or an executemany of a list of them."""
+    dialect = session.get_bind().dialect
+    style = dialect.paramstyle
+    if style in ("format", "pyformat"):  # psycopg
+        sql = sql.replace("?", "%s")
+    elif style == "numeric_dollar":  # asyncpg
+        numbers = itertools.count(1)
+        sql = re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+    elif style != "qmark":
+        raise NotImplementedError(f"paramstyle {style}")
+    session.connection().exec_driver_sql(sql, params)
 
 
 def send_rows(
@@ -92,7 +117,7 @@ def send_rows(
                 last[i], done[i] = value, process(value)
             values.append(done[i])
         out.append(tuple(values))
-    session.connection().exec_driver_sql(sql, out)
+    send(session, sql, out)
 
 
 def bulk_settings(session: Session) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from db.bulk import bulk_settings, db_value, placeholders
+from db.bulk import bulk_settings, db_value, placeholders, send, typed
 from db.engine import to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts
 from db.models import ReviewStatus
@@ -115,7 +115,7 @@ def _insert_revisions(
     sections' JSON built by the database from the stored blocks (never decoded, never
     read out and sent back), the fact versions of each review sent beside its id."""
     dialect = session.get_bind().dialect
-    ph, json_ph = placeholders(dialect)
+    _, json_ph = placeholders(dialect)
     per_review: list[Any] = []
     for r in reviews:
         v = snapshot.versions_of(r)
@@ -125,7 +125,8 @@ def _insert_revisions(
             v["condition_version_id"],
             v["evidence_version_id"],
         )
-    row = "(" + ", ".join([ph] * 4) + ")"
+    integer = typed(dialect, "INTEGER")
+    row = "(" + ", ".join([integer] * 4) + ")"
     copied = ", ".join(f"r.{c}" for c in REVISION_COPIES)
     sections = SECTIONS_SQL["sqlite" if dialect.name == "sqlite" else "postgresql"]
     sql = (
@@ -137,14 +138,13 @@ def _insert_revisions(
         f"SELECT r.id, coalesce((SELECT max(x.number) FROM {REVIEW_REVISION.name} x "
         f"WHERE x.review_id = r.id), 0) + 1, {copied}, "
         "v.compound_version_id, v.condition_version_id, v.evidence_version_id, "
-        f"{ph}, {sections}, {ph}, {ph}, {json_ph} "
+        f"{integer}, {sections}, {typed(dialect, 'VARCHAR')}, "
+        f"{typed(dialect, 'TIMESTAMP WITH TIME ZONE')}, {json_ph} "
         f"FROM {REVIEW.name} r JOIN v ON v.review_id = r.id ORDER BY r.id"
     )
     publisher = snapshot.publisher.version_id if snapshot.publisher else None
     approved_at = db_value(dialect, REVIEW_REVISION.c.approved_at, now)
-    session.connection().exec_driver_sql(
-        sql, (*per_review, publisher, approved_by, approved_at, to_json(acknowledged))
-    )
+    send(session, sql, (*per_review, publisher, approved_by, approved_at, to_json(acknowledged)))
 
 
 def _upsert_public_reviews(

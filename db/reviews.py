@@ -24,7 +24,7 @@ from content.facts import (
     publisher_facts,
     review_fingerprint,
 )
-from db.bulk import bulk_settings, db_value, insert_ids, placeholders
+from db.bulk import bulk_settings, db_value, insert_ids, placeholders, send
 from db.engine import RawJSON, to_json
 from db.models import (
     Citation,
@@ -234,7 +234,8 @@ def write_batch(
         if (w.pair.review_id, s["key"]) not in kept
     ]
     if section_rows:
-        session.connection().exec_driver_sql(
+        send(
+            session,
             f"INSERT INTO {REVIEW_SECTION.name} (review_id, key, position, heading, blocks, "
             f"origin, revision, updated_at) VALUES ({ph}, {ph}, {ph}, {ph}, {json_ph}, {ph}, "
             f"{ph}, {ph})",
@@ -297,7 +298,8 @@ def _refresh_reviews(
         f"revision = revision + 1, updated_at = {ph}, generated_at = {ph} WHERE id = {ph}"
     )
     stamp = db_value(dialect, REVIEW.c.updated_at, now)
-    session.connection().exec_driver_sql(
+    send(
+        session,
         sql,
         [
             (
