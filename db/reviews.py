@@ -354,13 +354,13 @@ def _drop_changed_sections(session: Session, old: list[ReviewWrite]) -> set[tupl
             if origin == SectionOrigin.EDITED:
                 kept.add((rid, key))
                 continue
-            s = composed.get((rid, key))
+            new = composed.get((rid, key))
             if (
-                s is not None
+                new is not None
                 and revision == 1
-                and position == s["position"]
-                and heading == s["heading"]
-                and blocks == s["blocks"]
+                and position == new["position"]
+                and heading == new["heading"]
+                and blocks == new["blocks"]
             ):
                 kept.add((rid, key))
             else:
