@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from content.document import Page, Section, is_empty
+from content.document import Block, Page, Section, is_empty
 from content.markup import CLOSE, OPEN, SEP, MarkupError, parse_markup, plain
 
 _SENTINELS = re.compile(f"[{OPEN}{CLOSE}{SEP}]")
@@ -319,7 +320,11 @@ class CompiledTemplate:
                     )
         return problems
 
-    def compose(self, facts: dict[str, Any]) -> Page:
+    def compose(
+        self, facts: dict[str, Any], parse: Callable[[str], list[Block]] = parse_markup
+    ) -> Page:
+        """The page of ``facts``; ``parse`` reads each section's markup (generation's
+        workers pass a memo of it: many pages share a section's text)."""
         parts = self._page.render(facts).split(SEP) if hasattr(self, "_page") else None
         if parts is None:
             parts = [t.render(facts) for t in self._fields.values()]
@@ -329,7 +334,7 @@ class CompiledTemplate:
         sections = []
         for i, s in enumerate(self._sections):
             heading = plain(parts[4 + 2 * i]) or None
-            blocks = parse_markup(parts[5 + 2 * i])
+            blocks = parse(parts[5 + 2 * i])
             sections.append(Section(s.key, s.position, heading, blocks))
         disclaimer = next((s for s in sections if s.key == "DISCLAIMER"), None)
         if disclaimer is None or is_empty(disclaimer.blocks):

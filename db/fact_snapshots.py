@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from content.facts import (
@@ -27,7 +26,7 @@ from content.facts import (
     publisher_facts,
     with_translations,
 )
-from db.bulk import insert_ids
+from db.bulk import send_rows
 from db.tables import (
     CITATION,
     COMPOUND,
@@ -243,7 +242,7 @@ def _store_versions(session: Session, kind: str, items: list[Facts], now: dateti
             f.version_id = vid
     if not new:
         return
-    version_of = insert_ids(
+    send_rows(
         session,
         FACT_VERSION,
         [
@@ -257,10 +256,18 @@ def _store_versions(session: Session, kind: str, items: list[Facts], now: dateti
             }
             for f in new
         ],
-        ["record_id"],
     )
+    version_of = {
+        (rid, digest): vid
+        for vid, rid, digest in session.execute(
+            select(FACT_VERSION.c.id, FACT_VERSION.c.record_id, FACT_VERSION.c.content_hash).where(
+                FACT_VERSION.c.kind == kind,
+                FACT_VERSION.c.record_id.in_([f.row.id for f in new]),
+            )
+        )
+    }
     for f in new:
-        f.version_id = version_of[f.row.id]
+        f.version_id = version_of[(f.row.id, f.hash)]
 
 
 def _approve(
@@ -290,12 +297,4 @@ def upsert(
 ) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE: an update of an approved copy fires the
     change log's and the search index's UPDATE triggers, never a DELETE then INSERT."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={k: stmt.excluded[k] for k in rows[0] if k not in keys},
-    )
-    session.execute(stmt, rows)
+    send_rows(session, table, rows, upsert=True, keys=keys)

@@ -359,9 +359,6 @@ class ReviewRevision(SQLModel, table=True):
     # Which locale's page the reviewer approved, and (a translation) from which source.
     locale: str = Field(sa_column=Column(String(35), nullable=False))
     source_revision_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    # The approved text hashed (content.document.text_hash): a translation turns stale
-    # when its source's text changes, not when the source is merely re-approved.
-    text_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
     byline: str = Field(default="", sa_column=Column(Text, nullable=False))
     notice: str = Field(default="", sa_column=Column(Text, nullable=False))

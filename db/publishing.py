@@ -18,27 +18,20 @@ of statements, whatever its size.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from json.encoder import encode_basestring as quote  # (a JSON string, as to_json writes it)
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, func, select, update
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from db.bulk import insert_ids
-from db.engine import RawJSON
+from db.bulk import bulk_settings, db_value, placeholders, send, typed
+from db.engine import to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts, upsert
 from db.models import ReviewStatus
-from db.tables import (
-    PUBLIC_REVIEW,
-    PUBLIC_TRANSLATION,
-    REVIEW,
-    REVIEW_REVISION,
-    REVIEW_SECTION,
-)
+from db.tables import PUBLIC_REVIEW, PUBLIC_TRANSLATION, REVIEW, REVIEW_REVISION
 
 BATCH = 1000
 
@@ -59,6 +52,7 @@ def publish_reviews(
     the default locale's approved copies, and so what its readers get, stay as they are."""
     approval = Approval()
     default_locale = default_locale or get_settings().default_locale
+    bulk_settings(session)
     for start in range(0, len(review_ids), BATCH):
         ids = list(review_ids[start : start + BATCH])
         approval.add(
@@ -84,31 +78,24 @@ def _publish_batch(
     if not reviews:
         return Approval()
     ids = sorted(reviews)
-    numbers = {rid: n + 1 for rid, n in _last_numbers(session, ids).items()}
-    snapshot = snapshot_facts(session, list(reviews.values()), now)
-    sections = _sections_json(session, ids)
-    revision_of = insert_ids(
-        session,
-        REVIEW_REVISION,
-        [
-            {
-                **_revision_row(r, numbers.get(r.id, 1), snapshot),
-                "sections": sections.get(r.id, EMPTY_LIST),
-                "text_hash": text_hash(r, sections.get(r.id, EMPTY_LIST)),
-                "approved_by": approved_by,
-                "approved_at": now,
-                "acknowledged": acknowledged,
-            }
-            for r in reviews.values()
-        ],
-        ["review_id"],
+    snapshot = snapshot_facts(session, [reviews[rid] for rid in ids], now)
+    _insert_revisions(
+        session, [reviews[rid] for rid in ids], snapshot, approved_by, now, acknowledged
+    )
+    # The revision just inserted is each review's latest (the highest number).
+    latest = (
+        select(REVIEW_REVISION.c.id)
+        .where(REVIEW_REVISION.c.review_id == REVIEW.c.id)
+        .order_by(REVIEW_REVISION.c.number.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     session.execute(
         update(REVIEW)
-        .where(REVIEW.c.id == bindparam("rid"))
+        .where(REVIEW.c.id.in_(ids))
         .values(
             status=ReviewStatus.PUBLISHED,
-            published_revision_id=bindparam("vid"),
+            published_revision_id=latest,
             published_fingerprint=REVIEW.c.fingerprint,
             restored_from=None,  # (a restored draft, once approved, is just the page)
             published_at=now,
@@ -116,8 +103,7 @@ def _publish_batch(
             review_due_at=now + interval,
             revision=REVIEW.c.revision + 1,
             updated_at=now,
-        ),
-        [{"rid": rid, "vid": revision_of[rid]} for rid in ids],
+        )
     )
     # Facts first: the change log then lists a newly approved compound before the pages
     # that show it.
@@ -126,20 +112,7 @@ def _publish_batch(
     _approve_translations(
         session, [r for r in reviews.values() if r.locale != default_locale], snapshot, now
     )
-    upsert(
-        session,
-        PUBLIC_REVIEW,
-        [
-            {
-                **_public_row(r, numbers.get(r.id, 1), snapshot),
-                "revision_id": revision_of[r.id],
-                "published_at": now,
-                "last_reviewed_at": now,
-                "review_due_at": now + interval,
-            }
-            for r in reviews.values()
-        ],
-    )
+    _upsert_public_reviews(session, ids, now, interval)
     approval.reviews = ids
     approval.locales = {rid: str(reviews[rid].locale) for rid in ids}
     return approval
@@ -164,104 +137,131 @@ def _approve_translations(
     upsert(session, PUBLIC_TRANSLATION, list(rows.values()), ["kind", "record_id", "locale"])
 
 
-def text_hash(r: Any, sections: RawJSON) -> str:
-    """The approved text of a revision hashed: what a translation is made from."""
-    blob = "\x1f".join((r.title, r.byline, r.notice, r.description, str(sections)))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _last_numbers(session: Session, ids: list[int]) -> dict[int, int]:
-    """Each review's latest revision number (reviews never published are absent)."""
-    return dict(
-        session.execute(
-            select(REVIEW_REVISION.c.review_id, func.max(REVIEW_REVISION.c.number))
-            .where(REVIEW_REVISION.c.review_id.in_(ids))
-            .group_by(REVIEW_REVISION.c.review_id)
-        ).all()
+def _insert_revisions(
+    session: Session,
+    reviews: list[Any],
+    snapshot: Snapshot,
+    approved_by: str,
+    now: datetime,
+    acknowledged: list[dict[str, Any]],
+) -> None:
+    """One statement: each review's working copy copied into its next revision, its
+    sections' JSON built by the database from the stored blocks (never decoded, never
+    read out and sent back), the fact versions of each review sent beside its id."""
+    dialect = session.get_bind().dialect
+    _, json_ph = placeholders(dialect)
+    per_review: list[Any] = []
+    for r in reviews:
+        v = snapshot.versions_of(r)
+        per_review += (
+            r.id,
+            v["compound_version_id"],
+            v["condition_version_id"],
+            v["evidence_version_id"],
+        )
+    integer = typed(dialect, "INTEGER")
+    row = "(" + ", ".join([integer] * 4) + ")"
+    copied = ", ".join(f"r.{c}" for c in REVISION_COPIES)
+    sections = SECTIONS_SQL["sqlite" if dialect.name == "sqlite" else "postgresql"]
+    sql = (
+        "WITH v (review_id, compound_version_id, condition_version_id, evidence_version_id) "
+        f"AS (VALUES {', '.join([row] * len(reviews))}) "
+        f"INSERT INTO {REVIEW_REVISION.name} (review_id, number, {', '.join(REVISION_COPIES)}, "
+        "compound_version_id, condition_version_id, evidence_version_id, "
+        "publisher_version_id, sections, approved_by, approved_at, acknowledged) "
+        f"SELECT r.id, coalesce((SELECT max(x.number) FROM {REVIEW_REVISION.name} x "
+        f"WHERE x.review_id = r.id), 0) + 1, {copied}, "
+        "v.compound_version_id, v.condition_version_id, v.evidence_version_id, "
+        f"{integer}, {sections}, {typed(dialect, 'VARCHAR')}, "
+        f"{typed(dialect, 'TIMESTAMP WITH TIME ZONE')}, {json_ph} "
+        f"FROM {REVIEW.name} r JOIN v ON v.review_id = r.id ORDER BY r.id"
     )
+    publisher = snapshot.publisher.version_id if snapshot.publisher else None
+    approved_at = db_value(dialect, REVIEW_REVISION.c.approved_at, now)
+    send(session, sql, (*per_review, publisher, approved_by, approved_at, to_json(acknowledged)))
 
 
-def _revision_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
-    """The immutable revision of a review's working copy (its sections apart)."""
-    return {
-        "review_id": r.id,
-        "number": number,
-        "locale": r.locale,
-        "source_revision_id": r.source_revision_id,
-        "title": r.title,
-        "byline": r.byline,
-        "notice": r.notice,
-        "description": r.description,
-        "fingerprint": r.fingerprint,
-        "template_version": r.template_version,
-        "research": r.research,
-        **snapshot.versions_of(r),
+def _upsert_public_reviews(
+    session: Session, ids: list[int], now: datetime, interval: timedelta
+) -> None:
+    """One statement: each review's approved copy from its (new) published revision.
+    INSERT ... ON CONFLICT DO UPDATE, as ``upsert``: an update of a reader's row fires the
+    change log's and the search index's UPDATE triggers, never a DELETE then INSERT."""
+    dialect = session.get_bind().dialect.name
+    rr = REVIEW_REVISION
+    columns = {
+        "id": REVIEW.c.id,
+        "slug": REVIEW.c.slug,
+        "kind": REVIEW.c.kind,
+        "locale": REVIEW.c.locale,
+        "source_revision_id": REVIEW.c.source_revision_id,
+        "compound_id": REVIEW.c.compound_id,
+        "condition_id": REVIEW.c.condition_id,
+        "number": rr.c.number,
+        "title": rr.c.title,
+        "research": rr.c.research,
+        "template_version": rr.c.template_version,
+        "compound_version_id": rr.c.compound_version_id,
+        "condition_version_id": rr.c.condition_version_id,
+        "evidence_version_id": rr.c.evidence_version_id,
+        "publisher_version_id": rr.c.publisher_version_id,
+        "revision_id": rr.c.id,
+        "published_at": literal(now, PUBLIC_REVIEW.c.published_at.type),
+        "last_reviewed_at": literal(now, PUBLIC_REVIEW.c.last_reviewed_at.type),
+        "review_due_at": literal(now + interval, PUBLIC_REVIEW.c.review_due_at.type),
     }
+    source = (
+        select(*columns.values())
+        .select_from(REVIEW.join(rr, rr.c.id == REVIEW.c.published_revision_id))
+        .where(REVIEW.c.id.in_(ids))
+        .order_by(REVIEW.c.id)
+    )
+    stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(PUBLIC_REVIEW)
+    stmt = stmt.from_select(list(columns), source).on_conflict_do_update(
+        index_elements=[PUBLIC_REVIEW.c.id],
+        set_={k: stmt.excluded[k] for k in columns if k != "id"},
+    )
+    session.execute(stmt)
 
 
-def _public_row(r: Any, number: int, snapshot: Snapshot) -> dict[str, Any]:
-    """The review's approved copy, pointing at the revision (its id and dates apart)."""
-    return {
-        "id": r.id,
-        "slug": r.slug,
-        "kind": r.kind,
-        "locale": r.locale,
-        "source_revision_id": r.source_revision_id,
-        "compound_id": r.compound_id,
-        "condition_id": r.condition_id,
-        "number": number,
-        "title": r.title,
-        "research": r.research,
-        "template_version": r.template_version,
-        **snapshot.versions_of(r),
-    }
+# What a revision copies of the review's working copy, as it is.
+REVISION_COPIES = (
+    "title",
+    "byline",
+    "notice",
+    "description",
+    "fingerprint",
+    "template_version",
+    "research",
+    # Which locale's page was approved, and (a translation) made from which source.
+    "locale",
+    "source_revision_id",
+)
 
 
-# What publishing reads of a review (its sections apart).
+# What publishing reads of a review (the rest is copied by the statements themselves).
 PUBLISHED_COLUMNS = [
-    REVIEW.c[name]
-    for name in (
-        "id",
-        "slug",
-        "kind",
-        "locale",
-        "source_revision_id",
-        "compound_id",
-        "condition_id",
-        "title",
-        "byline",
-        "notice",
-        "description",
-        "fingerprint",
-        "template_version",
-        "research",
-    )
+    REVIEW.c[name] for name in ("id", "slug", "locale", "compound_id", "condition_id")
 ]
-EMPTY_LIST = RawJSON("[]")
-
-
-def _sections_json(session: Session, ids: list[int]) -> dict[int, RawJSON]:
-    """Each review's sections as the revision stores them (key, position, heading, blocks,
-    origin), encoded as JSON around the stored blocks: a copy, never decoded."""
-    parts: dict[int, list[str]] = {}
-    rows = session.execute(
-        select(
-            REVIEW_SECTION.c.review_id,
-            REVIEW_SECTION.c.key,
-            REVIEW_SECTION.c.position,
-            REVIEW_SECTION.c.heading,
-            cast(REVIEW_SECTION.c.blocks, Text),  # (the stored JSON text, not decoded)
-            REVIEW_SECTION.c.origin,
-        )
-        .where(REVIEW_SECTION.c.review_id.in_(ids))
-        .order_by(REVIEW_SECTION.c.review_id, REVIEW_SECTION.c.position)
-    )
-    for review_id, key, position, heading, blocks, origin in rows:
-        parts.setdefault(review_id, []).append(
-            f'{{"key":{quote(str(key))},"position":{int(position)},'
-            f'"heading":{quote(heading) if heading is not None else "null"},"blocks":{blocks},"origin":{quote(str(origin))}}}'
-        )
-    return {rid: RawJSON("[" + ",".join(items) + "]") for rid, items in parts.items()}
+# A review's sections as a revision stores them (key, position, heading, blocks, origin;
+# in position order), written by the database around the stored blocks. SQLite: the
+# ordered subquery feeds the aggregate in its order (it is not flattened into an
+# aggregate); PostgreSQL: string_agg ... ORDER BY. Both write compact JSON, as to_json.
+SECTIONS_SQL = {
+    "sqlite": (
+        "coalesce((SELECT '[' || group_concat(json_object('key', s.key, 'position', "
+        "s.position, 'heading', s.heading, 'blocks', json(s.blocks), 'origin', s.origin), "
+        "',') || ']' FROM (SELECT * FROM review_section WHERE review_id = r.id "
+        "ORDER BY position) s), '[]')"
+    ),
+    "postgresql": (
+        "CAST(coalesce((SELECT '[' || string_agg('{\"key\":' || to_json(s.key)::text || "
+        "',\"position\":' || s.position || ',\"heading\":' || "
+        "coalesce(to_json(s.heading)::text, 'null') || ',\"blocks\":' || s.blocks::text || "
+        "',\"origin\":' || to_json(s.origin)::text || '}', ',' ORDER BY s.position) || ']' "
+        "FROM review_section s WHERE s.review_id = r.id), '[]') AS JSON)"
+    ),
+}
 
 
 def withdraw(session: Session, review_id: int) -> None:

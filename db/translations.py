@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, select
+from sqlalchemy import Text, and_, case, cast, or_, select
 from sqlalchemy.orm import Session
 
 from config import get_settings
 from db.engine import key_lookup
 from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION
 
+# What a revision says besides its sections (the text a translation is made from).
+TEXT_COLUMNS = ("title", "byline", "notice", "description")
 # Each world's table and the column naming the revision it serves.
 WORLDS = {"public": (PUBLIC_REVIEW, "revision_id"), "working": (REVIEW, "published_revision_id")}
 
@@ -46,7 +48,8 @@ def in_locales(table: Any, chain: list[str]) -> Any:
 
 def behind(world: str) -> Any:
     """A translation whose source page has since been approved with other text: the
-    default locale's published revision is another one, with another text hash."""
+    default locale's published revision is another one, with another title, byline,
+    notice, description or sections (compared as stored: both written the same way)."""
     table, served = WORLDS[world]
     source = table.alias("source_review")
     made_from = REVIEW_REVISION.alias("made_from")
@@ -62,7 +65,10 @@ def behind(world: str) -> Any:
             source.c.kind == table.c.kind,
             source.c.locale == get_settings().default_locale,
             source_now.c.id != made_from.c.id,
-            source_now.c.text_hash.is_distinct_from(made_from.c.text_hash),
+            or_(
+                *(source_now.c[c] != made_from.c[c] for c in TEXT_COLUMNS),
+                cast(source_now.c.sections, Text) != cast(made_from.c.sections, Text),
+            ),
         )
         .exists(),
     )

@@ -22,7 +22,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config import get_settings
+from content.document import Block
 from content.facts import review_fingerprint
+from content.markup import parse_markup
 from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
 from db.models import ReviewKind, Template, utcnow
@@ -75,9 +77,14 @@ def compiled_template(t: Template) -> CompiledTemplate:
 
 
 def compose_write(
-    template: CompiledTemplate, facts: dict[str, Any], pair: PairRow, fingerprint: str, kind: str
+    template: CompiledTemplate,
+    facts: dict[str, Any],
+    pair: PairRow,
+    fingerprint: str,
+    kind: str,
+    parse: Callable[[str], list[Block]] = parse_markup,
 ) -> ReviewWrite:
-    page = template.compose(facts)
+    page = template.compose(facts, parse)
     return ReviewWrite(
         pair=pair,
         slug=review_slug(facts["compound"]["slug"], facts["condition"]["slug"], kind),
@@ -108,15 +115,34 @@ def _worker_init(source_json: str) -> None:
     _worker_template = CompiledTemplate(json.loads(source_json))
 
 
+# A worker's memo of section markup, parsed and encoded: many pages share a section's text
+# (the disclaimer, a compound's safety profile), each read once. Bounded: emptied when full.
+# The parsed blocks it hands out are shared between pages: they are only encoded, here.
+_worker_parsed: dict[str, list[Block]] = {}
+_worker_encoded: dict[int, RawJSON] = {}  # by id() of the blocks _worker_parsed holds
+MEMO_ENTRIES = 4096
+
+
+def _worker_parse(text: str) -> list[Block]:
+    blocks = _worker_parsed.get(text)
+    if blocks is None:
+        blocks = _worker_parsed[text] = parse_markup(text)
+        _worker_encoded[id(blocks)] = RawJSON(to_json(blocks))
+    return blocks
+
+
 def _worker_compose(job: tuple[str, list[dict[str, Any]]]) -> list[tuple[Any, ...]]:
     kind, facts_list = job
     assert _worker_template is not None
     out = []
     for facts in facts_list:
-        w = compose_write(_worker_template, facts, None, "", kind)  # type: ignore[arg-type]
+        if len(_worker_parsed) >= MEMO_ENTRIES:  # (between pages: a page's blocks stay known)
+            _worker_parsed.clear()
+            _worker_encoded.clear()
+        w = compose_write(_worker_template, facts, None, "", kind, _worker_parse)  # type: ignore[arg-type]
         for section in w.sections:
-            # Encode here, in parallel, rather than in the writing process.
-            section["blocks"] = RawJSON(to_json(section["blocks"]))
+            # Encoded here, in parallel, rather than in the writing process (once per text).
+            section["blocks"] = _worker_encoded[id(section["blocks"])]
         out.append((w.slug, w.title, w.byline, w.notice, w.description, w.sections))
     return out
 

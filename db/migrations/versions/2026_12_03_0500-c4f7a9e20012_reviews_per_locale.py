@@ -7,9 +7,9 @@ status, revisions and approvals, that records the default locale's revision it w
 from (``source_revision_id``). Slugs name the page, so they are unique per locale.
 
 * ``review``, ``review_revision``, ``public_review``: ``locale`` and
-  ``source_revision_id``; a revision also keeps ``text_hash`` (its title, byline,
-  notice, description and sections hashed), so a translation is stale exactly when
-  its source's text changed, not when it was merely re-approved.
+  ``source_revision_id`` (a translation is stale when its source's approved text
+  differs from the text of the revision it was made from, not when that text was merely
+  re-approved).
 * ``public_translation``: per record and locale, the fact version whose translated
   fields readers of that locale get (written when a reviewer approves a page in that
   locale: a translated fact is reviewed text like the page).
@@ -80,8 +80,6 @@ def upgrade() -> None:
     default = get_settings().default_locale
     kept = _triggers("review") + _triggers("public_review") + _triggers("review_revision")
     _locale_columns("review_revision", default, revision_fk=False)
-    with op.batch_alter_table("review_revision", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("text_hash", sa.String(length=64), nullable=True))
     _locale_columns("review", default, revision_fk=True)
     with op.batch_alter_table("review", schema=None, naming_convention=NAMING) as batch_op:
         batch_op.drop_constraint("uq_review_pair_kind", type_="unique")
@@ -152,7 +150,6 @@ def downgrade() -> None:
         batch_op.drop_column("source_revision_id")
         batch_op.drop_column("locale")
     with op.batch_alter_table("review_revision", schema=None) as batch_op:
-        batch_op.drop_column("text_hash")
         batch_op.drop_column("source_revision_id")
         batch_op.drop_column("locale")
     for sql in kept:
