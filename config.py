@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     scheduler_interval: float = 5.0
     scheduler_lease_seconds: float = 300.0
 
-    # Locales (README "Locales (foundation)"): BCP 47 tags, the first is the default
+    # Locales (README "Locales"): BCP 47 tags, the first is the default
     # locale (the catalog's own fields, and every page served today). Fallbacks name the
     # next locale to try (`es-MX:es,de:en`); every chain ends in the default locale.
     locales: Annotated[list[str], NoDecode] = ["en"]

@@ -139,7 +139,7 @@ class AdvisorIn(_Model):
     credentials: OptName = ""
 
 
-# Translations (README "Locales (foundation)"): per locale tag, the translatable fields
+# Translations (README "Locales"): per locale tag, the translatable fields
 # of a record, each optional (a field left out falls back along the locale's chain).
 # The tags are checked against the configured locales in catalog/checks.py.
 LocaleKey = Annotated[str, StringConstraints(min_length=1, max_length=35)]

@@ -92,7 +92,7 @@ def publisher_facts(p: Any) -> dict[str, Any]:
 
 
 def with_translations(facts: dict[str, Any], translations: Any) -> dict[str, Any]:
-    """A record's facts with its translations (README "Locales (foundation)"), as hashed
+    """A record's facts with its translations (README "Locales"), as hashed
     into its ``content_hash`` and snapshotted when approved: a translation is reviewed
     text like the rest. Without translations, exactly the facts (and their hash)."""
     return {**facts, "translations": translations} if translations else facts

@@ -28,7 +28,7 @@ from tests.databases import open_backend
 
 pytest_plugins = ["tests.live"]
 
-# The suite runs with a second locale configured (README "Locales (foundation)"), so the
+# The suite runs with a second locale configured (README "Locales"), so the
 # demo catalog's Spanish loads everywhere and English pages are checked beside it.
 os.environ.setdefault("COMPENDIUM_LOCALES", "en,es")
 

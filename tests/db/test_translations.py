@@ -1,4 +1,4 @@
-"""The catalog format with translations (README "Locales (foundation)"): validated
+"""The catalog format with translations (README "Locales"): validated
 against the configured locales (the suite runs with ``en,es``), stored with the facts,
 exported back as they came, and templates per locale."""
 

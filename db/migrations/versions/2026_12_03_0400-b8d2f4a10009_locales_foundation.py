@@ -1,6 +1,6 @@
 """locales foundation: translations on the facts tables, a locale on templates
 
-README "Locales (foundation)": compounds, conditions, evidence and the publisher get a
+README "Locales": compounds, conditions, evidence and the publisher get a
 JSON ``translations`` column (per locale tag, the translated fields; ``{}`` when none),
 hashed with their facts and snapshotted with them when a reviewer approves. Templates
 get a ``locale`` (existing ones are the default locale's, ``COMPENDIUM_LOCALES``' first
