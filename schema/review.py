@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from content import document
 from editorial.permissions import CanPreview
+from resolvers import fallbacks as rf
 from resolvers import graph as rg
 from resolvers import history as rh
 from resolvers import reviews as r
@@ -226,6 +227,15 @@ class Review(Node):
     )
     def is_fallback(self) -> bool:
         return self.view.locale != self.view.requested_locale
+
+    @strawberry.field(
+        description="The translatable facts this page shows in another locale than its own, "
+        "as `kind.field` (e.g. `compound.regulatoryStatus`): their translation was missing "
+        "when the page was made, so the next locale of its chain gave them (readers: as "
+        "approved with the page). Empty for the default locale's pages."
+    )
+    async def fallback_fields(self, info: strawberry.Info) -> list[str]:
+        return await rf.fallback_fields(info.context, self.view)
 
     @strawberry.field(
         description="The page's locales: readers get the translations a reviewer approved "

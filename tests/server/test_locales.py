@@ -192,3 +192,24 @@ async def test_records_in_spanish_are_the_translations_a_reviewer_approved(
     # Editors get the working translations, the same here.
     editor = await as_role("editor").data(RECORDS, {"locale": "es"})
     assert editor["compound"]["name"] == "Ketamina (IV / esketamina)"
+
+
+FALLBACKS = """
+query F($slug: String!, $locale: String) {
+  review(slug: $slug, locale: $locale) { locale fallbackFields }
+}
+"""
+
+
+async def test_a_page_says_which_facts_fell_back_to_another_locale(
+    api: Api, as_role: Callable[[str | None], Client]
+) -> None:
+    """The demo translates ketamine, ALS and the publisher, not the evidence notes of
+    ketamine x ALS: the Spanish page shows those in English, and says so."""
+    spanish = (await api.data(FALLBACKS, {"slug": SLUG, "locale": "es"}))["review"]
+    assert spanish == {"locale": "es", "fallbackFields": ["evidence.notes"]}
+    english = (await api.data(FALLBACKS, {"slug": SLUG, "locale": None}))["review"]
+    assert english == {"locale": "en", "fallbackFields": []}
+    # Editors read it off the working facts: the same here.
+    editor = (await as_role("editor").data(FALLBACKS, {"slug": SLUG, "locale": "es"}))["review"]
+    assert editor == spanish
