@@ -28,10 +28,10 @@ from content.markup import parse_markup
 from content.templating import CompiledTemplate
 from db.engine import RawJSON, session_scope, to_json
 from db.models import ReviewKind, Template, utcnow
+from db.review_writes import ReviewWrite, write_batch
 from db.reviews import (
     NoTemplate,
     PairRow,
-    ReviewWrite,
     active_template,
     evidence_citations,
     generation_pairs,
@@ -39,7 +39,6 @@ from db.reviews import (
     pair_facts,
     refresh_fingerprints,
     review_slug,
-    write_batch,
 )
 
 Progress = Callable[[int, int], None]
