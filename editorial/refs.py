@@ -12,21 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import get_settings
-from resolvers.errors import BadUserInput
+from resolvers.locales import checked
 
 
 def check_locale(tag: str | None, argument: str = "locale") -> str:
     """A configured locale, as configured (default: the default locale), or BAD_USER_INPUT
-    naming the configured ones (the same rule as the read side's ``locale``)."""
-    settings = get_settings()
-    if tag is None:
-        return settings.default_locale
-    if tag not in settings.locale_chains:
-        raise BadUserInput(
-            f"unknown locale '{tag[:40]}'; this API serves: " + ", ".join(settings.locales),
-            argument=argument,
-        )
-    return tag
+    naming the configured ones (the read side's rule, ``resolvers.locales.checked``)."""
+    return checked(get_settings(), tag, argument)
 
 
 @dataclass(frozen=True, slots=True)

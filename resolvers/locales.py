@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from config import Settings
 from resolvers import tags
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
@@ -18,17 +19,23 @@ from resolvers.records import in_locale
 T = TypeVar("T")
 
 
-def requested(ctx: Context, locale: str | None) -> str:
+def checked(settings: Settings, locale: str | None, argument: str = "locale") -> str:
     """The locale asked for (default: the default locale); BAD_USER_INPUT for a tag that is
-    not one of the configured locales (tags are compared as configured: ``es-MX``)."""
+    not one of the configured locales (tags are compared as configured: ``es-MX``). The
+    one rule for reads, mutations and the command line."""
     if locale is None:
-        return ctx.settings.default_locale
-    if locale not in ctx.settings.locale_chains:
+        return settings.default_locale
+    if locale not in settings.locale_chains:
         raise BadUserInput(
-            f"unknown locale '{locale[:40]}'; this API serves: " + ", ".join(ctx.settings.locales),
-            argument="locale",
+            f"unknown locale '{locale[:40]}'; this API serves: " + ", ".join(settings.locales),
+            argument=argument,
         )
     return locale
+
+
+def requested(ctx: Context, locale: str | None) -> str:
+    """The locale a read asks for (``checked``)."""
+    return checked(ctx.settings, locale)
 
 
 def chain(ctx: Context, locale: str) -> list[str]:

@@ -30,10 +30,6 @@ def in_locale(record: R, kind: str, translations: Any, chain: Sequence[str] | No
     return replace(record, **values)  # type: ignore[type-var]
 
 
-def _translations(row: Any, chain: Sequence[str] | None) -> Any:
-    return getattr(row, "translations", None) if chain and len(chain) > 1 else None
-
-
 @dataclass(slots=True)
 class CompoundRecord:
     id: int
@@ -59,7 +55,8 @@ class CompoundRecord:
 
     @staticmethod
     def working(row: Any, chain: Sequence[str] | None = None) -> CompoundRecord:
-        return in_locale(CompoundRecord._working(row), "compound", _translations(row, chain), chain)
+        record = CompoundRecord._working(row)
+        return in_locale(record, "compound", record.translations, chain)
 
     @staticmethod
     def snapshot(version: Any, chain: Sequence[str] | None = None) -> CompoundRecord:
@@ -129,9 +126,8 @@ class ConditionRecord:
 
     @staticmethod
     def working(row: Any, chain: Sequence[str] | None = None) -> ConditionRecord:
-        return in_locale(
-            ConditionRecord._working(row), "condition", _translations(row, chain), chain
-        )
+        record = ConditionRecord._working(row)
+        return in_locale(record, "condition", record.translations, chain)
 
     @staticmethod
     def snapshot(version: Any, chain: Sequence[str] | None = None) -> ConditionRecord:

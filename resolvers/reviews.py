@@ -196,18 +196,27 @@ def faq(v: ReviewView) -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
+async def working_stale(ctx: Context, rows: list[Any]) -> list[bool]:
+    """Editors: whether what each working review serves (its published revision; its draft
+    when never published) was built from facts or a template that changed since, or (a
+    translation) from a source approved with other text since (one batched load)."""
+    behind = await ctx.loaders.translation_behind_by_review_id.load_many(
+        [row.id for row in rows if row.source_revision_id is not None]
+    )
+    late = dict(zip([r.id for r in rows if r.source_revision_id is not None], behind, strict=True))
+    out = []
+    for row in rows:
+        served = row.published_fingerprint if row.published_revision_id else row.fingerprint
+        out.append(served != row.current_fingerprint or bool(late.get(row.id)))
+    return out
+
+
 async def is_stale(ctx: Context, v: ReviewView) -> bool:
     """Editors: whether what the review serves (its published revision; its draft when never
     published) was built from facts or a template that changed since. Readers: whether a
     reviewer has since approved newer facts than those the page was approved with."""
     if not v.published:
-        row = v.row
-        served = row.published_fingerprint if row.published_revision_id else row.fingerprint
-        if served != row.current_fingerprint:
-            return True
-        if row.source_revision_id is None:
-            return False
-        return bool(await ctx.loaders.translation_behind_by_review_id.load(row.id))
+        return (await working_stale(ctx, [v.row]))[0]
     row = v.row
     if row.source_revision_id is not None:
         # A translation turns stale when its source page is approved with other text.
@@ -323,22 +332,15 @@ async def translations(ctx: Context, v: ReviewView) -> list[dict[str, Any]]:
     key = (v.compound_id, v.condition_id, v.kind)
     if not v.published:
         rows = await ctx.loaders.translations_by_pair.load(key)
-        out = []
-        for row in rows:
-            served = row.published_fingerprint if row.published_revision_id else row.fingerprint
-            stale = served != row.current_fingerprint or (
-                row.source_revision_id is not None
-                and await ctx.loaders.translation_behind_by_review_id.load(row.id)
-            )
-            out.append(
-                {
-                    "locale": row.locale,
-                    "status": str(row.status),
-                    "is_stale": bool(stale),
-                    "last_reviewed_at": row.last_reviewed_at,
-                }
-            )
-        return out
+        return [
+            {
+                "locale": row.locale,
+                "status": str(row.status),
+                "is_stale": stale,
+                "last_reviewed_at": row.last_reviewed_at,
+            }
+            for row, stale in zip(rows, await working_stale(ctx, rows), strict=True)
+        ]
     rows = await ctx.loaders.public_translations_by_pair.load(key)
     page_locales_shown(ctx, rows)
     behind = await ctx.loaders.public_translation_behind_by_review_id.load_many(
