@@ -51,3 +51,15 @@ def receiver() -> Iterator[Receiver]:
     r.server.shutdown()
     r.server.server_close()
     thread.join(5)
+
+
+@pytest.fixture
+def purged(api: Api) -> list[list[str]]:
+    """The keys each CDN purge named (in order)."""
+    out: list[list[str]] = []
+
+    async def hook(keys: list[str]) -> None:
+        out.append(keys)
+
+    api.app.state.compendium.cache.purge_hooks.append(hook)
+    return out

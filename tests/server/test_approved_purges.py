@@ -26,17 +26,6 @@ def secrets(demo_url: str) -> dict[str, str]:
     return tokens(demo_url)
 
 
-@pytest.fixture
-def purged(api: Api) -> list[list[str]]:
-    out: list[list[str]] = []
-
-    async def hook(keys: list[str]) -> None:
-        out.append(keys)
-
-    api.app.state.compendium.cache.purge_hooks.append(hook)
-    return out
-
-
 async def test_no_editor_change_reaches_any_reader_path(
     api: Api, secrets: dict[str, str], purged: list[list[str]]
 ) -> None:

@@ -96,18 +96,6 @@ async def entries(api: Api, since: str | None, locale: str | None) -> list[tuple
     return (await read_feed(api, since, locale))[0]
 
 
-@pytest.fixture
-def purged(api: Api) -> list[list[str]]:
-    """The keys each CDN purge named (in order)."""
-    out: list[list[str]] = []
-
-    async def hook(keys: list[str]) -> None:
-        out.append(keys)
-
-    api.app.state.compendium.cache.purge_hooks.append(hook)
-    return out
-
-
 async def test_the_feed_is_per_locale(api: Api, demo_url: str) -> None:
     # (Changes made straight through the database reach the cache by the poller.)
     poller = ChangePoller(api.app.state.compendium.database, api.app.state.compendium.cache, 60)
