@@ -341,6 +341,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations per target")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--only",
+        default="",
+        help="measure only the paths whose name contains this text (e.g. 'cache hit')",
+    )
+    parser.add_argument(
         "--postgres",
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
         help="a PostgreSQL server for the PostgreSQL row ('' to skip it)",
@@ -356,8 +361,10 @@ def main() -> None:
         hit = stack.enter_context(serve(env, cache=True))
         miss = stack.enter_context(serve(env, cache=False))
         page_body, review, get_url = record_answers(tmp, hit, miss, token)
-        targets = sqlite_targets(hit, miss, token, page_body, get_url)
-        if args.postgres:
+        targets = [
+            t for t in sqlite_targets(hit, miss, token, page_body, get_url) if args.only in t.name
+        ]
+        if args.postgres and args.only in "review, uncached, PostgreSQL":
             targets.append(postgres_target(stack, args.postgres, env, page_body, review))
         Path(tmp, "plain_app.py").write_text(PLAIN_APP)
         plain = stack.enter_context(serve(env, cache=False, cwd=Path(tmp), app="plain_app:app"))

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     async_sessionmaker,
@@ -35,6 +35,15 @@ from config import get_settings
 
 T = TypeVar("T")
 
+
+# A pooled PostgreSQL connection idle for longer than this is checked (the three round
+# trips of asyncpg's ping: BEGIN, an empty query, ROLLBACK) before a request gets it; one that
+# was in use a moment ago is not (a busy server would otherwise ping before every request).
+PING_IDLE_SECONDS = 1.0
+
+# Marks a readers' session (``Session.info``): it never writes, so a statement of its
+# that met a dead connection can run again on a new one.
+READS_ONLY = "compendium_reads_only"
 
 KEY_LOOKUP = "__compendium_key_lookup__"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +124,27 @@ def make_async_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle: a pooled connection
+    unused for ``PING_IDLE_SECONDS`` is pinged when checked out, and one that does not
+    answer (the server restarted, a proxy dropped it) is replaced before the request
+    uses it (the pool retries the checkout on ``DisconnectionError``)."""
+
+    @event.listens_for(engine, "checkin")
+    def idle_since(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+
+
 @contextmanager
 def session_scope(engine: Engine, immediate: bool = False) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error. ``immediate``: on SQLite,
@@ -181,10 +211,21 @@ class Database:
             self.async_engine: AsyncEngine | None = None
             self._sessions: Any = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         else:
-            self.async_engine = make_async_engine(url, pool_pre_ping=True)
+            self.async_engine = make_async_engine(url)
             self.engine = self.async_engine.sync_engine
+            _ping_when_idle(self.engine)
             self._sessions = async_sessionmaker(
                 self.async_engine, class_=AsyncSession, expire_on_commit=False
+            )
+            # Readers' sessions run each statement on its own (no BEGIN and ROLLBACK
+            # round trips around a request's reads). What they see is the same: under
+            # PostgreSQL's READ COMMITTED every statement of a transaction takes its own
+            # snapshot anyway, and readers' sessions never write.
+            self._read_sessions = async_sessionmaker(
+                self.async_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                class_=AsyncSession,
+                expire_on_commit=False,
+                info={READS_ONLY: True},
             )
 
     @property
@@ -194,12 +235,23 @@ class Database:
     def session(self, read: bool = False) -> Any:
         """A session on the primary, or on the replica (if any) for ``read``-only work."""
         if read and self.replica is not None:
-            return self.replica.session()
+            return self.replica.session(read=True)
+        if read and not self.threaded:
+            return self._read_sessions()
         return self._sessions()
 
     async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
         if not self.threaded:
-            return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+            try:
+                return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+            except DBAPIError as exc:
+                # A connection in use a moment ago can still be dead (the server restarted
+                # under a busy pool: no ping then). A reader's query wrote nothing: it runs
+                # once more, on a new connection (the pool dropped every older one).
+                if not (exc.connection_invalidated and session.info.get(READS_ONLY)):
+                    raise
+                await session.rollback()
+                return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
         # SQLite: a query that takes microseconds costs less on the event loop than a
         # thread hop (and under load, far less than threads fighting over the GIL); WAL
         # readers never wait for a writer. Key lookups always run inline; other queries
