@@ -16,6 +16,10 @@ aims of the speed issue:
 
     .venv/bin/python bench/http.py [--duration 10] [--rounds 2] [--postgres URL]
 
+With two CPUs or more, every server (one uvicorn worker) runs pinned to the last CPU and
+wrk to the others (`taskset`), so that each measures one worker's throughput on one
+CPU of its own rather than what wrk leaves it.
+
 Needs `wrk` (Debian package `wrk`); the PostgreSQL row needs a server (the default
 URL is the test machine's).
 """
@@ -129,12 +133,26 @@ def data_of(raw: bytes) -> object:
     return json.loads(raw)["data"]  # (each answer carries its own cost and budget)
 
 
+# With two CPUs or more, each server runs on the last one and wrk on the others (one
+# thread per CPU), so that a server's throughput is not what wrk leaves it of the same CPU.
+CPUS = sorted(os.sched_getaffinity(0))
+PINNED = len(CPUS) >= 2
+SERVER_CPUS = CPUS[-1:] if PINNED else CPUS
+CLIENT_CPUS = CPUS[:-1] if PINNED else CPUS
+
+
+def pinned(cpus: list[int]) -> list[str]:
+    """The command prefix that runs a process on ``cpus`` (nothing when not pinning)."""
+    return ["taskset", "-c", ",".join(map(str, cpus))] if PINNED else []
+
+
 def run_wrk(
     target: Target, url: str, duration: int, connections: int, tmp: str
 ) -> dict[str, float]:
     cmd = [
+        *pinned(CLIENT_CPUS),
         "wrk",
-        "-t2",
+        f"-t{min(len(CLIENT_CPUS), 2)}",
         f"-c{connections}",
         f"-d{duration}s",
         "--latency",
@@ -180,6 +198,7 @@ def serve(
 ) -> Iterator[str]:
     port = free_port()
     args = [
+        *pinned(SERVER_CPUS),
         sys.executable,
         "-m",
         "uvicorn",
@@ -383,8 +402,12 @@ def report(
             "p99": min(r["p99"] for r in runs),
         }
 
+    placement = (
+        f"servers on CPU {SERVER_CPUS}, wrk on CPU {CLIENT_CPUS}" if PINNED else "not pinned"
+    )
     print(
-        f"{args.connections} connections, {args.duration}s x {args.rounds} rounds, interleaved with the plain endpoint"
+        f"{args.connections} connections, {args.duration}s x {args.rounds} rounds, interleaved"
+        f" with the plain endpoint; {placement}; load average {os.getloadavg()[0]:.2f}"
     )
     print(f"{'path':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'plain req/s':>13}{'ratio':>9}  aim")
     for t in targets:
