@@ -62,16 +62,25 @@ LIST = """query ReviewList { reviews(first: 20) { totalCount edges { node { slug
 PAGE = {"slug": "ketamine--als"}
 
 PLAIN_APP = """
-import os
+import json, os
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 BODIES = {n[:-5]: open(os.path.join(os.environ["BENCH_DIR"], n), "rb").read()
           for n in os.listdir(os.environ["BENCH_DIR"]) if n.endswith(".json")}
+HEADERS = {n[:-8]: json.load(open(os.path.join(os.environ["BENCH_DIR"], n)))
+           for n in os.listdir(os.environ["BENCH_DIR"]) if n.endswith(".headers")}
 async def endpoint(request):
     return Response(BODIES[request.path_params["name"]], media_type="application/graphql-response+json")
-app = Starlette(routes=[Route("/plain/{name}", endpoint, methods=["GET", "POST"])])
+async def with_headers(request):
+    name = request.path_params["name"]
+    return Response(BODIES[name], media_type="application/graphql-response+json", headers=HEADERS[name])
+app = Starlette(routes=[Route("/plain/{name}", endpoint, methods=["GET", "POST"]),
+                        Route("/headers/{name}", with_headers, methods=["GET", "POST"])])
 """
+# The headers a cache hit sends besides Content-Type and Content-Length (the plain
+# endpoint's `/headers/` route sends them too: what the hit costs beyond them).
+HIT_HEADERS = ("etag", "cache-control", "vary", "surrogate-key", "x-cache", "x-request-id")
 POST_LUA = """
 wrk.method = "POST"
 wrk.body = [[%s]]
@@ -85,6 +94,7 @@ class Target:
     name: str
     url: str
     plain: str  # the plain endpoint returning the same bytes
+    same_headers: bool = False  # also measured against the plain endpoint with its headers
     body: str | None = None  # a POST body
     headers: tuple[str, ...] = ()
     aim: float | None = None
@@ -285,23 +295,45 @@ def record_answers(tmp: str, hit: str, miss: str, token: str) -> tuple[str, byte
     Path(tmp, "list.json").write_bytes(listed)
     Path(tmp, "editor.json").write_bytes(as_editor)
     post(hit, json.loads(page_body))  # fills the cache (and links this exact body)
-    hit_answer = post(hit, json.loads(page_body))
+    request = urllib.request.Request(
+        f"{hit}/graphql",
+        data=page_body.encode(),
+        headers={"Content-Type": "application/json", "Accept": ACCEPT},
+    )
+    with urllib.request.urlopen(request) as r:
+        hit_answer = r.read()
+        keep_headers(tmp, "hit", r.headers)
     assert data_of(hit_answer) == data_of(review)
     Path(tmp, "hit.json").write_bytes(hit_answer)
     get_url = persisted_url(hit, REVIEW, PAGE)
     with urllib.request.urlopen(urllib.request.Request(get_url, headers={"Accept": ACCEPT})) as r:
         get_answer = r.read()
         assert r.headers.get("X-Cache") == "HIT"
+        keep_headers(tmp, "get", r.headers)
     Path(tmp, "get.json").write_bytes(get_answer)
     return page_body, review, get_url
+
+
+def keep_headers(tmp: str, name: str, headers: object) -> None:
+    """The hit's own headers, for the plain endpoint's `/headers/` route."""
+    kept = {h: headers[h] for h in HIT_HEADERS}  # type: ignore[index]
+    assert all(kept.values()), kept
+    Path(tmp, f"{name}.headers").write_text(json.dumps(kept))
 
 
 def sqlite_targets(hit: str, miss: str, token: str, page_body: str, get_url: str) -> list[Target]:
     return [
         Target("review, uncached", persisted_url(miss, REVIEW, PAGE), "review", aim=0.05),
         Target("20-review list, uncached", persisted_url(miss, LIST, None), "list", aim=0.02),
-        Target("anonymous POST, cache hit", f"{hit}/graphql", "hit", body=page_body, aim=0.8),
-        Target("persisted GET, cache hit", get_url, "get", aim=0.95),
+        Target(
+            "anonymous POST, cache hit",
+            f"{hit}/graphql",
+            "hit",
+            body=page_body,
+            aim=0.8,
+            same_headers=True,
+        ),
+        Target("persisted GET, cache hit", get_url, "get", aim=0.95, same_headers=True),
         Target(
             "review, uncached, editor token",
             persisted_url(miss, REVIEW, PAGE),
@@ -336,8 +368,10 @@ def measure(
         run_wrk(target, target.url, 2, args.connections, tmp)
     for _ in range(args.rounds):
         for target in targets:
-            plain_url = f"{plain}/plain/{target.plain}"
-            for name, url in ((f"plain {target.plain}", plain_url), (target.name, target.url)):
+            runs_of = [(f"plain {target.plain}", f"{plain}/plain/{target.plain}")]
+            if target.same_headers:
+                runs_of.append((f"headers {target.plain}", f"{plain}/headers/{target.plain}"))
+            for name, url in (*runs_of, (target.name, target.url)):
                 runs = results.setdefault(name, [])
                 plain_target = Target(name, url, target.plain, body=target.body)
                 runs.append(
@@ -372,6 +406,7 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = f"sqlite:///{tmp}/bench.db"
         env = dict(os.environ, COMPENDIUM_DATABASE_URL=url, BENCH_DIR=tmp)
@@ -407,7 +442,7 @@ def report(
     )
     print(
         f"{args.connections} connections, {args.duration}s x {args.rounds} rounds, interleaved"
-        f" with the plain endpoint; {placement}; load average {os.getloadavg()[0]:.2f}"
+        f" with the plain endpoint; {placement}; load average now {os.getloadavg()[0]:.2f}"
     )
     print(f"{'path':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'plain req/s':>13}{'ratio':>9}  aim")
     for t in targets:
@@ -417,6 +452,13 @@ def report(
         print(
             f"{t.name:<34}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{p['rps']:>13.0f}{ratio:>8.3f}x  {aim}"
         )
+    for t in targets:
+        if t.same_headers:
+            r, h = best(t.name), best(f"headers {t.plain}")
+            print(
+                f"{t.name} vs the plain endpoint sending the same headers too"
+                f" ({h['rps']:.0f} req/s): {r['rps'] / h['rps']:.3f}x"
+            )
 
 
 if __name__ == "__main__":
