@@ -163,7 +163,7 @@ class Driver:
         return status, b"".join(chunks)
 
 
-async def run(url: str, path: str, requests: int, top: int) -> None:
+async def run(url: str, path: str, requests: int, top: int, save: str | None = None) -> None:
     settings = Settings(
         database_url=url,
         response_cache=False,
@@ -219,6 +219,8 @@ async def run(url: str, path: str, requests: int, top: int) -> None:
         print(f"  {name:28} {tt / requests * 1e6:8.1f} us  {tt / total:6.1%}")
     print(f"top {top} functions by own time:")
     stats.sort_stats("tottime").print_stats(top)
+    if save:
+        stats.dump_stats(save)
 
 
 def main() -> None:
@@ -227,10 +229,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--database", help="an existing database URL (default: a new demo)")
+    parser.add_argument("--save", help="also write the profile here (for pstats or snakeviz)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or demo_database(Path(tmp))
-        asyncio.run(run(url, args.path, args.requests, args.top))
+        asyncio.run(run(url, args.path, args.requests, args.top, args.save))
 
 
 if __name__ == "__main__":
