@@ -21,6 +21,11 @@ exactly 0, and each phrase adds less than ``idf * (k1 + 1)``. So (MaxScore):
   the same order (score, then rowid) as ranking every match; otherwise the same
   statement ranks every match, as before (and when the other phrases match more than a
   quarter of the rows, every match is ranked straight away: proving would cost more).
+
+The counts are read by a statement before the one that ranks (SQLite reads outside a
+transaction each see the latest commit): the ranking statement checks that the bound still
+holds for what it reads (the same averages record, at least as many matches of the last
+phrase), or ranks every match.
 """
 
 from __future__ import annotations
@@ -53,7 +58,12 @@ PRUNED = (
     + " UNION ALL "
     + _MATCHES.format(match=":others")
     + ") GROUP BY r ORDER BY score, r LIMIT :limit), "
-    "proven AS MATERIALIZED (SELECT count(*) = :limit AND max(score) < :bound AS ok FROM part), "
+    "proven AS MATERIALIZED (SELECT CASE WHEN count(*) = :limit AND max(score) < :bound "
+    # (The bound holds for this statement's snapshot too: as many rows, as many matches
+    # of the last phrase or more. Reads are not one transaction: a write may come between.)
+    "THEN (SELECT block FROM search_index_data WHERE id = :averages) = :blob "
+    "AND (SELECT count(*) FROM search_index WHERE search_index MATCH :last) >= :hits "
+    "ELSE 0 END AS ok FROM part), "
     "page AS (SELECT r, score FROM part WHERE (SELECT ok FROM proven) "
     "UNION ALL SELECT * FROM ("
     + _MATCHES.format(match=":match")
@@ -131,7 +141,11 @@ def ranked(
         "others": others,
         "match": match,
         "limit": first,
+        "averages": AVERAGES_ROWID,
+        "blob": stats.averages,
+        "last": last,
         # The rows that match the last phrase only: at least the matches less the others'.
+        "hits": total - int(stats.others),
         "bound": bound(varint(stats.averages), total - int(stats.others)),
     }
     return session.execute(text(PRUNED), params).all(), total

@@ -62,3 +62,46 @@ def test_varint_reads_sqlite_varints() -> None:
     assert search_fts5.varint(bytes([0x05])) == 5
     assert search_fts5.varint(bytes([0x8C, 0xA3, 0x70, 0x00])) == 201_200
     assert search_fts5.varint(bytes([0xFF] * 8 + [0x01])) == (1 << 64) - 255
+
+
+@pytest.mark.skipif(is_postgres(), reason="FTS5: SQLite only")
+def test_a_bound_from_another_snapshot_is_not_trusted(demo_url: str) -> None:
+    """The counts are read by a statement before the ranking one: when the index changed
+    in between (another averages record, fewer matches of the last word), the ranking
+    statement ranks every match instead of trusting the bound."""
+    engine = make_engine(demo_url)
+    phrases = fts_phrases(["ketamine", "sclerosis"])
+    others, last = phrases[0], phrases[1]
+    try:
+        with session_scope(engine) as session:
+            expected = every_match(session, phrases, 3)
+            stats = session.execute(
+                text(search_fts5.STATS),
+                {
+                    "averages": search_fts5.AVERAGES_ROWID,
+                    "match": " OR ".join(phrases),
+                    "others": others,
+                },
+            ).one()
+            hits = expected[1] - int(stats.others)
+            params = {
+                "both": f"({others}) AND {last}",
+                "others": others,
+                "match": " OR ".join(phrases),
+                "limit": 3,
+                "averages": search_fts5.AVERAGES_ROWID,
+                "last": last,
+                "bound": search_fts5.bound(search_fts5.varint(stats.averages), hits),
+            }
+            for blob, at_least, proven in (
+                (stats.averages, hits, 1),
+                (stats.averages + b"\x00", hits, 0),
+                (stats.averages, 10**9, 0),
+            ):
+                rows = session.execute(
+                    text(search_fts5.PRUNED), {**params, "blob": blob, "hits": at_least}
+                ).all()
+                assert [(r.kind, r.ref_id, r.score) for r in rows] == expected[0]
+                assert {r.proven for r in rows} == {proven}, (blob, at_least)
+    finally:
+        engine.dispose()
