@@ -17,7 +17,8 @@ orderBy: UPDATED_AT_DESC)`) and a search. It prints p50/p99 for each, the ratio 
 the servers' resident memory (peak while loaded, and after), the SQL one request of each
 kind runs on both catalogs (recorded from the app, each statement timed alone, with its
 plan where it matters), and the aims, met or not. PostgreSQL gets VACUUM (ANALYZE) after
-loading, as autovacuum would; `--keep` leaves the databases for EXPLAIN by hand.
+loading, as autovacuum would; `--keep` leaves the databases for EXPLAIN by hand, and for
+bench/scale_rerun.py (the same load and report on kept catalogs, without building them).
 
     .venv/bin/python bench/scale.py [--backends sqlite,postgresql] [--compounds 1000]
         [--conditions 200] [--requests 100] [--rounds 10]

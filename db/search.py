@@ -17,6 +17,7 @@ from sqlalchemy import Float, Integer, String, and_, column, func, or_, select, 
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from db import search_fts5
 from db.tables import PUBLIC_COMPOUND, PUBLIC_CONDITION, PUBLIC_REVIEW
 from db.translations import in_locales
 
@@ -31,10 +32,15 @@ def fts_query(text_: str) -> str | None:
     words = _WORD.findall(text_)[:12]
     if not words:
         return None
+    # OR: a record matching more of the words ranks higher (bm25), none is required.
+    return " OR ".join(fts_phrases(words))
+
+
+def fts_phrases(words: list[str]) -> list[str]:
+    """Words (runs of word characters) as FTS5 phrases: quoted, the last one a prefix."""
     quoted = [f'"{w}"' for w in words]
     quoted[-1] += "*"
-    # OR: a record matching more of the words ranks higher (bm25), none is required.
-    return " OR ".join(quoted)
+    return quoted
 
 
 @dataclass(slots=True)
@@ -61,26 +67,14 @@ def search(
     if chain is not None and dialect in ("sqlite", "postgresql"):
         return _search_locales(session, match, words, first, chain)
     if dialect == "sqlite":
-        # Ranked by bm25 (lower is better), ties by rowid: FTS5 keeps only the best
-        # `first` rows and reads the columns of those alone (ordering by a column such as
-        # `kind` would read every match's row, three times slower at 200,000 reviews).
-        # Counted apart: counting walks the index's doclists and computes no rank.
-        # Other locales' pages and translated names have negative rowids (FTS5 bounds its
-        # doclists by the rowid: the default locale's search costs what it did before).
-        rows = session.execute(
-            text(
-                "SELECT kind, ref_id, bm25(search_index, 0, 0, 10.0, 6.0, 1.0) AS score "
-                "FROM search_index WHERE search_index MATCH :match AND rowid > 0 "
-                "ORDER BY score, rowid LIMIT :limit"
-            ),
-            {"match": match, "limit": first},
-        ).all()
-        total = session.execute(
-            text("SELECT count(*) FROM search_index WHERE search_index MATCH :match AND rowid > 0"),
-            {"match": match},
-        ).scalar_one()
+        # Ranked by bm25 (lower is better), ties by rowid, without scoring the rows that
+        # match only the last word when a bound proves none of them makes the page
+        # (db/search_fts5.py). Other locales' pages and translated names have negative
+        # rowids (FTS5 bounds its doclists by the rowid: the default locale's search
+        # costs what it did before).
+        rows, total = search_fts5.ranked(session, fts_phrases(words), first)
         # Expose higher-is-better scores.
-        return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], int(total)
+        return [Hit(r.kind, r.ref_id, -float(r.score)) for r in rows], total
     if dialect == "postgresql":
         return _search_postgres(session, words, first)
     return _search_portable(session, words, first, chain)
