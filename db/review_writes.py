@@ -7,15 +7,16 @@ generated ones composed again unchanged.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select
+from sqlalchemy import Text, cast, delete, func, select
 from sqlmodel import Session
 
-from db.bulk import bulk_settings, db_value, insert_ids, placeholders, send
+from db.bulk import among, bulk_settings, db_value, insert_ids, placeholders, send
 from db.engine import RawJSON, to_json
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, Template
 from db.reviews import PairRow
@@ -128,44 +129,66 @@ def _refresh_reviews(
     the template processed once, not once per row)."""
     dialect = session.get_bind().dialect
     ph, _ = placeholders(dialect)
-    # New facts make a new draft: a published page keeps serving its approved revision
-    # until a reviewer approves the new one; a submitted one goes back.
+    stamp = db_value(dialect, REVIEW.c.updated_at, now)
+    rows = [
+        (
+            str(w.pair.research),
+            w.title,
+            w.byline,
+            w.notice,
+            w.description,
+            w.fingerprint,
+            w.pair.source_revision_id,
+            # New facts make a new draft (a translation also when its source changed).
+            w.fingerprint != w.pair.fingerprint
+            or w.pair.source_revision_id != w.pair.review_source_revision_id,
+            w.pair.review_id,
+        )
+        for w in old
+    ]
+    # A published page keeps serving its approved revision until a reviewer approves the
+    # new draft; a submitted one goes back.
     back_to_draft = (
-        f"CASE WHEN {ph} AND status IN ('{ReviewStatus.PUBLISHED.value}', "
+        f"CASE WHEN {{new}} AND status IN ('{ReviewStatus.PUBLISHED.value}', "
         f"'{ReviewStatus.IN_REVIEW.value}') THEN '{ReviewStatus.DRAFT.value}' ELSE status END"
     )
-    sql = (
-        f"UPDATE {REVIEW.name} SET research = {ph}, title = {ph}, byline = {ph}, "
-        f"notice = {ph}, description = {ph}, template_id = {ph}, template_version = {ph}, "
-        f"fingerprint = {ph}, current_fingerprint = {ph}, source_revision_id = {ph}, "
-        f"status = {back_to_draft}, "
-        f"revision = revision + 1, updated_at = {ph}, generated_at = {ph} WHERE id = {ph}"
+    assigned = (
+        "research = {v}, title = {v}, byline = {v}, notice = {v}, description = {v}, "
+        "fingerprint = {v}, current_fingerprint = {v}, source_revision_id = {v}, status = {b}, "
+        f"template_id = {ph}, template_version = {ph}, revision = revision + 1, "
+        f"updated_at = {ph}, generated_at = {ph}"
     )
-    stamp = db_value(dialect, REVIEW.c.updated_at, now)
+    constants = (template.id, template.version, stamp, stamp)
+    if dialect.name == "postgresql":
+        # One statement for the batch, a column per array (not one UPDATE per review).
+        names = (
+            "research", "title", "byline", "notice", "description", "fingerprint",
+            "source_revision_id", "back", "id",
+        )  # fmt: skip
+        types = ["TEXT"] * 6 + ["INTEGER", "BOOLEAN", "INTEGER"]
+        sql = f"UPDATE {REVIEW.name} SET " + assigned.replace(
+            "{b}", back_to_draft.format(new="u.back")
+        )
+        # (current_fingerprint is the fingerprint)
+        for name in (*names[:6], "fingerprint", "source_revision_id"):
+            sql = sql.replace("{v}", f"u.{name}", 1)
+        sql += (
+            " FROM unnest("
+            + ", ".join(f"CAST({ph} AS {t}[])" for t in types)
+            + f") AS u({', '.join(names)}) WHERE {REVIEW.name}.id = u.id"
+        )
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        send(session, sql, (*constants, *columns))
+        return
+    sql = (
+        f"UPDATE {REVIEW.name} SET "
+        + assigned.replace("{v}", ph).replace("{b}", back_to_draft.format(new=ph))
+        + f" WHERE id = {ph}"
+    )
     send(
         session,
         sql,
-        [
-            (
-                str(w.pair.research),
-                w.title,
-                w.byline,
-                w.notice,
-                w.description,
-                template.id,
-                template.version,
-                w.fingerprint,
-                w.fingerprint,
-                w.pair.source_revision_id,
-                # (a translation also when its source changed)
-                w.fingerprint != w.pair.fingerprint
-                or w.pair.source_revision_id != w.pair.review_source_revision_id,
-                stamp,
-                stamp,
-                w.pair.review_id,
-            )
-            for w in old
-        ],
+        [(*r[:6], r[5], r[6], r[7], *constants, r[8]) for r in rows],
     )
 
 
@@ -184,6 +207,12 @@ def _drop_changed_sections(session: Session, old: list[ReviewWrite]) -> set[tupl
     ids = sorted({w.pair.review_id for w in old if w.pair.review_id is not None})
     kept: set[tuple[int, str]] = set()
     gone: list[int] = []
+    # The stored JSON text, not decoded; on PostgreSQL its SHA-256 (compared with the
+    # composed text's): the sections' blocks are most of what a batch would read back.
+    stored: Any = cast(REVIEW_SECTION.c.blocks, Text)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        stored = func.sha256(func.convert_to(stored, "UTF8"))
     for start in range(0, len(ids), 1000):
         rows = session.execute(
             select(
@@ -192,10 +221,10 @@ def _drop_changed_sections(session: Session, old: list[ReviewWrite]) -> set[tupl
                 REVIEW_SECTION.c.key,
                 REVIEW_SECTION.c.position,
                 REVIEW_SECTION.c.heading,
-                cast(REVIEW_SECTION.c.blocks, Text),  # (the stored JSON text, not decoded)
+                stored,
                 REVIEW_SECTION.c.origin,
                 REVIEW_SECTION.c.revision,
-            ).where(REVIEW_SECTION.c.review_id.in_(ids[start : start + 1000]))
+            ).where(among(session, REVIEW_SECTION.c.review_id, ids[start : start + 1000]))
         )
         for sid, rid, key, position, heading, blocks, origin, revision in rows:
             if origin == SectionOrigin.EDITED:
@@ -207,13 +236,19 @@ def _drop_changed_sections(session: Session, old: list[ReviewWrite]) -> set[tupl
                 and revision == 1
                 and position == new["position"]
                 and heading == new["heading"]
-                and blocks == new["blocks"]
+                and blocks == (_sha256(new["blocks"]) if postgres else new["blocks"])
             ):
                 kept.add((rid, key))
             else:
                 gone.append(sid)
     for start in range(0, len(gone), 5000):
         session.execute(
-            delete(REVIEW_SECTION).where(REVIEW_SECTION.c.id.in_(gone[start : start + 5000]))
+            delete(REVIEW_SECTION).where(
+                among(session, REVIEW_SECTION.c.id, gone[start : start + 5000])
+            )
         )
     return kept
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
