@@ -21,6 +21,13 @@ and a single publish (one row) the same as before:
   ``public_translation``): inserted and updated rows upserted (a row whose text is
   unchanged is left as it is: the same values, no new tsvector), deleted rows removed.
 
+``search_fold`` (the search index's accent folding, run three times per indexed row by
+its generated ``document``) skips ``translate`` for a text of ASCII letters only, which it
+leaves as it is: the same result, and most of the index's write cost (two thirds of a
+review row's, measured on 5,000 rows: 0.53 s with the fold, 0.20 s with this shortcut,
+0.20 s with ``lower`` only). Only on a UTF-8 database, where a text is ASCII exactly when
+it has as many bytes as characters.
+
 The row triggers' functions (``change_log_write``, ``search_public_*``) are kept: the
 downgrade creates the row triggers again on them.
 
@@ -44,6 +51,9 @@ down_revision: str | None = "f2a6c8d40013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The accents search_fold folds (the search_per_locale migration's).
+ACCENTED = "àáâãäåāăąçćĉċčďèéêëēĕėęěĝğġģĥìíîïĩīĭįĵķĺļľñńņňòóôõöōŏőŕŗřśŝşšţťùúûüũūŭůűųŵýÿŷźżž"
+PLAIN = "aaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrsssstt" + "uuuuuuuuuuwyyyzzz"
 CHANGE_LOG_LOCK = 4_281_936_507  # the same key as the change_log migration's
 # table: (entity, the key logged as `slug`, the column whose change is a new approval)
 LOGGED = {
@@ -189,6 +199,17 @@ def _default_locale() -> str:
     return tag
 
 
+def _fold(shortcut: bool) -> str:
+    """``search_fold`` as the search_per_locale migration made it, or with the shortcut."""
+    folded = f"translate(lower(t), '{ACCENTED}', '{PLAIN}')"
+    if shortcut:
+        folded = f"CASE WHEN octet_length(t) = char_length(t) THEN lower(t) ELSE {folded} END"
+    return (
+        "CREATE OR REPLACE FUNCTION search_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE "
+        f"STRICT PARALLEL SAFE AS $$ SELECT {folded} $$"
+    )
+
+
 def _row_triggers(drop: bool) -> list[str]:
     """The row triggers (as published_read_model and search_per_locale made them)."""
     out = []
@@ -219,6 +240,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
     default = _default_locale()
+    if op.get_bind().execute(sa.text("SELECT getdatabaseencoding()")).scalar() == "UTF8":
+        op.execute(_fold(shortcut=True))
     for sql in _row_triggers(drop=True):
         op.execute(sql)
     for table in LOGGED:
@@ -239,3 +262,4 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION {prefix}_{table}_rows()")
     for sql in _row_triggers(drop=False):
         op.execute(sql)
+    op.execute(_fold(shortcut=False))
