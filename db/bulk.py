@@ -82,12 +82,12 @@ def send_rows(
     keys: Sequence[str] = ("id",),
 ) -> None:
     """INSERT ``rows`` (all with the same keys, none twice) sent to the driver as it is:
-    SQLite, one executemany; PostgreSQL, one statement over ``unnest`` of an array per
-    column (a statement trigger then runs once for all the rows, in their order). Each
-    column's values processed as SQLAlchemy would, a value repeated from the row before
-    (the clock) processed once. ``upsert``: ON CONFLICT (id) DO UPDATE the other
-    columns (an update fires the UPDATE triggers, never a DELETE then INSERT); ``keys``:
-    the conflict target (default the primary key ``id``)."""
+    one executemany; an upsert on PostgreSQL, one statement over ``unnest`` of an array
+    per column (the approved copies' statement triggers then run once for all the rows,
+    in their order). Each column's values processed as SQLAlchemy would, a value
+    repeated from the row before (the clock) processed once. ``upsert``: ON CONFLICT (id)
+    DO UPDATE the other columns (an update fires the UPDATE triggers, never a DELETE then
+    INSERT); ``keys``: the conflict target (default the primary key ``id``)."""
     if not rows:
         return
     dialect = session.get_bind().dialect
@@ -96,10 +96,11 @@ def send_rows(
     columns = [table.c[name] for name in names]
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-    postgres = dialect.name == "postgresql"
-    if postgres:
+    arrays = upsert and dialect.name == "postgresql"
+    if arrays:
         # One statement for all the rows, each column an array parameter: one statement
-        # trigger call for the batch, not one per row.
+        # trigger call for the batch, not one per row. (Plain inserts, of fact versions,
+        # fire no trigger: their executemany is faster than an array of large JSON texts.)
         sql += "SELECT * FROM unnest(" + ", ".join(_array(dialect, c) for c in columns) + ")"
     else:
         sql += (
@@ -133,7 +134,7 @@ def send_rows(
                 last[i], done[i] = value, process(value)
             values.append(done[i])
         out.append(tuple(values))
-    if postgres:
+    if arrays:
         send(session, sql, tuple(list(column) for column in zip(*out, strict=True)))
     else:
         send(session, sql, out)

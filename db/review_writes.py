@@ -129,66 +129,44 @@ def _refresh_reviews(
     the template processed once, not once per row)."""
     dialect = session.get_bind().dialect
     ph, _ = placeholders(dialect)
-    stamp = db_value(dialect, REVIEW.c.updated_at, now)
-    rows = [
-        (
-            str(w.pair.research),
-            w.title,
-            w.byline,
-            w.notice,
-            w.description,
-            w.fingerprint,
-            w.pair.source_revision_id,
-            # New facts make a new draft (a translation also when its source changed).
-            w.fingerprint != w.pair.fingerprint
-            or w.pair.source_revision_id != w.pair.review_source_revision_id,
-            w.pair.review_id,
-        )
-        for w in old
-    ]
-    # A published page keeps serving its approved revision until a reviewer approves the
-    # new draft; a submitted one goes back.
+    # New facts make a new draft: a published page keeps serving its approved revision
+    # until a reviewer approves the new one; a submitted one goes back.
     back_to_draft = (
-        f"CASE WHEN {{new}} AND status IN ('{ReviewStatus.PUBLISHED.value}', "
+        f"CASE WHEN {ph} AND status IN ('{ReviewStatus.PUBLISHED.value}', "
         f"'{ReviewStatus.IN_REVIEW.value}') THEN '{ReviewStatus.DRAFT.value}' ELSE status END"
     )
-    assigned = (
-        "research = {v}, title = {v}, byline = {v}, notice = {v}, description = {v}, "
-        "fingerprint = {v}, current_fingerprint = {v}, source_revision_id = {v}, status = {b}, "
-        f"template_id = {ph}, template_version = {ph}, revision = revision + 1, "
-        f"updated_at = {ph}, generated_at = {ph}"
-    )
-    constants = (template.id, template.version, stamp, stamp)
-    if dialect.name == "postgresql":
-        # One statement for the batch, a column per array (not one UPDATE per review).
-        names = (
-            "research", "title", "byline", "notice", "description", "fingerprint",
-            "source_revision_id", "back", "id",
-        )  # fmt: skip
-        types = ["TEXT"] * 6 + ["INTEGER", "BOOLEAN", "INTEGER"]
-        sql = f"UPDATE {REVIEW.name} SET " + assigned.replace(
-            "{b}", back_to_draft.format(new="u.back")
-        )
-        # (current_fingerprint is the fingerprint)
-        for name in (*names[:6], "fingerprint", "source_revision_id"):
-            sql = sql.replace("{v}", f"u.{name}", 1)
-        sql += (
-            " FROM unnest("
-            + ", ".join(f"CAST({ph} AS {t}[])" for t in types)
-            + f") AS u({', '.join(names)}) WHERE {REVIEW.name}.id = u.id"
-        )
-        columns = [list(c) for c in zip(*rows, strict=True)]
-        send(session, sql, (*constants, *columns))
-        return
     sql = (
-        f"UPDATE {REVIEW.name} SET "
-        + assigned.replace("{v}", ph).replace("{b}", back_to_draft.format(new=ph))
-        + f" WHERE id = {ph}"
+        f"UPDATE {REVIEW.name} SET research = {ph}, title = {ph}, byline = {ph}, "
+        f"notice = {ph}, description = {ph}, template_id = {ph}, template_version = {ph}, "
+        f"fingerprint = {ph}, current_fingerprint = {ph}, source_revision_id = {ph}, "
+        f"status = {back_to_draft}, "
+        f"revision = revision + 1, updated_at = {ph}, generated_at = {ph} WHERE id = {ph}"
     )
+    stamp = db_value(dialect, REVIEW.c.updated_at, now)
     send(
         session,
         sql,
-        [(*r[:6], r[5], r[6], r[7], *constants, r[8]) for r in rows],
+        [
+            (
+                str(w.pair.research),
+                w.title,
+                w.byline,
+                w.notice,
+                w.description,
+                template.id,
+                template.version,
+                w.fingerprint,
+                w.fingerprint,
+                w.pair.source_revision_id,
+                # (a translation also when its source changed)
+                w.fingerprint != w.pair.fingerprint
+                or w.pair.source_revision_id != w.pair.review_source_revision_id,
+                stamp,
+                stamp,
+                w.pair.review_id,
+            )
+            for w in old
+        ],
     )
 
 
