@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, insert, text
+from sqlalchemy import JSON, Column, String, Table, any_, bindparam, insert, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -80,11 +81,13 @@ def send_rows(
     upsert: bool = False,
     keys: Sequence[str] = ("id",),
 ) -> None:
-    """INSERT ``rows`` (all with the same keys) in one executemany sent to the driver as it
-    is: each column's values processed as SQLAlchemy would, a value repeated from the row
-    before (the clock) processed once. ``upsert``: ON CONFLICT (id) DO UPDATE the other
-    columns (an update fires the UPDATE triggers, never a DELETE then INSERT); ``keys``:
-    the conflict target (default the primary key ``id``)."""
+    """INSERT ``rows`` (all with the same keys, none twice) sent to the driver as it is:
+    one executemany; an upsert on PostgreSQL, one statement over ``unnest`` of an array
+    per column (the approved copies' statement triggers then run once for all the rows,
+    in their order). Each column's values processed as SQLAlchemy would, a value
+    repeated from the row before (the clock) processed once. ``upsert``: ON CONFLICT (id)
+    DO UPDATE the other columns (an update fires the UPDATE triggers, never a DELETE then
+    INSERT); ``keys``: the conflict target (default the primary key ``id``)."""
     if not rows:
         return
     dialect = session.get_bind().dialect
@@ -92,11 +95,19 @@ def send_rows(
     names = list(rows[0])
     columns = [table.c[name] for name in names]
     quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES ("
-        + ", ".join(json_ph if isinstance(c.type, JSON) else ph for c in columns)
-        + ")"
-    )
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+    arrays = upsert and dialect.name == "postgresql"
+    if arrays:
+        # One statement for all the rows, each column an array parameter: one statement
+        # trigger call for the batch, not one per row. (Plain inserts, of fact versions,
+        # fire no trigger: their executemany is faster than an array of large JSON texts.)
+        sql += "SELECT * FROM unnest(" + ", ".join(_array(dialect, c) for c in columns) + ")"
+    else:
+        sql += (
+            "VALUES ("
+            + ", ".join(json_ph if isinstance(c.type, JSON) else ph for c in columns)
+            + ")"
+        )
     if upsert:
         target = ", ".join(quote(k) for k in keys)
         sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(
@@ -123,7 +134,22 @@ def send_rows(
                 last[i], done[i] = value, process(value)
             values.append(done[i])
         out.append(tuple(values))
-    send(session, sql, out)
+    if arrays:
+        send(session, sql, tuple(list(column) for column in zip(*out, strict=True)))
+    else:
+        send(session, sql, out)
+
+
+def _array(dialect: Dialect, column: Column[Any]) -> str:
+    """The placeholder of an array of ``column``'s values (strings as text: a cast to
+    VARCHAR(n) would cut a value short; the insert's own cast rejects it)."""
+    if isinstance(column.type, JSON):
+        sql_type = "JSON"
+    elif isinstance(column.type, String):
+        sql_type = "TEXT"
+    else:
+        sql_type = column.type.compile(dialect=dialect)
+    return f"CAST(? AS {sql_type}[])"
 
 
 def bulk_settings(session: Session) -> None:
@@ -142,3 +168,13 @@ def bulk_settings(session: Session) -> None:
                 "'default_toast_compression' AND 'lz4' = ANY(enumvals))"
             )
         )
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` for a batch's many values: on PostgreSQL ``= ANY`` of one
+    array parameter, so the statement's text stays the same whatever the batch (short,
+    parsed once by the driver, prepared once by the server) instead of a placeholder per
+    value; SQLite keeps ``IN``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from db.bulk import bulk_settings, db_value, placeholders, send, typed
+from db.bulk import among, bulk_settings, db_value, placeholders, send, typed
 from db.engine import to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts, upsert
 from db.models import ReviewStatus
@@ -73,7 +73,8 @@ def _publish_batch(
     default_locale: str,
 ) -> Approval:
     reviews = {
-        r.id: r for r in session.execute(select(*PUBLISHED_COLUMNS).where(REVIEW.c.id.in_(ids)))
+        r.id: r
+        for r in session.execute(select(*PUBLISHED_COLUMNS).where(among(session, REVIEW.c.id, ids)))
     }
     if not reviews:
         return Approval()
@@ -92,7 +93,7 @@ def _publish_batch(
     )
     session.execute(
         update(REVIEW)
-        .where(REVIEW.c.id.in_(ids))
+        .where(among(session, REVIEW.c.id, ids))
         .values(
             status=ReviewStatus.PUBLISHED,
             published_revision_id=latest,
@@ -160,12 +161,19 @@ def _insert_revisions(
             v["evidence_version_id"],
         )
     integer = typed(dialect, "INTEGER")
-    row = "(" + ", ".join([integer] * 4) + ")"
+    if dialect.name == "postgresql":
+        # An array per column: a short statement whatever the batch (parsed once).
+        values = "SELECT * FROM unnest(" + ", ".join(["CAST(? AS INTEGER[])"] * 4) + ")"
+        sent: tuple[Any, ...] = tuple(per_review[i::4] for i in range(4))
+    else:
+        row = "(" + ", ".join([integer] * 4) + ")"
+        values = f"VALUES {', '.join([row] * len(reviews))}"
+        sent = tuple(per_review)
     copied = ", ".join(f"r.{c}" for c in REVISION_COPIES)
     sections = SECTIONS_SQL["sqlite" if dialect.name == "sqlite" else "postgresql"]
     sql = (
         "WITH v (review_id, compound_version_id, condition_version_id, evidence_version_id) "
-        f"AS (VALUES {', '.join([row] * len(reviews))}) "
+        f"AS ({values}) "
         f"INSERT INTO {REVIEW_REVISION.name} (review_id, number, {', '.join(REVISION_COPIES)}, "
         "compound_version_id, condition_version_id, evidence_version_id, "
         "publisher_version_id, sections, approved_by, approved_at, acknowledged) "
@@ -178,7 +186,7 @@ def _insert_revisions(
     )
     publisher = snapshot.publisher.version_id if snapshot.publisher else None
     approved_at = db_value(dialect, REVIEW_REVISION.c.approved_at, now)
-    send(session, sql, (*per_review, publisher, approved_by, approved_at, to_json(acknowledged)))
+    send(session, sql, (*sent, publisher, approved_by, approved_at, to_json(acknowledged)))
 
 
 def _upsert_public_reviews(
@@ -213,7 +221,7 @@ def _upsert_public_reviews(
     source = (
         select(*columns.values())
         .select_from(REVIEW.join(rr, rr.c.id == REVIEW.c.published_revision_id))
-        .where(REVIEW.c.id.in_(ids))
+        .where(among(session, REVIEW.c.id, ids))
         .order_by(REVIEW.c.id)
     )
     stmt: Any = (postgresql if dialect == "postgresql" else sqlite).insert(PUBLIC_REVIEW)
