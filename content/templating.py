@@ -111,8 +111,23 @@ def _finalize(value: Any) -> str:
     return _literal(str(value))
 
 
+# What ``getattr`` finds on a dict (its methods and object's): any other name of a dict
+# is looked up as its key, as the sandbox does.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(SandboxedEnvironment):
+    """The sandbox, with ``facts.name`` on the facts' dicts looked up as a key at once:
+    what the sandbox returns for it, without its failed attribute lookup first."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def make_environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    return _Environment(
         undefined=StrictUndefined,
         finalize=_finalize,
         autoescape=False,
