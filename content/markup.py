@@ -82,8 +82,8 @@ def _tidy(spans: list[Span]) -> list[Span]:
     return out
 
 
-def _visible(line: str) -> bool:
-    return bool(line.strip(f" \t{OPEN}{CLOSE}"))
+# What a line may hold and still be blank (a block's end): spaces, tabs, empty literals.
+_BLANK = f" \t{OPEN}{CLOSE}"
 
 
 def _fold(text: str) -> str:
@@ -94,7 +94,7 @@ def parse_markup(text: str) -> list[Block]:
     blocks: list[Block] = []
     groups: list[list[str]] = [[]]
     for raw in text.splitlines():
-        if not _visible(raw):
+        if not raw.strip(_BLANK):
             if groups[-1]:
                 groups.append([])
             continue

@@ -345,10 +345,11 @@ class CompiledTemplate:
             parts = [t.render(facts) for t in self._fields.values()]
             for s in self._sections:
                 parts += [s.heading.render(facts), s.body.render(facts)]
-        title, byline, notice, description = (plain(p) for p in parts[:4])
+        title, description = plain(parts[0]), plain(parts[3])
+        byline, notice = _plain_memo(parts[1]), _plain_memo(parts[2])
         sections = []
         for i, s in enumerate(self._sections):
-            heading = plain(parts[4 + 2 * i]) or None
+            heading = _plain_memo(parts[4 + 2 * i]) or None
             blocks = parse(parts[5 + 2 * i])
             sections.append(Section(s.key, s.position, heading, blocks))
         disclaimer = next((s for s in sections if s.key == "DISCLAIMER"), None)
@@ -357,6 +358,11 @@ class CompiledTemplate:
             # disclaimer must never exist, so fail loudly rather than store one.
             raise MarkupError("the disclaimer rendered empty")
         return Page(title, byline, notice, sections, description)
+
+
+# Bylines, notices and headings recur from page to page (most print no fact, or only a
+# compound's or a condition's): each text read once (``plain`` is pure, its result a str).
+_plain_memo = lru_cache(maxsize=4096)(plain)
 
 
 def _dedupe(problems: list[TemplateProblem]) -> list[TemplateProblem]:
