@@ -24,10 +24,17 @@ class MarkupError(ValueError):
 
 
 _TOKENS = re.compile(f"({OPEN}[^{CLOSE}]*{CLOSE}|\\*\\*)")
+# Text whose sentinels pair up, OPEN then CLOSE, none nested: literal regions only.
+_PAIRED = re.compile(f"[^{OPEN}{CLOSE}]*(?:{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}[^{OPEN}{CLOSE}]*)*")
 
 
 def _inline(text: str) -> list[Span]:
     """Split text into spans on ``**`` outside literal (fact) regions."""
+    if "**" not in text and _PAIRED.fullmatch(text):
+        # No bold, and sentinels only around literal regions (most text): one plain span
+        # without the sentinels, what the general case below makes of it.
+        plain_text = text.replace(OPEN, "").replace(CLOSE, "").strip()
+        return [{"text": plain_text, "bold": False}] if plain_text else []
     spans: list[Span] = []
     bold = False
     buf: list[str] = []
@@ -75,8 +82,8 @@ def _tidy(spans: list[Span]) -> list[Span]:
     return out
 
 
-def _visible(line: str) -> bool:
-    return bool(line.strip(f" \t{OPEN}{CLOSE}"))
+# What a line may hold and still be blank (a block's end): spaces, tabs, empty literals.
+_BLANK = f" \t{OPEN}{CLOSE}"
 
 
 def _fold(text: str) -> str:
@@ -87,7 +94,7 @@ def parse_markup(text: str) -> list[Block]:
     blocks: list[Block] = []
     groups: list[list[str]] = [[]]
     for raw in text.splitlines():
-        if not _visible(raw):
+        if not raw.strip(_BLANK):
             if groups[-1]:
                 groups.append([])
             continue

@@ -111,8 +111,23 @@ def _finalize(value: Any) -> str:
     return _literal(str(value))
 
 
+# What ``getattr`` finds on a dict (its methods and object's): any other name of a dict
+# is looked up as its key, as the sandbox does.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(SandboxedEnvironment):
+    """The sandbox, with ``facts.name`` on the facts' dicts looked up as a key at once:
+    what the sandbox returns for it, without its failed attribute lookup first."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def make_environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    return _Environment(
         undefined=StrictUndefined,
         finalize=_finalize,
         autoescape=False,
@@ -330,10 +345,11 @@ class CompiledTemplate:
             parts = [t.render(facts) for t in self._fields.values()]
             for s in self._sections:
                 parts += [s.heading.render(facts), s.body.render(facts)]
-        title, byline, notice, description = (plain(p) for p in parts[:4])
+        title, description = plain(parts[0]), plain(parts[3])
+        byline, notice = _plain_memo(parts[1]), _plain_memo(parts[2])
         sections = []
         for i, s in enumerate(self._sections):
-            heading = plain(parts[4 + 2 * i]) or None
+            heading = _plain_memo(parts[4 + 2 * i]) or None
             blocks = parse(parts[5 + 2 * i])
             sections.append(Section(s.key, s.position, heading, blocks))
         disclaimer = next((s for s in sections if s.key == "DISCLAIMER"), None)
@@ -342,6 +358,11 @@ class CompiledTemplate:
             # disclaimer must never exist, so fail loudly rather than store one.
             raise MarkupError("the disclaimer rendered empty")
         return Page(title, byline, notice, sections, description)
+
+
+# Bylines, notices and headings recur from page to page (most print no fact, or only a
+# compound's or a condition's): each text read once (``plain`` is pure, its result a str).
+_plain_memo = lru_cache(maxsize=4096)(plain)
 
 
 def _dedupe(problems: list[TemplateProblem]) -> list[TemplateProblem]:

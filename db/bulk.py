@@ -59,19 +59,34 @@ def typed(dialect: Dialect, sql_type: str) -> str:
     return "?" if dialect.name == "sqlite" else f"CAST(? AS {sql_type})"
 
 
+def _driver_sql(session: Session, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders in the driver's own paramstyle."""
+    style = session.get_bind().dialect.paramstyle
+    if style in ("format", "pyformat"):  # psycopg
+        return sql.replace("?", "%s")
+    if style == "numeric_dollar":  # asyncpg
+        numbers = itertools.count(1)
+        return re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+    if style != "qmark":
+        raise NotImplementedError(f"paramstyle {style}")
+    return sql
+
+
 def send(session: Session, sql: str, params: Any) -> None:
     """Execute ``sql`` (``?`` placeholders, no other ``?`` or ``%``) through the driver
     as it is: one row of parameters, or an executemany of a list of them."""
-    dialect = session.get_bind().dialect
-    style = dialect.paramstyle
-    if style in ("format", "pyformat"):  # psycopg
-        sql = sql.replace("?", "%s")
-    elif style == "numeric_dollar":  # asyncpg
-        numbers = itertools.count(1)
-        sql = re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
-    elif style != "qmark":
-        raise NotImplementedError(f"paramstyle {style}")
-    session.connection().exec_driver_sql(sql, params)
+    session.connection().exec_driver_sql(_driver_sql(session, sql), params)
+
+
+def fetch(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT (written as for ``send``) as the driver returns them: no
+    per-row processing of SQLAlchemy's (for reads of many thousands of rows)."""
+    cursor = session.connection().connection.cursor()  # (the DB-API cursor)
+    try:
+        cursor.execute(_driver_sql(session, sql), tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def send_rows(

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,9 +116,12 @@ def _worker_init(source_json: str) -> None:
 
 
 # A worker's memo of section markup, parsed and encoded: many pages share a section's text
-# (the disclaimer, a compound's safety profile), each read once. Bounded: emptied when full.
-# The parsed blocks it hands out are shared between pages: they are only encoded, here.
-_worker_parsed: dict[str, list[Block]] = {}
+# (the disclaimer, a compound's safety profile, a condition's bottom line), each read once.
+# Bounded, least recently used first out (a page's own texts, never seen again, go first;
+# a condition's, seen again on the next compound's page, stay), only between pages, so a
+# page's blocks stay known. The parsed blocks it hands out are shared between pages: they
+# are only encoded, here.
+_worker_parsed: OrderedDict[str, list[Block]] = OrderedDict()
 _worker_encoded: dict[int, RawJSON] = {}  # by id() of the blocks _worker_parsed holds
 MEMO_ENTRIES = 4096
 
@@ -127,6 +131,8 @@ def _worker_parse(text: str) -> list[Block]:
     if blocks is None:
         blocks = _worker_parsed[text] = parse_markup(text)
         _worker_encoded[id(blocks)] = RawJSON(to_json(blocks))
+    else:
+        _worker_parsed.move_to_end(text)
     return blocks
 
 
@@ -135,9 +141,9 @@ def _worker_compose(job: tuple[str, list[dict[str, Any]]]) -> list[tuple[Any, ..
     assert _worker_template is not None
     out = []
     for facts in facts_list:
-        if len(_worker_parsed) >= MEMO_ENTRIES:  # (between pages: a page's blocks stay known)
-            _worker_parsed.clear()
-            _worker_encoded.clear()
+        while len(_worker_parsed) >= MEMO_ENTRIES:  # (between pages: a page's blocks stay known)
+            _, blocks = _worker_parsed.popitem(last=False)
+            del _worker_encoded[id(blocks)]
         w = compose_write(_worker_template, facts, None, "", kind, _worker_parse)  # type: ignore[arg-type]
         for section in w.sections:
             # Encoded here, in parallel, rather than in the writing process (once per text).
