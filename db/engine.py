@@ -137,6 +137,11 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         since = record.info.pop("idle_since", None)
+        # A connection the driver already knows is gone (the server ended it, a cancelled
+        # query's connection was terminated) is replaced at once, ping or no ping.
+        driver = getattr(dbapi_connection, "_connection", None)
+        if driver is not None and driver.is_closed():
+            raise DisconnectionError("the pooled connection is closed")
         if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
             return
         try:

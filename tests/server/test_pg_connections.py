@@ -98,3 +98,17 @@ async def test_an_idle_connection_is_checked_before_an_editor_uses_it(
     response = await api.post(QUERY, headers=headers)
     assert response.status_code == 200, response.text[:300]
     assert response.json()["data"]["review"]["title"].startswith(TITLE)
+
+
+async def test_a_connection_the_server_closed_is_replaced_at_once(
+    make_api: Any, demo_url: str, tokens: dict[str, str]
+) -> None:
+    api: Api = await make_api(response_cache=False)
+    headers = {"authorization": f"Bearer {tokens['editor']}"}
+    assert (await api.post(QUERY, headers=headers)).status_code == 200
+    assert kill_other_connections(demo_url) >= 1
+    await asyncio.sleep(0.1)  # (the driver reads the end of its connection)
+    # Well before a ping is due: the driver knows the connection is closed, so the pool
+    # replaces it (editors' requests are not retried).
+    response = await api.post(QUERY, headers=headers)
+    assert response.status_code == 200, response.text[:300]
