@@ -16,7 +16,8 @@ from catalog.model import TRANSLATABLE, CatalogIn, CompoundIn, ConditionIn, Evid
 from catalog.problems import CatalogInvalid, CatalogProblem, Problems
 from config import get_settings, locale_tag
 from content.facts import content_hash
-from content.templating import CompiledTemplate, TemplateInvalid, TemplateProblem, check_source
+from content.template_checks import TemplateInvalid, TemplateProblem
+from content.templating import CompiledTemplate, check_source
 from content.text_safety import clean_name, name_key
 from db import catalog_sql
 from db.models import Compound, Condition

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from content import document
-from content.templating import MANDATORY_SECTIONS
+from content.template_checks import MANDATORY_SECTIONS
 from content.text_safety import for_check
 
 _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (

@@ -26,73 +26,30 @@ never reaches render time.
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from content.document import Block, Page, Section, is_empty
 from content.markup import CLOSE, OPEN, SEP, MarkupError, parse_markup, plain
+from content.template_checks import (
+    MANDATORY_SECTIONS,
+    SECTION_KEYS,
+    SINGLE_FIELDS,
+    TemplateInvalid,
+    TemplateProblem,
+    dedupe,
+    render_line,
+    sample_facts,
+    short,
+    static_problems,
+)
 
 _SENTINELS = re.compile(f"[{OPEN}{CLOSE}{SEP}]")
-
-SECTION_KEYS = (
-    "intro",
-    "safety_profile",
-    "considerations",
-    "literature",
-    "bottom_line",
-    "disclaimer",
-    "cta",
-    "faq",
-)
-# Sections a SAFETY page may never be without (the publish gate checks them too).
-MANDATORY_SECTIONS = (
-    "intro",
-    "safety_profile",
-    "considerations",
-    "literature",
-    "bottom_line",
-    "disclaimer",
-)
-
-# The facts a template may use: nested dicts are objects, None is a leaf value.
-_CITATION = {"kind": None, "value": None, "title": None, "url": None}
-FACTS_SCHEMA: dict[str, Any] = {
-    "compound": {
-        "slug": None,
-        "name": None,
-        "aliases": None,
-        "drug_class": None,
-        "safety_profile": None,
-        "regulatory_status": None,
-        "evidence_level": None,
-        "mechanisms": None,
-        "rxnorm": None,
-        "mesh": None,
-        "citations": _CITATION,
-    },
-    "condition": {
-        "slug": None,
-        "name": None,
-        "full_name": None,
-        "specialist": None,
-        "aliases": None,
-        "icd10": None,
-        "mesh": None,
-    },
-    "evidence": {"research": None, "notes": None, "citations": _CITATION},
-    "publisher": {
-        "name": None,
-        "medical_advisor": {"name": None, "credentials": None},
-        "cta": None,
-        "notice": None,
-    },
-}
 
 
 @lru_cache(maxsize=8192)
@@ -137,125 +94,6 @@ def make_environment() -> SandboxedEnvironment:
     )
 
 
-# --- compiling and validating -------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class TemplateProblem:
-    path: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path} line {self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
-
-
-class TemplateInvalid(ValueError):
-    def __init__(self, problems: list[TemplateProblem]):
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
-
-
-_SINGLE_FIELDS = ("title", "byline", "notice", "description")
-
-
-def _attr_chain(node: nodes.Node) -> list[str] | None:
-    chain: list[str] = []
-    while True:
-        if isinstance(node, nodes.Getattr):
-            chain.append(node.attr)
-            node = node.node
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            chain.append(str(node.arg.value))
-            node = node.node
-        elif isinstance(node, nodes.Name):
-            chain.append(node.name)
-            return list(reversed(chain))
-        else:
-            return None
-
-
-def _static_problems(env: SandboxedEnvironment, source: str, path: str) -> list[TemplateProblem]:
-    try:
-        ast = env.parse(source)
-    except TemplateSyntaxError as exc:
-        return [TemplateProblem(path, f"syntax error: {exc.message}", exc.lineno)]
-    problems: list[TemplateProblem] = []
-    for name in sorted(meta.find_undeclared_variables(ast)):
-        if name not in FACTS_SCHEMA:
-            line = next((n.lineno for n in ast.find_all(nodes.Name) if n.name == name), None)
-            problems.append(TemplateProblem(path, f"unknown variable '{name}'", line))
-    seen: set[int] = set()
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        if id(node) in seen:
-            continue
-        chain = _attr_chain(node)
-        if not chain or chain[0] not in FACTS_SCHEMA:
-            continue
-        # Only look at the outermost access of a chain.
-        inner: nodes.Node = node.node  # type: ignore[attr-defined]
-        while isinstance(inner, (nodes.Getattr, nodes.Getitem)):
-            seen.add(id(inner))
-            inner = inner.node
-        spec: Any = FACTS_SCHEMA
-        for depth, part in enumerate(chain):
-            if not isinstance(spec, dict) or part not in spec:
-                known = ", ".join(sorted(spec)) if isinstance(spec, dict) else "none"
-                problems.append(
-                    TemplateProblem(
-                        path,
-                        f"unknown variable '{'.'.join(chain[: depth + 1])}' (known here: {known})",
-                        node.lineno,
-                    )
-                )
-                break
-            spec = spec[part]
-    return problems
-
-
-def _render_line(exc: BaseException, name: str) -> int | None:
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename == name:
-            return frame.lineno
-    return getattr(exc, "lineno", None)
-
-
-def sample_facts(research: str = "LIMITED", notice: str = "") -> dict[str, Any]:
-    cite = [{"kind": "PMID", "value": "12345678", "title": "t", "url": "https://x"}]
-    return {
-        "compound": {
-            "slug": "sample",
-            "name": "Sample",
-            "aliases": ["alias"],
-            "drug_class": "Class",
-            "safety_profile": ["One", "two"],
-            "regulatory_status": "Status",
-            "evidence_level": "Level",
-            "mechanisms": ["m1", "m2"],
-            "rxnorm": None,
-            "mesh": None,
-            "citations": cite,
-        },
-        "condition": {
-            "slug": "cond",
-            "name": "Cond",
-            "full_name": "Cond (Condition)",
-            "specialist": "specialist",
-            "aliases": [],
-            "icd10": None,
-            "mesh": None,
-        },
-        "evidence": {"research": research, "notes": "", "citations": cite},
-        "publisher": {
-            "name": "P",
-            "medical_advisor": {"name": "A", "credentials": "MD"},
-            "cta": "cta",
-            "notice": notice,
-        },
-    }
-
-
 @dataclass(slots=True)
 class _SectionTemplate:
     key: str
@@ -275,7 +113,7 @@ class CompiledTemplate:
         problems = check_source(source, path, env)
         if problems:
             raise TemplateInvalid(problems)
-        self._fields = {f: env.from_string(str(source.get(f) or "")) for f in _SINGLE_FIELDS}
+        self._fields = {f: env.from_string(str(source.get(f) or "")) for f in SINGLE_FIELDS}
         self._sections = [
             _SectionTemplate(
                 key=s["key"].upper(),
@@ -292,10 +130,10 @@ class CompiledTemplate:
             for notice in ("", "notice"):
                 render_problems.extend(self._probe(sample_facts(research, notice), path))
         if render_problems:
-            raise TemplateInvalid(_dedupe(render_problems))
+            raise TemplateInvalid(dedupe(render_problems))
         # For speed, the whole page is one template: one render per page instead
         # of one per field. Parts are split on a separator no fact can contain.
-        parts = [str(source.get(f) or "") for f in _SINGLE_FIELDS]
+        parts = [str(source.get(f) or "") for f in SINGLE_FIELDS]
         for s in source["sections"]:
             parts += [str(s.get("heading") or ""), str(s.get("body") or "")]
         self._page = env.from_string(f"\n{SEP}\n".join(parts))
@@ -307,7 +145,7 @@ class CompiledTemplate:
                 plain(tpl.render(facts))
             except (TemplateError, MarkupError, ArithmeticError, TypeError, ValueError) as exc:
                 problems.append(
-                    TemplateProblem(f"{path}.{f}", str(exc), _render_line(exc, "<template>"))
+                    TemplateProblem(f"{path}.{f}", str(exc), render_line(exc, "<template>"))
                 )
         for i, s in enumerate(self._sections):
             for part, tpl in (("heading", s.heading), ("body", s.body)):
@@ -322,7 +160,7 @@ class CompiledTemplate:
                         TemplateProblem(
                             f"{path}.sections[{i}].{part}",
                             str(exc),
-                            _render_line(exc, "<template>"),
+                            render_line(exc, "<template>"),
                         )
                     )
         if not problems:
@@ -365,27 +203,6 @@ class CompiledTemplate:
 _plain_memo = lru_cache(maxsize=4096)(plain)
 
 
-def _dedupe(problems: list[TemplateProblem]) -> list[TemplateProblem]:
-    seen: set[str] = set()
-    out = []
-    for p in problems:
-        if str(p) not in seen:
-            seen.add(str(p))
-            out.append(p)
-    return out
-
-
-def _short(value: Any, quoted: bool = False) -> str:
-    """A value for a message: only text is shown, and only its start. (A YAML alias bomb
-    is small as a file and enormous as a string: never print a structure.)"""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return f"<{type(value).__name__}>"
-    text = value if len(value) <= 60 else value[:60] + "…"
-    return repr(text) if quoted else text
-
-
 def check_source(
     source: Any, path: str = "template", env: SandboxedEnvironment | None = None
 ) -> list[TemplateProblem]:
@@ -394,16 +211,16 @@ def check_source(
     if not isinstance(source, dict):
         return [TemplateProblem(path, "a template must be a mapping")]
     problems: list[TemplateProblem] = []
-    kind = _short(source.get("kind", "")).upper()
+    kind = short(source.get("kind", "")).upper()
     if kind != "SAFETY":
         problems.append(
             TemplateProblem(
-                f"{path}.kind", f"unknown review kind {_short(source.get('kind'), quoted=True)}"
+                f"{path}.kind", f"unknown review kind {short(source.get('kind'), quoted=True)}"
             )
         )
     version = source.get("version")
     if not isinstance(version, (str, int, float)) or not re.fullmatch(
-        r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}", _short(version)
+        r"[0-9A-Za-z][0-9A-Za-z._-]{0,39}", short(version)
     ):
         problems.append(
             TemplateProblem(f"{path}.version", 'a version (e.g. "2026.11.1") is required')
@@ -411,12 +228,12 @@ def check_source(
     for f in ("title", "byline"):
         if not isinstance(source.get(f), str) or not source[f].strip():
             problems.append(TemplateProblem(f"{path}.{f}", "required"))
-    for f in _SINGLE_FIELDS:
+    for f in SINGLE_FIELDS:
         value = source.get(f)
         if value is not None and not isinstance(value, str):
             problems.append(TemplateProblem(f"{path}.{f}", "must be a string"))
         elif value:
-            problems.extend(_static_problems(env, value, f"{path}.{f}"))
+            problems.extend(static_problems(env, value, f"{path}.{f}"))
     sections = source.get("sections")
     if not isinstance(sections, list) or not sections:
         problems.append(TemplateProblem(f"{path}.sections", "a list of sections is required"))
@@ -427,12 +244,12 @@ def check_source(
         if not isinstance(s, dict):
             problems.append(TemplateProblem(spath, "a section must be a mapping"))
             continue
-        key = _short(s.get("key", "")).lower()
+        key = short(s.get("key", "")).lower()
         if key not in SECTION_KEYS:
             problems.append(
                 TemplateProblem(
                     f"{spath}.key",
-                    f"unknown section key {_short(s.get('key'), quoted=True)} "
+                    f"unknown section key {short(s.get('key'), quoted=True)} "
                     f"(one of {', '.join(SECTION_KEYS)})",
                 )
             )
@@ -449,7 +266,7 @@ def check_source(
             if not isinstance(value, str):
                 problems.append(TemplateProblem(f"{spath}.{part}", "must be a string"))
                 continue
-            problems.extend(_static_problems(env, value, f"{spath}.{part}"))
+            problems.extend(static_problems(env, value, f"{spath}.{part}"))
         if not isinstance(s.get("body"), str) or not s["body"].strip():
             problems.append(TemplateProblem(f"{spath}.body", "required"))
     if kind == "SAFETY":

@@ -9,7 +9,8 @@ import yaml
 
 from content.document import TextFormat, page_lines, render_body, render_page, script_safe_json
 from content.markup import parse_markup
-from content.templating import CompiledTemplate, sample_facts
+from content.template_checks import sample_facts
+from content.templating import CompiledTemplate
 from tests.conftest import TEMPLATES
 
 SOURCE = yaml.safe_load(TEMPLATES.read_text())["templates"][0]

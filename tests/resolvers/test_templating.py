@@ -7,7 +7,8 @@ import copy
 import pytest
 import yaml
 
-from content.templating import CompiledTemplate, TemplateInvalid
+from content.template_checks import TemplateInvalid
+from content.templating import CompiledTemplate
 from tests.conftest import TEMPLATES
 
 SOURCE = yaml.safe_load(TEMPLATES.read_text())["templates"][0]
