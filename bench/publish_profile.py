@@ -131,6 +131,38 @@ def _after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
     spent[1] += 1
 
 
+def _auto_explain(seconds: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if "psycopg" not in type(dbapi_connection).__module__:
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute("LOAD 'auto_explain'")
+        cursor.execute(f"SET auto_explain.log_min_duration = {int(seconds * 1000)}")
+        cursor.execute("SET auto_explain.log_analyze = on")
+        cursor.close()
+        dbapi_connection.commit()
+
+    return on_connect
+
+
+def batch_report(top: int = 3) -> Callable[[int, float], None]:
+    """``on_batch`` for publish_all: each batch's time and its costliest statements (the
+    growth of one statement's time with the table sizes is what to look for)."""
+    seen: dict[str, list[float]] = {}
+
+    def report(published: int, seconds: float) -> None:
+        spent = {w: t - seen.get(w, [0.0, 0])[0] for w, (t, _) in SQL_TIME.items()}
+        seen.update({w: list(v) for w, v in SQL_TIME.items()})
+        worst = sorted(spent.items(), key=lambda kv: -kv[1])[:top]
+        print(
+            f"  {published:>9,} published: batch {seconds:6.2f} s  "
+            + "  ".join(f"{t:5.2f} s {w[:38]}" for w, t in worst),
+            flush=True,
+        )
+
+    return report
+
+
 def timed(label: str, fn: Callable[[], Any], profile: bool, top: int) -> tuple[float, Any]:
     prof = cProfile.Profile() if profile else None
     SQL_TIME.clear()
@@ -166,12 +198,22 @@ def main() -> None:
     parser.add_argument("--digest", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument(
+        "--explain-over",
+        type=float,
+        metavar="SECONDS",
+        help="PostgreSQL: auto_explain (ANALYZE) into the server's log every statement "
+        "slower than this",
+    )
+    parser.add_argument("--per-batch", action="store_true", help="print each publish batch's time")
+    parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     args = parser.parse_args()
-    if args.profile:
+    if args.profile or args.per_batch:
         event.listen(Engine, "before_cursor_execute", _before)
         event.listen(Engine, "after_cursor_execute", _after)
+    if args.explain_over is not None:
+        event.listen(Engine, "connect", _auto_explain(args.explain_over))
     backend: Any = (
         SQLiteBackend() if args.backend == "sqlite" else PostgresBackend(args.postgres_url)
     )
@@ -189,7 +231,12 @@ def main() -> None:
         print(f"{args.backend}, {n:,} reviews; load average {os.getloadavg()[0]:.2f}")
         print(f"generate (CLI):   {build['generate']:7.1f} s  ({n / build['generate']:,.0f}/s)")
 
-        seconds, published = timed("publish", lambda: publish_all(url), args.profile, args.top)
+        seconds, published = timed(
+            "publish",
+            lambda: publish_all(url, on_batch=batch_report() if args.per_batch else None),
+            args.profile,
+            args.top,
+        )
         print(f"publish:          {seconds:7.1f} s  ({published / seconds:,.0f} reviews/s)")
         if args.digest:
             for name, d in digest(url).items():

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -237,7 +238,11 @@ def build_demo(url: str) -> Catalog:
     return cat
 
 
-def publish_all(url: str, batch: int = 5000) -> int:
+def publish_all(
+    url: str, batch: int = 5000, on_batch: Callable[[int, float], None] | None = None
+) -> int:
+    """Publish every unpublished review, ``batch`` per transaction (``on_batch(number
+    published so far, seconds the batch took)`` after each)."""
     engine = make_engine(url)
     R = Review.__table__  # type: ignore[attr-defined]
     try:
@@ -249,6 +254,7 @@ def publish_all(url: str, batch: int = 5000) -> int:
             )
         published = 0
         for start in range(0, len(ids), batch):
+            started = time.perf_counter()
             with session_scope(engine) as session:
                 approval = publish_reviews(
                     session,
@@ -258,6 +264,8 @@ def publish_all(url: str, batch: int = 5000) -> int:
                     timedelta(days=365),
                 )
                 published += len(approval.reviews)
+            if on_batch is not None:
+                on_batch(published, time.perf_counter() - started)
         return published
     finally:
         engine.dispose()

@@ -26,7 +26,7 @@ from content.facts import (
     publisher_facts,
     with_translations,
 )
-from db.bulk import send_rows
+from db.bulk import among, send_rows
 from db.tables import (
     CITATION,
     COMPOUND,
@@ -161,16 +161,22 @@ def snapshot_facts(session: Session, reviews: list[Any], now: datetime) -> Snaps
         EVIDENCE.c.condition_id == REVIEW.c.condition_id,
     )
     # (By id: DISTINCT over the rows would compare JSON columns, which PostgreSQL cannot.)
-    of_reviews = select(EVIDENCE.c.id).join(REVIEW, pair).where(REVIEW.c.id.in_(review_ids))
+    of_reviews = (
+        select(EVIDENCE.c.id).join(REVIEW, pair).where(among(session, REVIEW.c.id, review_ids))
+    )
     evidence_rows = list(session.execute(select(EVIDENCE).where(EVIDENCE.c.id.in_(of_reviews))))
     cites = _citations(session, compound_ids, [e.id for e in evidence_rows])
     compounds = {
         c.id: _facts(c, compound_facts(c, citations_of(cites.get(("compound", c.id), []))))
-        for c in session.execute(select(COMPOUND).where(COMPOUND.c.id.in_(compound_ids)))
+        for c in session.execute(
+            select(COMPOUND).where(among(session, COMPOUND.c.id, compound_ids))
+        )
     }
     conditions = {
         d.id: _facts(d, condition_facts(d))
-        for d in session.execute(select(CONDITION).where(CONDITION.c.id.in_(condition_ids)))
+        for d in session.execute(
+            select(CONDITION).where(among(session, CONDITION.c.id, condition_ids))
+        )
     }
     evidence = {
         (e.compound_id, e.condition_id): _facts(
@@ -204,7 +210,9 @@ def _citations(
     session: Session, compound_ids: list[int], evidence_ids: list[int]
 ) -> dict[tuple[str, int], list[Any]]:
     out: dict[tuple[str, int], list[Any]] = {}
-    owner = (CITATION.c.compound_id.in_(compound_ids)) | (CITATION.c.evidence_id.in_(evidence_ids))
+    owner = among(session, CITATION.c.compound_id, compound_ids) | among(
+        session, CITATION.c.evidence_id, evidence_ids
+    )
     for c in session.execute(select(CITATION).where(owner)):
         key = (
             ("compound", c.compound_id)
@@ -228,7 +236,7 @@ def _store_versions(session: Session, kind: str, items: list[Facts], now: dateti
             FACT_VERSION.c.record_id,
             FACT_VERSION.c.content_hash,
             FACT_VERSION.c.number,
-        ).where(FACT_VERSION.c.kind == kind, FACT_VERSION.c.record_id.in_(record_ids))
+        ).where(FACT_VERSION.c.kind == kind, among(session, FACT_VERSION.c.record_id, record_ids))
     )
     for vid, rid, digest, number in rows:
         existing[(rid, digest)] = vid
@@ -262,7 +270,7 @@ def _store_versions(session: Session, kind: str, items: list[Facts], now: dateti
         for vid, rid, digest in session.execute(
             select(FACT_VERSION.c.id, FACT_VERSION.c.record_id, FACT_VERSION.c.content_hash).where(
                 FACT_VERSION.c.kind == kind,
-                FACT_VERSION.c.record_id.in_([f.row.id for f in new]),
+                among(session, FACT_VERSION.c.record_id, [f.row.id for f in new]),
             )
         )
     }
@@ -277,7 +285,9 @@ def _approve(
     items = list(items)
     current: dict[int, int] = dict(
         session.execute(
-            select(table.c.id, table.c.version_id).where(table.c.id.in_([f.row.id for f in items]))
+            select(table.c.id, table.c.version_id).where(
+                among(session, table.c.id, [f.row.id for f in items])
+            )
         ).all()
     )
     changed = [f for f in items if current.get(f.row.id) != f.version_id]

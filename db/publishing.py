@@ -27,13 +27,44 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from db import statistics
 from db.bulk import among, bulk_settings, db_value, placeholders, send, typed
 from db.engine import to_json
 from db.fact_snapshots import Approval, Snapshot, snapshot_facts, upsert
 from db.models import ReviewStatus
-from db.tables import PUBLIC_REVIEW, PUBLIC_TRANSLATION, REVIEW, REVIEW_REVISION
+from db.tables import (
+    CITATION,
+    COMPOUND,
+    CONDITION,
+    EVIDENCE,
+    FACT_VERSION,
+    PUBLIC_COMPOUND,
+    PUBLIC_CONDITION,
+    PUBLIC_EVIDENCE,
+    PUBLIC_REVIEW,
+    PUBLIC_TRANSLATION,
+    REVIEW,
+    REVIEW_REVISION,
+    REVIEW_SECTION,
+)
 
 BATCH = 1000
+# What a batch looks up by key: planned from fresh statistics (db/statistics.py).
+PUBLISH_READS = (
+    REVIEW,
+    REVIEW_SECTION,
+    REVIEW_REVISION,
+    EVIDENCE,
+    CITATION,
+    COMPOUND,
+    CONDITION,
+    FACT_VERSION,
+    PUBLIC_REVIEW,
+    PUBLIC_COMPOUND,
+    PUBLIC_CONDITION,
+    PUBLIC_EVIDENCE,
+    PUBLIC_TRANSLATION,
+)
 
 
 def publish_reviews(
@@ -72,6 +103,7 @@ def _publish_batch(
     acknowledged: list[dict[str, Any]],
     default_locale: str,
 ) -> Approval:
+    statistics.refresh(session, PUBLISH_READS)
     reviews = {
         r.id: r
         for r in session.execute(select(*PUBLISHED_COLUMNS).where(among(session, REVIEW.c.id, ids)))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from db import statistics
 from db.bulk import among, bulk_settings, db_value, fetch, insert_ids, placeholders, send
 from db.engine import RawJSON, to_json
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, Template
@@ -47,6 +48,7 @@ def write_batch(
     """Insert new reviews and refresh existing ones (in the template's locale); EDITED
     sections are kept as they are."""
     bulk_settings(session)
+    statistics.refresh(session, (REVIEW, REVIEW_SECTION))
     new = [w for w in writes if w.pair.review_id is None]
     old = [w for w in writes if w.pair.review_id is not None]
     if new:
