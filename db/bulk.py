@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from db.engine import to_json
+from db.engine import BULK_CACHE, BULK_CACHE_KIB, to_json
 
 
 def insert_ids(
@@ -169,7 +169,8 @@ def _array(dialect: Dialect, column: Column[Any]) -> str:
 
 def bulk_settings(session: Session) -> None:
     """PostgreSQL, for the rest of this transaction only: no JIT compilation, and lz4 for
-    the values it compresses (TOAST), where the server has it.
+    the values it compresses (TOAST), where the server has it. SQLite: a 64 MB page
+    cache until the connection goes back to the pool.
 
     A batch's statements are many small lookups that estimates of freshly loaded tables
     (not yet analyzed) price as huge: compiling them took 0.4 s per statement, running
@@ -183,6 +184,11 @@ def bulk_settings(session: Session) -> None:
                 "'default_toast_compression' AND 'lz4' = ANY(enumvals))"
             )
         )
+    else:
+        # A larger page cache until the connection returns to the pool (db/engine.py).
+        connection = session.connection()
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        connection.connection.info[BULK_CACHE] = True
 
 
 def among(session: Session, column: Any, values: Sequence[Any]) -> Any:

@@ -93,6 +93,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite: a bulk writer's page cache (KiB; the default is 2 MB), for its transaction only
+# (``db.bulk.bulk_settings``): a batch updates a dozen indexes of tables of hundreds of
+# thousands of rows, and with 2 MB it read the same index pages again and again
+# (publishing 20,000 reviews: 11% faster with 64 MB). The connection gets the default
+# back when it returns to the pool, so readers' pooled connections never hold 64 MB each.
+BULK_CACHE_KIB = 65536
+BULK_CACHE = "compendium_bulk_cache"
+
+
+def _sqlite_default_cache(dbapi_connection: Any, record: Any) -> None:
+    if record is not None and record.info.pop(BULK_CACHE, False):
+        dbapi_connection.execute("PRAGMA cache_size=-2000")
+
+
 class RawJSON(str):
     """A value already encoded as JSON (e.g. by a generation worker process)."""
 
@@ -112,6 +126,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _sqlite_default_cache)
     return engine
 
 
@@ -121,6 +136,7 @@ def make_async_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "checkin", _sqlite_default_cache)
     return engine
 
 

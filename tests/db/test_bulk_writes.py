@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, text, update
 
-from db.engine import session_scope
+from db.bulk import bulk_settings
+from db.engine import BULK_CACHE_KIB, session_scope
 from db.publishing import publish_reviews
 from db.tables import PUBLIC_REVIEW, REVIEW, REVIEW_REVISION, REVIEW_SECTION, TEMPLATE
 from editorial.generation import generate
@@ -80,3 +81,24 @@ def test_refresh_without_text_changes_keeps_sections(seed_engine: Engine) -> Non
         versions = set(session.execute(select(REVIEW.c.template_version)).scalars())
     assert after == before
     assert all(v.endswith("-b") for v in versions)
+
+
+def test_bulk_settings_last_one_transaction(engine: Engine) -> None:
+    """A bulk writer's settings (db.bulk.bulk_settings) are its transaction's: the pooled
+    connection a reader gets next has the defaults (SQLite: the 2 MB page cache, not the
+    writer's 64 MB; PostgreSQL: JIT as configured)."""
+    setting = (
+        "PRAGMA cache_size" if engine.dialect.name == "sqlite" else "SELECT current_setting('jit')"
+    )
+    with engine.connect() as conn:
+        default = conn.exec_driver_sql(setting).scalar()
+        first = conn.connection.dbapi_connection
+    with session_scope(engine) as session:
+        bulk_settings(session)
+        assert session.connection().connection.dbapi_connection is first
+        bulk = session.connection().exec_driver_sql(setting).scalar()
+    assert bulk == (-BULK_CACHE_KIB if engine.dialect.name == "sqlite" else "off")
+    assert bulk != default
+    with engine.connect() as conn:
+        assert conn.connection.dbapi_connection is first
+        assert conn.exec_driver_sql(setting).scalar() == default
