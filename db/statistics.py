@@ -32,7 +32,8 @@ from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session
 
 # A table smaller than this (8 KB pages: 512 KB) is never analyzed here: a small table's
-# plans hardly matter, and an editor's publish of one review must not wait for one.
+# plans hardly matter. Past it, one ANALYZE per doubling: rare enough that the batch (or,
+# now and then, an editor's publish) that runs one waits a fraction of a second.
 MIN_PAGES = 64
 
 STALE = text(
