@@ -95,9 +95,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 # SQLite: a bulk writer's page cache (KiB; the default is 2 MB), for its transaction only
 # (``db.bulk.bulk_settings``): a batch updates a dozen indexes of tables of hundreds of
-# thousands of rows, and with 2 MB it read the same index pages again and again
-# (publishing 20,000 reviews: 11% faster with 64 MB). The connection gets the default
-# back when it returns to the pool, so readers' pooled connections never hold 64 MB each.
+# thousands of rows, and with 2 MB it read the same index pages again and again (with
+# 64 MB: publishing 20,000 reviews 11% faster; at 50,000, regenerating 9% faster and
+# publishing the same). The connection gets the default back when it returns to the
+# pool, so readers' pooled connections never hold 64 MB each.
 BULK_CACHE_KIB = 65536
 BULK_CACHE = "compendium_bulk_cache"
 
