@@ -12,16 +12,6 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-SECTION_KEYS = (
-    "intro",
-    "safety_profile",
-    "considerations",
-    "literature",
-    "bottom_line",
-    "disclaimer",
-    "cta",
-    "faq",
-)
 # Sections a SAFETY page may never be without (the publish gate checks them too).
 MANDATORY_SECTIONS = (
     "intro",
@@ -31,6 +21,8 @@ MANDATORY_SECTIONS = (
     "bottom_line",
     "disclaimer",
 )
+# Every section key a template may use, in page order: the mandatory ones, then these.
+SECTION_KEYS = (*MANDATORY_SECTIONS, "cta", "faq")
 
 # The facts a template may use: nested dicts are objects, None is a leaf value.
 _CITATION = {"kind": None, "value": None, "title": None, "url": None}
