@@ -9,6 +9,7 @@ they need for it: ``sqlite://`` / ``sqlite+aiosqlite://`` and
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,8 +33,11 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from config import get_settings
+from db.lookups import KeyRead
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_FAILED = object()  # a driver read that failed (``Database._driver_read``)
 
 
 # A pooled PostgreSQL connection idle for longer than this is checked (the three round
@@ -210,6 +214,9 @@ class Database:
     def __init__(self, url: str, read_url: str | None = None):
         self.url = url
         self.threaded = is_sqlite(url)
+        # PostgreSQL readers' key lookups: how many ran through the driver, and how many of
+        # those met an error and ran again on the session (see ``_driver_read``).
+        self.driver_reads = {"driver": 0, "fallback": 0}
         # Recent duration of each query function (SQLite: where ``run`` runs it).
         self._timings: dict[Callable[..., Any], float] = {}
         # Anonymous reads may go to a replica (``COMPENDIUM_DATABASE_READ_URL``); writes,
@@ -231,6 +238,7 @@ class Database:
                 max_overflow=-1,
             )
             self.async_engine: AsyncEngine | None = None
+            self._driver_engine: AsyncEngine | None = None
             self._sessions: Any = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
         else:
             self.async_engine = make_async_engine(url)
@@ -243,8 +251,9 @@ class Database:
             # round trips around a request's reads). What they see is the same: under
             # PostgreSQL's READ COMMITTED every statement of a transaction takes its own
             # snapshot anyway, and readers' sessions never write.
+            self._driver_engine = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
             self._read_sessions = async_sessionmaker(
-                self.async_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                self._driver_engine,
                 class_=AsyncSession,
                 expire_on_commit=False,
                 info={READS_ONLY: True},
@@ -262,24 +271,35 @@ class Database:
             return self._read_sessions()
         return self._sessions()
 
+    def needs_session(self, fn: Callable[..., Any], read: bool) -> bool:
+        """Whether ``run`` needs a session for ``fn``: a PostgreSQL readers' key lookup
+        runs through the driver, on a pooled connection of its own when no session holds
+        one (see ``_driver_read``)."""
+        return self.threaded or not read or not isinstance(fn, KeyRead)
+
     async def run(self, session: Any, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)``; ``session`` may be None where ``needs_session``
+        says so."""
         if not self.threaded:
-            try:
-                return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
-            except DBAPIError as exc:
-                # A connection in use a moment ago can still be dead (the server restarted
-                # under a busy pool: no ping then). A reader's query wrote nothing: it runs
-                # once more, on a new connection (the pool dropped every older one).
-                if not (exc.connection_invalidated and session.info.get(READS_ONLY)):
-                    raise
-                await session.rollback()
-                return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+            if isinstance(fn, KeyRead) and (session is None or session.info.get(READS_ONLY)):
+                found = await self._driver_read(session, fn, args)
+                if found is not _FAILED:
+                    return found  # type: ignore[no-any-return]
+                # The session path runs the statement again and reports its failure (if
+                # any) as it reports any statement's.
+                if session is None:
+                    session = self.session(read=True)
+                    try:
+                        return await self._run_async(session, fn, args)
+                    finally:
+                        await session.close()
+            return await self._run_async(session, fn, args)
         # SQLite: a query that takes microseconds costs less on the event loop than a
         # thread hop (and under load, far less than threads fighting over the GIL); WAL
         # readers never wait for a writer. Key lookups always run inline; other queries
         # as long as they have been quick (each function's recent CPU time, measured
         # wherever it ran), in a worker thread once they are not.
-        if getattr(fn, KEY_LOOKUP, False):
+        if isinstance(fn, KeyRead) or getattr(fn, KEY_LOOKUP, False):
             return fn(session, *args)
         if self._timings.get(fn, 0.0) < INLINE_SECONDS:
             result, elapsed = _timed(fn, session, args)
@@ -288,6 +308,47 @@ class Database:
         previous = self._timings.get(fn)
         self._timings[fn] = elapsed if previous is None else 0.8 * previous + 0.2 * elapsed
         return result
+
+    async def _run_async(self, session: Any, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+        except DBAPIError as exc:
+            # A connection in use a moment ago can still be dead (the server restarted
+            # under a busy pool: no ping then). A reader's query wrote nothing: it runs
+            # once more, on a new connection (the pool dropped every older one).
+            if not (exc.connection_invalidated and session.info.get(READS_ONLY)):
+                raise
+            await session.rollback()
+            return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
+
+    async def _driver_read(self, session: Any, fn: KeyRead, args: tuple[Any, ...]) -> Any:
+        """A readers' key lookup through the driver (db/lookups.py), on the connection the
+        session holds if it holds one (a request never takes two at once), else on a
+        pooled one for this statement alone, checked out as the session's would be (pinged
+        when idle; an unreachable database raises here as it would there). ``_FAILED``
+        when the statement failed (the connection is then replaced)."""
+        self.driver_reads["driver"] += 1
+        if session is not None and session.in_transaction():
+            try:
+                return await fn.fetch(await session.connection(), *args)
+            except Exception:
+                return self._failed()
+        reads = self.replica or self
+        assert reads._driver_engine is not None
+        async with reads._driver_engine.connect() as connection:
+            try:
+                return await fn.fetch(connection, *args)
+            except BaseException as exc:
+                # (Cancelled too: a statement may still be under way on it.)
+                await connection.invalidate()
+                if not isinstance(exc, Exception):
+                    raise
+                return self._failed()
+
+    def _failed(self) -> object:
+        self.driver_reads["fallback"] += 1
+        log.warning("a key lookup failed through the driver", exc_info=True)
+        return _FAILED
 
     async def transact(self, fn: Callable[..., T], *args: Any) -> T:
         """See ``_transact``; a transaction PostgreSQL aborted as a deadlock victim (or a

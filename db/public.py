@@ -24,7 +24,7 @@ from config import get_settings
 from db import translations
 from db.engine import key_lookup
 from db.graph import pages_by_parent, related_rows
-from db.lookups import Lookup
+from db.lookups import KeyRead, Lookup, by, grouped_by
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     FACT_VERSION,
@@ -51,9 +51,7 @@ VERSION_COLUMNS = (
 _VERSIONS = Lookup(select(*VERSION_COLUMNS), FV.c.id)
 
 
-@key_lookup
-def fact_versions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.version_id: row for row in _VERSIONS.rows(session, ids)}
+fact_versions_by_ids = KeyRead(_VERSIONS, by("version_id"), "Fact versions by id.")
 
 
 def _approved(table: Any, *extra: Any) -> Select[Any]:
@@ -71,14 +69,16 @@ _APPROVED_BY_SLUG = {
 }
 
 
-@key_lookup
-def approved_by_ids(session: Session, table: Any, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.id: row for row in _APPROVED_BY_ID[table.name].rows(session, ids)}
-
-
-@key_lookup
-def approved_by_slugs(session: Session, table: Any, slugs: Sequence[str]) -> dict[str, Any]:
-    return {row.slug: row for row in _APPROVED_BY_SLUG[table.name].rows(session, slugs)}
+approved_by_ids = KeyRead(
+    lambda table: _APPROVED_BY_ID[table.name],
+    by("id"),
+    "(table, ids): a fact table's approved copies by id, each with its fact version.",
+)
+approved_by_slugs = KeyRead(
+    lambda table: _APPROVED_BY_SLUG[table.name],
+    by("slug"),
+    "(table, slugs): a fact table's approved copies by slug, each with its fact version.",
+)
 
 
 @key_lookup
@@ -103,9 +103,9 @@ _APPROVED_EVIDENCE_BY_ID = Lookup(
 )
 
 
-@key_lookup
-def approved_evidence_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.id: row for row in _APPROVED_EVIDENCE_BY_ID.rows(session, ids)}
+approved_evidence_by_ids = KeyRead(
+    _APPROVED_EVIDENCE_BY_ID, by("id"), "Approved evidence by id, with its fact version."
+)
 
 
 @key_lookup
@@ -144,18 +144,12 @@ _REVIEW_BY_ID = Lookup(select(PR), PR.c.id)
 _REVIEW_BY_SLUG = Lookup(select(PR), PR.c.slug)
 
 
-@key_lookup
-def reviews_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.id: row for row in _REVIEW_BY_ID.rows(session, ids)}
-
-
-@key_lookup
-def reviews_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, list[Any]]:
-    """Each slug's published reviews, one per locale approved."""
-    out: dict[str, list[Any]] = {}
-    for row in _REVIEW_BY_SLUG.rows(session, slugs):
-        out.setdefault(row.slug, []).append(row)
-    return out
+reviews_by_ids = KeyRead(_REVIEW_BY_ID, by("id"), "Published reviews by id.")
+reviews_by_slugs = KeyRead(
+    _REVIEW_BY_SLUG,
+    grouped_by("slug"),
+    "Each slug's published reviews, one per locale approved.",
+)
 
 
 @key_lookup

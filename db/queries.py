@@ -35,7 +35,7 @@ from config import get_settings
 from db import translations
 from db.engine import key_lookup
 from db.graph import pages_by_parent, related_rows
-from db.lookups import Lookup
+from db.lookups import KeyRead, Lookup, by
 from db.pagination import Kind, Order, Page, page
 from db.tables import (
     AUDIT_LOG,
@@ -88,9 +88,7 @@ _REVISIONS = Lookup(
 )
 
 
-@key_lookup
-def revisions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Any]:
-    return {row.id: row for row in _REVISIONS.rows(session, ids)}
+revisions_by_ids = KeyRead(_REVISIONS, by("id"), "Revisions by id (sections as JSON text).")
 
 
 @key_lookup

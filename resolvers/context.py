@@ -106,10 +106,11 @@ class Context:
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a query function of ``db.queries`` on the request's session."""
         async with self._lock:
-            if self._session is None:
+            read = not self.viewer.can_preview
+            if self._session is None and self.database.needs_session(fn, read):
                 # Readers' requests may be served by a replica; editors' never are (they
                 # must see their own writes at once).
-                self._session = self.database.session(read=not self.viewer.can_preview)
+                self._session = self.database.session(read=read)
             return await self.database.run(self._session, fn, *args)
 
     async def once(self, key: Any, fn: Callable[..., T], *args: Any) -> T:
