@@ -10,11 +10,24 @@ instead, returned beside the id: any order will do.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, any_, bindparam, insert, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -195,7 +208,14 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """``column IN values`` for a batch's many values: on PostgreSQL ``= ANY`` of one
     array parameter, so the statement's text stays the same whatever the batch (short,
     parsed once by the driver, prepared once by the server) instead of a placeholder per
-    value; SQLite keeps ``IN``."""
+    value; SQLite: ``IN`` the values of one JSON array (``json_each``), probing the
+    column's index for each as ``IN (?, ?, ...)`` does. SQLAlchemy then neither coerces
+    nor renders a parameter per value: publishing 20,000 reviews took 5.1 s against
+    5.6 s (four runs each, alternated; the statements themselves the same speed)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
+    return column.in_(
+        select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
+        )
+    )
