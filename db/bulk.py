@@ -38,12 +38,29 @@ from db.engine import BULK_CACHE, BULK_CACHE_KIB, to_json
 def insert_ids(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
 ) -> dict[Any, int]:
-    """Insert ``rows``; the id of each by its ``key`` (one column: its value; several: a
-    tuple of them). The key must be unique among the rows."""
+    """Insert ``rows`` (all with the same columns); the id of each by its ``key`` (one
+    column: its value; several: a tuple of them). The key must be unique among the rows.
+
+    PostgreSQL: one statement over ``unnest`` of an array per column. (SQLAlchemy's
+    batched ``VALUES`` for 1,000 reviews has 20,000 placeholders, and psycopg parses a
+    statement that long anew for each batch: 0.1 s per 1,000 reviews generated.)"""
     if not rows:
         return {}
+    dialect = session.get_bind().dialect
     columns = [table.c[name] for name in key]
-    result = session.execute(insert(table).returning(table.c.id, *columns), list(rows))
+    if dialect.name == "postgresql":
+        names = list(rows[0])
+        quote = dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            f"SELECT * FROM {_unnest(dialect, [table.c[n] for n in names])} "
+            f"RETURNING id, {', '.join(quote(k) for k in key)}"
+        )
+        values = _driver_values(dialect, [table.c[n] for n in names], rows)
+        arrays = tuple(list(column) for column in zip(*values, strict=True))
+        result: Any = session.connection().exec_driver_sql(_driver_sql(session, sql), arrays)
+    else:
+        result = session.execute(insert(table).returning(table.c.id, *columns), list(rows))
     if len(columns) == 1:
         return {row[1]: row[0] for row in result}
     return {tuple(row[1:]): row[0] for row in result}
@@ -91,6 +108,33 @@ def send(session: Session, sql: str, params: Any) -> None:
     session.connection().exec_driver_sql(_driver_sql(session, sql), params)
 
 
+def send_plain_rows(
+    session: Session, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """INSERT ``rows`` of driver values (JSON as its text) into ``names`` of ``table``:
+    one executemany; through psycopg, a COPY (PostgreSQL parses each JSON text as the
+    INSERT would). psycopg sends an executemany as a pipeline of one prepared statement
+    per row: for the 8,000 sections of 1,000 generated reviews, 0.18 s against 0.10 s
+    by COPY, and more than twice the client's CPU."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = session.connection().connection.cursor()  # (the DB-API cursor)
+        try:
+            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    ph, json_ph = placeholders(dialect)
+    values = ", ".join(json_ph if isinstance(table.c[n].type, JSON) else ph for n in names)
+    send(session, f"INSERT INTO {target} VALUES ({values})", rows)
+
+
 def fetch(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The rows of a SELECT (written as for ``send``) as the driver returns them: no
     per-row processing of SQLAlchemy's (for reads of many thousands of rows)."""
@@ -129,7 +173,7 @@ def send_rows(
         # One statement for all the rows, each column an array parameter: one statement
         # trigger call for the batch, not one per row. (Plain inserts, of fact versions,
         # fire no trigger: their executemany is faster than an array of large JSON texts.)
-        sql += "SELECT * FROM unnest(" + ", ".join(_array(dialect, c) for c in columns) + ")"
+        sql += "SELECT * FROM " + _unnest(dialect, columns)
     else:
         sql += (
             "VALUES ("
@@ -141,6 +185,19 @@ def send_rows(
         sql += f" ON CONFLICT ({target}) DO UPDATE SET " + ", ".join(
             f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in keys
         )
+    out = _driver_values(dialect, columns, rows)
+    if arrays:
+        send(session, sql, tuple(list(column) for column in zip(*out, strict=True)))
+    else:
+        send(session, sql, out)
+
+
+def _driver_values(
+    dialect: Dialect, columns: list[Column[Any]], rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values as the driver takes them: each column's processed as SQLAlchemy
+    would, a value repeated from the row before (the clock) processed once."""
+    names = [c.name for c in columns]
     processors = [
         to_json
         if isinstance(c.type, JSON)
@@ -162,10 +219,12 @@ def send_rows(
                 last[i], done[i] = value, process(value)
             values.append(done[i])
         out.append(tuple(values))
-    if arrays:
-        send(session, sql, tuple(list(column) for column in zip(*out, strict=True)))
-    else:
-        send(session, sql, out)
+    return out
+
+
+def _unnest(dialect: Dialect, columns: list[Column[Any]]) -> str:
+    """PostgreSQL: the rows of one array parameter per column."""
+    return "unnest(" + ", ".join(_array(dialect, c) for c in columns) + ")"
 
 
 def _array(dialect: Dialect, column: Column[Any]) -> str:

@@ -17,11 +17,32 @@ from sqlalchemy import delete
 from sqlmodel import Session
 
 from db import statistics
-from db.bulk import among, bulk_settings, db_value, fetch, insert_ids, placeholders, send
+from db.bulk import (
+    among,
+    bulk_settings,
+    db_value,
+    fetch,
+    insert_ids,
+    placeholders,
+    send,
+    send_plain_rows,
+)
 from db.engine import RawJSON, to_json
 from db.models import ReviewKind, ReviewStatus, SectionOrigin, Template
 from db.reviews import PairRow
 from db.tables import REVIEW, REVIEW_SECTION
+
+# A generated section's row, as ``write_batch`` sends it.
+SECTION_COLUMNS = (
+    "review_id",
+    "key",
+    "position",
+    "heading",
+    "blocks",
+    "origin",
+    "revision",
+    "updated_at",
+)
 
 
 @dataclass(slots=True)
@@ -60,7 +81,6 @@ def write_batch(
     # Sent to the driver as they are: blocks encoded once (by a worker, or here), the
     # clock processed once.
     dialect = session.get_bind().dialect
-    ph, json_ph = placeholders(dialect)
     stamp = db_value(dialect, REVIEW_SECTION.c.updated_at, now)
     section_rows = [
         (
@@ -77,14 +97,7 @@ def write_batch(
         for s in w.sections
         if (w.pair.review_id, s["key"]) not in kept
     ]
-    if section_rows:
-        send(
-            session,
-            f"INSERT INTO {REVIEW_SECTION.name} (review_id, key, position, heading, blocks, "
-            f"origin, revision, updated_at) VALUES ({ph}, {ph}, {ph}, {ph}, {json_ph}, {ph}, "
-            f"{ph}, {ph})",
-            section_rows,
-        )
+    send_plain_rows(session, REVIEW_SECTION, SECTION_COLUMNS, section_rows)
     return len(new), len(old)
 
 
