@@ -22,6 +22,13 @@ each holding one until commit could deadlock), and the statistics and the invali
 plans apply to every connection at once, this batch's included. The rows the caller's
 own transaction has not committed yet are not sampled: the statistics lag by at most
 one transaction's rows.
+
+A table analyzed while the first transaction that fills it was still open has no rows
+in its statistics but all that transaction's pages (ANALYZE counts the pages on disk,
+and only committed rows): the planner then takes it for empty however much it grows,
+until it doubles again. So a table whose statistics hold no rows is analyzed again at
+each batch once it has ``MIN_PAGES`` (cheap: it is small, and only until a
+transaction's rows are committed).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ STALE = text(
     "SELECT c.relname FROM pg_class c "
     "WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND c.relkind = 'r' "
     "AND c.relname = ANY(:tables) AND pg_relation_size(c.oid) "
-    "/ CAST(current_setting('block_size') AS integer) >= greatest(2 * c.relpages, :least) "
+    "/ CAST(current_setting('block_size') AS integer) "
+    ">= CASE WHEN c.reltuples > 0 THEN greatest(2 * c.relpages, :least) ELSE :least END "
     "ORDER BY c.relname"
 )
 
