@@ -43,7 +43,7 @@ class Lookup:
         self.many = query.where(column.in_(bindparam("keys", expanding=True)))
         # The driver's batch form: one array parameter (PostgreSQL's ``= ANY($1)``).
         self.any = query.where(column == any_(bindparam("keys", type_=ARRAY(column.type))))
-        self._compiled: dict[tuple[str, bool], _DriverStatement] = {}
+        self._compiled: dict[tuple[str, str, bool], _DriverStatement] = {}
 
     def rows(self, session: Session, keys: Sequence[Any]) -> list[Any]:
         connection = session.connection()
@@ -80,7 +80,7 @@ class Lookup:
 
     def _driver_statement(self, connection: AsyncConnection, single: bool) -> _DriverStatement:
         dialect = connection.dialect
-        found = self._compiled.get((dialect.name, single))
+        found = self._compiled.get((dialect.name, dialect.driver, single))
         if found is not None:
             return found
         query = self.one if single else self.any
@@ -98,7 +98,7 @@ class Lookup:
                 if (process := c.type.dialect_impl(dialect).result_processor(dialect, None))
             ),
         )
-        self._compiled[(dialect.name, single)] = found
+        self._compiled[(dialect.name, dialect.driver, single)] = found
         return found
 
 
