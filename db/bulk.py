@@ -49,14 +49,14 @@ def insert_ids(
     dialect = session.get_bind().dialect
     columns = [table.c[name] for name in key]
     if dialect.name == "postgresql":
-        names = list(rows[0])
+        inserted = [table.c[name] for name in rows[0]]
         quote = dialect.identifier_preparer.quote
         sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"SELECT * FROM {_unnest(dialect, [table.c[n] for n in names])} "
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in inserted)}) "
+            f"SELECT * FROM {_unnest(dialect, inserted)} "
             f"RETURNING id, {', '.join(quote(k) for k in key)}"
         )
-        values = _driver_values(dialect, [table.c[n] for n in names], rows)
+        values = _driver_values(dialect, inserted, rows)
         arrays = tuple(list(column) for column in zip(*values, strict=True))
         result: Any = session.connection().exec_driver_sql(_driver_sql(session, sql), arrays)
     else:

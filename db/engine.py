@@ -281,7 +281,7 @@ class Database:
         """Run ``fn(session, *args)``; ``session`` may be None where ``needs_session``
         says so."""
         if not self.threaded:
-            if isinstance(fn, KeyRead) and (session is None or session.info.get(READS_ONLY)):
+            if not self.needs_session(fn, session is None or bool(session.info.get(READS_ONLY))):
                 found = await self._driver_read(session, fn, args)
                 if found is not _FAILED:
                     return found  # type: ignore[no-any-return]
@@ -321,7 +321,7 @@ class Database:
             await session.rollback()
             return await session.run_sync(fn, *args)  # type: ignore[no-any-return]
 
-    async def _driver_read(self, session: Any, fn: KeyRead, args: tuple[Any, ...]) -> Any:
+    async def _driver_read(self, session: Any, fn: Any, args: tuple[Any, ...]) -> Any:
         """A readers' key lookup through the driver (db/lookups.py), on the connection the
         session holds if it holds one (a request never takes two at once), else on a
         pooled one for this statement alone, checked out as the session's would be (pinged
